@@ -1,0 +1,99 @@
+/**
+ * AES-256-GCM sealing of raw tokens at rest.
+ *
+ * Each seal uses a fresh random 96-bit IV; the record id is bound as additional authenticated
+ * data (AAD), so a ciphertext copied onto another record fails to open. Errors never contain the
+ * token, the key or the ciphertext.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { ErrorCodes, LsTokenError, invalidOption } from './errors.js';
+import { shortId, tokenId } from './fingerprint.js';
+import type { SealedToken } from './token-record.js';
+
+/** Length of an AES-256 key in bytes. */
+export const ENCRYPTION_KEY_BYTES = 32;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const HEX_KEY = /^[0-9a-fA-F]{64}$/;
+const BASE64_KEY = /^[A-Za-z0-9+/]{43}=?$|^[A-Za-z0-9_-]{43}=?$/;
+
+/**
+ * Normalises an encryption key option: a 32-byte `Buffer`/`Uint8Array`, or a string of 64 hex
+ * digits or the base64 (or base64url) encoding of 32 bytes. Returns a private copy.
+ *
+ * @param field the option name used in errors.
+ * @throws LsTokenError `ERR_INVALID_OPTION` naming `field`; the value is never echoed.
+ */
+export function parseEncryptionKey(value: unknown, field = 'encryptionKey'): Buffer {
+  if (value instanceof Uint8Array) {
+    if (value.byteLength !== ENCRYPTION_KEY_BYTES) {
+      throw invalidOption(field, `must be exactly ${ENCRYPTION_KEY_BYTES} bytes, got ${value.byteLength}`);
+    }
+    return Buffer.from(value); // copy: later changes by the caller do not affect us
+  }
+  if (typeof value === 'string') {
+    const trimmed = value.trim();
+    if (HEX_KEY.test(trimmed)) return Buffer.from(trimmed, 'hex');
+    if (BASE64_KEY.test(trimmed)) {
+      const key = Buffer.from(trimmed, trimmed.includes('-') || trimmed.includes('_') ? 'base64url' : 'base64');
+      if (key.length === ENCRYPTION_KEY_BYTES) return key;
+    }
+    throw invalidOption(field, `must be ${ENCRYPTION_KEY_BYTES} bytes given as 64 hex digits or base64`);
+  }
+  throw invalidOption(field, `must be a Buffer, Uint8Array or string of ${ENCRYPTION_KEY_BYTES} bytes`);
+}
+
+/**
+ * Seals a raw token. Without a key the token is stored as `{ alg: 'none', data }`; with a key as
+ * `{ alg: 'aes-256-gcm', iv, tag, data }` (base64), authenticated together with `aad`.
+ *
+ * @param aad additional authenticated data, normally the record id.
+ */
+export function sealToken(rawToken: string, key: Buffer | undefined, aad: string): SealedToken {
+  if (key === undefined) return { alg: 'none', data: rawToken };
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+  cipher.setAAD(Buffer.from(aad, 'utf8'));
+  const data = Buffer.concat([cipher.update(rawToken, 'utf8'), cipher.final()]);
+  return { alg: 'aes-256-gcm', iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), data: data.toString('base64') };
+}
+
+/**
+ * Opens a sealed token and checks that it belongs to record `id` (`tokenId(raw) === id`).
+ * A plain (`alg: 'none'`) token is returned even when a key is configured, so records written
+ * before encryption was turned on remain readable.
+ *
+ * @param id the record id; it is the AAD and the expected token id.
+ * @throws LsTokenError `ERR_DECRYPT` when the token is encrypted and no key is given, or the key
+ *   is wrong, or the ciphertext/tag was altered or moved from another record;
+ *   `ERR_CORRUPT_RECORD` (field `'token'`) when the opened token does not hash to `id`.
+ */
+export function openToken(sealed: SealedToken, key: Buffer | undefined, id: string): string {
+  let raw: string;
+  if (sealed.alg === 'none') {
+    raw = sealed.data;
+  } else {
+    if (key === undefined) {
+      throw new LsTokenError(ErrorCodes.DECRYPT, `Token ${shortId(id)} is encrypted but no encryptionKey is configured`);
+    }
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(sealed.iv, 'base64'), { authTagLength: TAG_BYTES });
+      decipher.setAAD(Buffer.from(id, 'utf8'));
+      decipher.setAuthTag(Buffer.from(sealed.tag, 'base64'));
+      raw = Buffer.concat([decipher.update(Buffer.from(sealed.data, 'base64')), decipher.final()]).toString('utf8');
+    } catch (err) {
+      // Do not keep the crypto error as cause text: it says nothing useful and is not secret-free by contract.
+      throw new LsTokenError(
+        ErrorCodes.DECRYPT,
+        `Token ${shortId(id)} cannot be decrypted: wrong encryptionKey, or the stored ciphertext was altered`,
+        { cause: err },
+      );
+    }
+  }
+  if (tokenId(raw) !== id) {
+    throw new LsTokenError(ErrorCodes.CORRUPT_RECORD, `Corrupt token record ${shortId(id)}: the stored token does not match the record id`, {
+      field: 'token',
+    });
+  }
+  return raw;
+}
