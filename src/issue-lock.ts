@@ -1,0 +1,71 @@
+/**
+ * The short lock that makes a cold fleet issue one token, not N (LS keeps one live token per app
+ * key, so N issuances would leave N-1 processes holding dead tokens).
+ *
+ * keyv has no compare-and-set, so on Redis the lock is a plain `SET key owner NX PX ttl` on the
+ * adapter's own client, released by a compare-and-delete script. Other backends get an in-process
+ * lock: correct for one process; several processes on SQLite are serialised only by the
+ * re-read-after-lock step (documented in the README's guarantees table).
+ */
+import type Keyv from 'keyv';
+
+/** A mutual-exclusion primitive for issuance. */
+export interface IssueLockProvider {
+  /** Takes the lock if free; true when this owner now holds it. */
+  tryAcquire(key: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Releases the lock if this owner still holds it. */
+  release(key: string, owner: string): Promise<void>;
+  /** `redis` when the lock is shared across processes, `process` otherwise. */
+  readonly scope: 'redis' | 'process';
+}
+
+const processLocks = new Map<string, { owner: string; until: number }>();
+
+/** In-process lock (shared by every lifecycle in this process). */
+export class ProcessLockProvider implements IssueLockProvider {
+  readonly scope = 'process' as const;
+  async tryAcquire(key: string, owner: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    const held = processLocks.get(key);
+    if (held !== undefined && held.until > now && held.owner !== owner) return false;
+    processLocks.set(key, { owner, until: now + ttlMs });
+    return true;
+  }
+  async release(key: string, owner: string): Promise<void> {
+    if (processLocks.get(key)?.owner === owner) processLocks.delete(key);
+  }
+}
+
+/** The subset of a node-redis client this needs. */
+interface RawRedisClient {
+  sendCommand(args: string[]): Promise<unknown>;
+}
+
+const RELEASE_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+/** Redis lock over the client of an `@keyv/redis` adapter (`SET NX PX`). */
+export class RedisLockProvider implements IssueLockProvider {
+  readonly scope = 'redis' as const;
+  readonly #client: () => Promise<RawRedisClient>;
+  constructor(client: () => Promise<RawRedisClient>) {
+    this.#client = client;
+  }
+  async tryAcquire(key: string, owner: string, ttlMs: number): Promise<boolean> {
+    const c = await this.#client();
+    const res = await c.sendCommand(['SET', key, owner, 'NX', 'PX', String(Math.max(1, Math.round(ttlMs)))]);
+    return res === 'OK';
+  }
+  async release(key: string, owner: string): Promise<void> {
+    const c = await this.#client();
+    await c.sendCommand(['EVAL', RELEASE_SCRIPT, '1', key, owner]);
+  }
+}
+
+/** Picks the Redis lock when the keyv store is an `@keyv/redis` adapter, else the in-process lock. */
+export function lockProviderFor(keyv: Keyv): IssueLockProvider {
+  const store = (keyv as unknown as { store?: { getClient?: () => Promise<RawRedisClient> } }).store;
+  if (store !== undefined && typeof store.getClient === 'function') {
+    return new RedisLockProvider(() => store.getClient!());
+  }
+  return new ProcessLockProvider();
+}

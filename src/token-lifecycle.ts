@@ -1,0 +1,750 @@
+/**
+ * The facade a daemon embeds: one `TokenLifecycle` per LS app key. It hands out the current token
+ * from memory, issues (or adopts) tokens when needed, records every token in the {@link TokenStore},
+ * and has the {@link RevocationScheduler} revoke each one at expiry, logout, shutdown or when it is
+ * replaced. Every outcome is an event.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
+import { EventEmitter } from 'eventemitter3';
+import Keyv from 'keyv';
+import type { AxiosInstance } from 'axios';
+import { type Clock, systemClock } from './clock.js';
+import { ErrorCodes, LsTokenError, invalidOption, isLsTokenError, toLsTokenError } from './errors.js';
+import type { LifecycleEvents } from './events.js';
+import { appKeyId as hashAppKey, shortId, tokenId } from './fingerprint.js';
+import { type IssueLockProvider, lockProviderFor } from './issue-lock.js';
+import { IssueThrottle, type IssueThrottleOptions } from './issue-throttle.js';
+import { LsOAuthClient } from './ls-client.js';
+import type { IssuedToken } from './ls-response.js';
+import { type DrainSummary, RevocationScheduler, type RetryPolicy, type RevocationResult } from './revocation-scheduler.js';
+import { type RevokeReason, type TokenRecord, isEnded } from './token-record.js';
+import { TokenStore } from './token-store.js';
+import { optionalEnum, optionalInteger, optionalNumber, requireObject } from './validate.js';
+import { installExitHooks, type ExitHookOptions } from './exit-hooks.js';
+
+/** What to do with the shared token at shutdown. */
+export type RevokeOnShutdown = 'last-holder' | 'always' | 'never';
+
+/** Options of {@link TokenLifecycle}. Durations are in ms. */
+export interface TokenLifecycleOptions {
+  /** LS app key. Required. Never logged; records carry only a hash of it. */
+  appKey: string;
+  /** LS app secret. Required. Never logged, never stored. */
+  appSecretKey: string;
+  /** LS gateway base URL. Default `https://openapi.ls-sec.co.kr:8080`. */
+  baseUrl?: string;
+  /** Deadline of each LS request. Default `10_000`. */
+  timeoutMs?: number;
+  /** Allow plain http to a non-loopback host. Default `false`. */
+  allowInsecureHttp?: boolean;
+  /** axios instance for LS requests (proxies, interceptors). Default: a private keep-alive instance. */
+  axios?: AxiosInstance;
+  /**
+   * Where tokens are tracked: a keyv 5 instance (`@keyv/redis`, `@keyv/sqlite`, ...) or a ready
+   * {@link TokenStore}. Default: an in-memory keyv (tokens are then forgotten with the process, so
+   * use a persistent store in production: a crash would otherwise leave tokens unrevoked).
+   */
+  store?: Keyv | TokenStore;
+  /** Key prefix inside the store, so several apps can share one Redis. Default `'ls-token'`. */
+  namespace?: string;
+  /** 32-byte key to encrypt raw tokens at rest (AES-256-GCM): Buffer, 64 hex chars or base64. Default: none. */
+  encryptionKey?: Buffer | Uint8Array | string;
+  /** How long records of ended tokens are kept for audit. Default 7 days. */
+  retainMs?: number;
+  /**
+   * A successor is issued in the background this long before the current token's `revokeAt`
+   * (its expiry minus `revokeMarginMs`, or its policy lifetime end). `0` turns background refresh
+   * off: the first call after `revokeAt` issues afresh. Default `300_000` (5 min).
+   */
+  refreshMarginMs?: number;
+  /** Tokens are revoked this long before they expire. Default `60_000`. */
+  revokeMarginMs?: number;
+  /** Policy lifetime: revoke a token this long after issue even if LS would accept it longer. Default: none. */
+  maxLifetimeMs?: number;
+  /** A replaced token is revoked this long after its successor arrives (requests in flight finish). Default `30_000`. */
+  supersededGraceMs?: number;
+  /** Reuse a valid stored token of the same app key instead of issuing (LS issuance kills the previous token). Default `true`. */
+  reuseStoredToken?: boolean;
+  /** Revocation backoff. Defaults: 5 retries, 500 ms doubling to 30 s, 2 min budget, 5 s after a rate limit. */
+  retry?: RetryPolicy;
+  /** Revocations in flight at once. Default `8`. */
+  concurrency?: number;
+  /** Most revoke requests per second; `0` = unlimited. Default `0`. */
+  revokeRatePerSec?: number;
+  /** Issuance brakes: cool-down after a failure and the forced re-issue cap. */
+  issueThrottle?: IssueThrottleOptions;
+  /** Default deadline of {@link TokenLifecycle.shutdown}. Default `10_000`. */
+  shutdownDeadlineMs?: number;
+  /** Whether shutdown revokes the shared token: only when no other live process holds it (`'last-holder'`), `'always'` or `'never'`. Default `'last-holder'`. */
+  revokeOnShutdown?: RevokeOnShutdown;
+  /** What a starting process does with a valid token no live process holds: `'adopt'` it or `'revoke'` it. Default `'adopt'`. */
+  orphanPolicy?: 'adopt' | 'revoke';
+  /** This process's id in the fleet. Default: host, pid and a random suffix. */
+  instanceId?: string;
+  /** Lifetime of a heartbeat lease; a crashed holder stops counting after this. Default `30_000`. */
+  leaseTtlMs?: number;
+  /** How often the store is swept for due, owed and orphaned tokens. `0` disables the periodic sweep. Default `60_000`. */
+  sweepIntervalMs?: number;
+  /** How long a process waits for another's issuance before issuing itself. Default `15_000`. */
+  issueLockWaitMs?: number;
+  /** Issuance lock provider. Default: Redis `SET NX PX` on an `@keyv/redis` store, in-process otherwise. */
+  issueLock?: IssueLockProvider;
+  /** Clock. Default `Date.now`. */
+  now?: Clock;
+}
+
+/** A token this lifecycle holds in memory. */
+interface Held {
+  readonly id: string;
+  readonly token: string;
+  readonly record: TokenRecord;
+  readonly refreshAt: number;
+}
+
+/** A token just obtained, and how. */
+interface Got {
+  readonly held: Held;
+  readonly source: 'issued' | 'adopted';
+}
+
+/** Options of {@link TokenLifecycle.shutdown}. */
+export interface ShutdownOptions {
+  /** Hard deadline, ms. Default: the `shutdownDeadlineMs` option (10 s). */
+  deadlineMs?: number;
+}
+
+/** Result of {@link TokenLifecycle.shutdown}. */
+export interface ShutdownSummary extends DrainSummary {
+  /** Tokens left alive on purpose (another live process holds them, or `revokeOnShutdown: 'never'`). */
+  readonly keptForOthers: number;
+}
+
+/** What {@link TokenLifecycle.status} reports. */
+export interface LifecycleStatus {
+  readonly instanceId: string;
+  readonly appKeyId: string;
+  readonly started: boolean;
+  readonly closed: boolean;
+  /** The current token, if any (fingerprint id, never the raw token). */
+  readonly current?: { readonly id: string; readonly issuedAt: number; readonly expiresAt: number; readonly revokeAt: number; readonly refreshAt: number };
+  readonly scheduled: number;
+  readonly inflight: number;
+}
+
+const STORE_ID = /^[0-9a-f]{64}$/;
+
+function randomInstanceId(): string {
+  return `${hostname().replace(/[^\w.-]/g, '_').slice(0, 40)}-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Manages the whole life of the LS access tokens of one app key.
+ *
+ * @example
+ * ```ts
+ * const lifecycle = new TokenLifecycle({ appKey, appSecretKey, store: new Keyv(new KeyvRedis(url)) });
+ * await lifecycle.start();
+ * lifecycle.installExitHooks();
+ * const token = await lifecycle.getAccessToken(); // from memory while valid
+ * ```
+ */
+export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
+  /** This process's id in the fleet. */
+  readonly instanceId: string;
+  /** Hash of the app key: groups records without revealing the key. */
+  readonly appKeyId: string;
+  /** The token store. */
+  readonly store: TokenStore;
+  /** The revocation scheduler. */
+  readonly scheduler: RevocationScheduler;
+  /** The LS client. */
+  readonly client: LsOAuthClient;
+
+  readonly #now: Clock;
+  readonly #refreshMarginMs: number;
+  readonly #revokeMarginMs: number;
+  readonly #maxLifetimeMs: number;
+  readonly #supersededGraceMs: number;
+  readonly #reuse: boolean;
+  readonly #shutdownDeadlineMs: number;
+  readonly #revokeOnShutdown: RevokeOnShutdown;
+  readonly #orphanPolicy: 'adopt' | 'revoke';
+  readonly #leaseTtlMs: number;
+  readonly #sweepIntervalMs: number;
+  readonly #issueLockWaitMs: number;
+  readonly #lock: IssueLockProvider;
+  readonly #throttle: IssueThrottle;
+
+  #current: Held | undefined;
+  /** Raw tokens this process holds and has not seen end (for revocation without a store read). */
+  readonly #tokens = new Map<string, string>();
+  #acquiring: Promise<string> | undefined;
+  #refreshing: Promise<void> | undefined;
+  #starting: Promise<void> | undefined;
+  #shutdownPromise: Promise<ShutdownSummary> | undefined;
+  #started = false;
+  #closed = false;
+  #refreshTimer: NodeJS.Timeout | undefined;
+  #heartbeatTimer: NodeJS.Timeout | undefined;
+  #sweepTimer: NodeJS.Timeout | undefined;
+  #sweeping: Promise<void> | undefined;
+
+  constructor(options: TokenLifecycleOptions) {
+    super();
+    const o = requireObject('options', options);
+    if (o.now !== undefined && typeof o.now !== 'function') throw invalidOption('now', 'must be a function');
+    this.#now = (o.now as Clock | undefined) ?? systemClock;
+    this.client = new LsOAuthClient({
+      appKey: o.appKey as string,
+      appSecretKey: o.appSecretKey as string,
+      ...(o.baseUrl === undefined ? {} : { baseUrl: o.baseUrl as string }),
+      ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs as number }),
+      ...(o.allowInsecureHttp === undefined ? {} : { allowInsecureHttp: o.allowInsecureHttp as boolean }),
+      ...(o.axios === undefined ? {} : { axios: o.axios as AxiosInstance }),
+      now: this.#now,
+    });
+    this.appKeyId = hashAppKey(o.appKey as string);
+    this.#refreshMarginMs = optionalNumber('refreshMarginMs', o.refreshMarginMs, 300_000, 0);
+    this.#revokeMarginMs = optionalNumber('revokeMarginMs', o.revokeMarginMs, 60_000, 0);
+    this.#maxLifetimeMs = optionalNumber('maxLifetimeMs', o.maxLifetimeMs, Infinity, 1, Infinity);
+    this.#supersededGraceMs = optionalNumber('supersededGraceMs', o.supersededGraceMs, 30_000, 0);
+    this.#reuse = o.reuseStoredToken === undefined ? true : o.reuseStoredToken === true;
+    if (o.reuseStoredToken !== undefined && typeof o.reuseStoredToken !== 'boolean') throw invalidOption('reuseStoredToken', 'must be a boolean');
+    this.#shutdownDeadlineMs = optionalNumber('shutdownDeadlineMs', o.shutdownDeadlineMs, 10_000, 0);
+    this.#revokeOnShutdown = optionalEnum('revokeOnShutdown', o.revokeOnShutdown, ['last-holder', 'always', 'never'], 'last-holder');
+    this.#orphanPolicy = optionalEnum('orphanPolicy', o.orphanPolicy, ['adopt', 'revoke'], 'adopt');
+    this.#leaseTtlMs = optionalInteger('leaseTtlMs', o.leaseTtlMs, 30_000, 100);
+    this.#sweepIntervalMs = optionalInteger('sweepIntervalMs', o.sweepIntervalMs, 60_000, 0);
+    this.#issueLockWaitMs = optionalInteger('issueLockWaitMs', o.issueLockWaitMs, 15_000, 0);
+    if (o.instanceId !== undefined && (typeof o.instanceId !== 'string' || !/^[\w.:-]{1,128}$/.test(o.instanceId))) {
+      throw invalidOption('instanceId', 'must be 1..128 characters of letters, digits, "_", ".", ":" or "-"');
+    }
+    this.instanceId = (o.instanceId as string | undefined) ?? randomInstanceId();
+    const t = requireObject('issueThrottle', o.issueThrottle);
+    this.#throttle = new IssueThrottle(
+      {
+        cooldownMs: optionalNumber('issueThrottle.cooldownMs', t.cooldownMs, 1_000, 0),
+        maxCooldownMs: optionalNumber('issueThrottle.maxCooldownMs', t.maxCooldownMs, 60_000, 0),
+        maxForcedReissues: optionalInteger('issueThrottle.maxForcedReissues', t.maxForcedReissues, 3, 0),
+        forcedReissueWindowMs: optionalNumber('issueThrottle.forcedReissueWindowMs', t.forcedReissueWindowMs, 600_000, 0),
+      },
+      this.#now,
+    );
+
+    if (o.store instanceof TokenStore) {
+      if (o.encryptionKey !== undefined) throw invalidOption('encryptionKey', 'give it to the TokenStore you pass as "store"');
+      this.store = o.store;
+    } else {
+      if (o.store !== undefined && !(o.store instanceof Keyv)) throw invalidOption('store', 'must be a Keyv instance or a TokenStore');
+      // Build the options without absent keys: keyv 5 breaks on `{ store: undefined }`-style objects.
+      this.store = new TokenStore({
+        ...(o.store === undefined ? {} : { keyv: o.store as Keyv }),
+        ...(o.namespace === undefined ? {} : { prefix: o.namespace as string }),
+        ...(o.encryptionKey === undefined ? {} : { encryptionKey: o.encryptionKey as string }),
+        ...(o.retainMs === undefined ? {} : { retainMs: o.retainMs as number }),
+        now: this.#now,
+        onError: (error, ctx) => this.emit('error', { error, op: `store.${ctx.op}` }),
+      });
+    }
+    this.#lock = (o.issueLock as IssueLockProvider | undefined) ?? lockProviderFor(this.store.keyv);
+
+    this.scheduler = new RevocationScheduler({
+      store: this.store,
+      revoke: (token, signal) => this.client.revokeToken(token, 'access_token', { signal }),
+      tokenFor: (id) => this.#tokens.get(id),
+      events: this,
+      ...(o.retry === undefined ? {} : { retry: o.retry as RetryPolicy }),
+      ...(o.concurrency === undefined ? {} : { concurrency: o.concurrency as number }),
+      ...(o.revokeRatePerSec === undefined ? {} : { revokeRatePerSec: o.revokeRatePerSec as number }),
+      now: this.#now,
+    });
+    // Forget raw tokens once they have ended, and never hand out an ended token.
+    const forget = ({ id }: { id: string }): void => {
+      this.#tokens.delete(id);
+      if (this.#current?.id === id) this.#setCurrent(undefined);
+    };
+    this.on('revoked', forget);
+    this.on('expired', forget);
+    this.on('revokeFailed', forget);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Public API
+
+  /**
+   * Starts the lifecycle: sweeps the store once (revokes due and owed tokens, schedules the
+   * others) and starts the heartbeat and periodic sweep timers (all `unref()`ed). Idempotent.
+   * `getAccessToken()` calls it on first use.
+   */
+  start(): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    this.#starting ??= (async () => {
+      await this.sweep();
+      this.#started = true;
+      this.#heartbeatTimer = setInterval(() => void this.#heartbeat(), Math.max(50, Math.floor(this.#leaseTtlMs / 3)));
+      this.#heartbeatTimer.unref();
+      await this.#heartbeat();
+      if (this.#sweepIntervalMs > 0) {
+        this.#sweepTimer = setInterval(() => void this.sweep(), this.#sweepIntervalMs);
+        this.#sweepTimer.unref();
+      }
+    })();
+    return this.#starting;
+  }
+
+  /**
+   * The access token to put in `authorization: Bearer ...`. While the current token is valid this
+   * answers from memory with no store or network I/O; inside the refresh margin a successor is
+   * fetched in the background while callers keep the current token. Concurrent callers with no
+   * valid token share one issuance.
+   *
+   * @throws {@link LsTokenError} from issuance (`ERR_INVALID_CREDENTIALS`, `ERR_NETWORK`, ...),
+   * `ERR_ISSUE_THROTTLED` while cooling down after a failed issuance, `ERR_CLOSED` after shutdown.
+   */
+  getAccessToken(): Promise<string> {
+    const cur = this.#current;
+    if (cur !== undefined) {
+      const now = this.#now();
+      if (now < cur.record.revokeAt) {
+        if (now >= cur.refreshAt && this.#refreshing === undefined) this.#refreshInBackground();
+        return Promise.resolve(cur.token);
+      }
+    }
+    return this.#acquiring ?? this.#acquire();
+  }
+
+  /**
+   * Tells the lifecycle that LS rejected `token` as invalid (IGW00121/IGW00123 on a TR call). If
+   * another process has stored a newer token it is adopted; otherwise a new token is issued (at
+   * most `issueThrottle.maxForcedReissues` per window). Returns the token to retry with.
+   */
+  async invalidate(token: string): Promise<string> {
+    if (typeof token !== 'string' || token === '') throw invalidOption('token', 'must be a non-empty string');
+    const id = tokenId(token);
+    if (this.#current !== undefined && this.#current.id !== id) return this.getAccessToken();
+    if (this.#current?.id === id) this.#setCurrent(undefined);
+    this.#tokens.delete(id);
+    try {
+      await this.store.update(id, { state: 'revoked', reason: 'superseded', lastError: { code: ErrorCodes.INVALID_TOKEN, message: 'LS reported the token invalid' } }, { expectStates: ['active'] });
+    } catch (err) {
+      this.#emitError(err, 'store.update', id);
+    }
+    return this.#acquiring ?? this.#acquire({ forced: true });
+  }
+
+  /** Revokes every token this process holds (reason `logout`). The next `getAccessToken()` issues a new one. */
+  async logout(): Promise<RevocationResult[]> {
+    this.#setCurrent(undefined);
+    const ids = [...this.#tokens.keys()];
+    return Promise.all(ids.map((id) => this.scheduler.revoke(id, 'logout')));
+  }
+
+  /**
+   * Revokes one token now, given as the raw token or its fingerprint id (64 hex digits). Tokens
+   * not issued here are looked up in the store; a raw token unknown to the store is still sent.
+   */
+  async revoke(tokenOrId: string, reason: RevokeReason = 'manual'): Promise<RevocationResult> {
+    if (typeof tokenOrId !== 'string' || tokenOrId === '') throw invalidOption('tokenOrId', 'must be a non-empty string');
+    const isId = STORE_ID.test(tokenOrId);
+    const id = isId ? tokenOrId : tokenId(tokenOrId);
+    if (!isId && !this.#tokens.has(id)) this.#tokens.set(id, tokenOrId);
+    if (this.#current?.id === id) this.#setCurrent(undefined);
+    return this.scheduler.revoke(id, reason);
+  }
+
+  /** The records of this app key in the store (no raw tokens). */
+  async list(): Promise<TokenRecord[]> {
+    return this.store.list({ appKeyId: this.appKeyId });
+  }
+
+  /** A snapshot of what this lifecycle holds and will do. */
+  status(): LifecycleStatus {
+    const cur = this.#current;
+    return {
+      instanceId: this.instanceId,
+      appKeyId: this.appKeyId,
+      started: this.#started,
+      closed: this.#closed,
+      ...(cur === undefined
+        ? {}
+        : { current: { id: cur.id, issuedAt: cur.record.issuedAt, expiresAt: cur.record.expiresAt, revokeAt: cur.record.revokeAt, refreshAt: cur.refreshAt } }),
+      scheduled: this.scheduler.size,
+      inflight: this.scheduler.inflight,
+    };
+  }
+
+  /**
+   * Stops the lifecycle: drops this process's lease, revokes what it owes (per `revokeOnShutdown`
+   * for the shared token; always for superseded and due tokens) and resolves by `deadlineMs` at the
+   * latest whatever LS does. Idempotent: a second call returns the first call's promise.
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<ShutdownSummary> {
+    this.#shutdownPromise ??= this.#shutdown(optionalNumber('deadlineMs', options.deadlineMs, this.#shutdownDeadlineMs, 0));
+    return this.#shutdownPromise;
+  }
+
+  /**
+   * Hooks shutdown into process signals, `beforeExit` and uncaught exceptions; returns an
+   * uninstall function. See {@link installExitHooks}.
+   */
+  installExitHooks(options: ExitHookOptions = {}): () => void {
+    return installExitHooks(this, options);
+  }
+
+  /**
+   * Sweeps the store once: revokes this app key's tokens that are due, owed (`revoking` by a dead
+   * process) or orphaned, and schedules the rest. Runs at start and every `sweepIntervalMs`.
+   * Never rejects: trouble is reported as `error` events.
+   */
+  sweep(): Promise<void> {
+    this.#sweeping ??= this.#sweep().finally(() => {
+      this.#sweeping = undefined;
+    });
+    return this.#sweeping;
+  }
+
+  /** Safe summary for logs. */
+  toJSON(): LifecycleStatus {
+    return this.status();
+  }
+
+  /** `util.inspect` shows the status, never credentials or tokens. */
+  [inspect.custom](): string {
+    return `TokenLifecycle ${inspect(this.status())}`;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Issuance
+
+  #closedError(): LsTokenError {
+    return new LsTokenError(ErrorCodes.CLOSED, 'The token lifecycle is shut down');
+  }
+
+  #emitError(err: unknown, op: string, id?: string): void {
+    this.emit('error', { error: toLsTokenError(err, ErrorCodes.STORE, `${op} failed`, true), op, id });
+  }
+
+  #revokeAtFor(t: { issuedAt: number; expiresAt: number }): number {
+    const lifetime = t.expiresAt - t.issuedAt;
+    let at = Math.min(t.expiresAt - this.#revokeMarginMs, t.issuedAt + this.#maxLifetimeMs);
+    // A token issued just before the 07:00 KST cut-off may live less than the margin: use half its life.
+    if (at < t.issuedAt + lifetime / 2 && at === t.expiresAt - this.#revokeMarginMs) at = t.issuedAt + lifetime / 2;
+    return Math.round(at);
+  }
+
+  #setCurrent(held: Held | undefined): void {
+    this.#current = held;
+    if (this.#refreshTimer !== undefined) clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = undefined;
+    if (held === undefined || this.#closed) return;
+    void this.#heartbeat();
+    if (this.#refreshMarginMs === 0) return; // no successor before revokeAt: the next call after it issues afresh
+    // One proactive refresh timer for the current token, so a quiet daemon still has a fresh token.
+    const delay = Math.max(0, held.refreshAt - this.#now());
+    if (delay < 2_147_483_647) {
+      this.#refreshTimer = setTimeout(() => {
+        if (this.#current === held && this.#refreshing === undefined) this.#refreshInBackground();
+      }, delay);
+      this.#refreshTimer.unref();
+    }
+  }
+
+  #hold(record: TokenRecord, token: string): Held {
+    const refreshAt = Math.max(record.issuedAt, record.revokeAt - this.#refreshMarginMs);
+    this.#tokens.set(record.id, token);
+    return { id: record.id, token, record, refreshAt };
+  }
+
+  #acquire(opts: { forced?: boolean } = {}): Promise<string> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    const p = (async () => {
+      if (!this.#started) await this.start();
+      const got = await this.#obtain({ forced: opts.forced === true, newerThan: undefined });
+      const previous = this.#current;
+      this.#install(got);
+      if (previous !== undefined && previous.id !== got.held.id) this.#supersede(previous);
+      return got.held.token;
+    })().finally(() => {
+      if (this.#acquiring === p) this.#acquiring = undefined;
+    });
+    this.#acquiring = p;
+    return p;
+  }
+
+  #refreshInBackground(): void {
+    const from = this.#current;
+    if (from === undefined || this.#closed) return;
+    this.#refreshing = (async () => {
+      try {
+        const got = await this.#obtain({ forced: false, newerThan: from });
+        if (this.#closed) return;
+        if (got.held.id === from.id) {
+          // LS answered with the same token: same record, nothing to supersede; just move refreshAt on.
+          this.#setCurrent({ ...from, refreshAt: Math.max(from.refreshAt, Math.min(from.record.revokeAt, this.#now() + this.#refreshMarginMs / 2)) });
+          return;
+        }
+        this.#install(got);
+        this.#supersede(from);
+      } catch (err) {
+        this.#emitError(err, 'refresh', from.id);
+      }
+    })().finally(() => {
+      this.#refreshing = undefined;
+    });
+  }
+
+  /** A replaced token is revoked after a grace period, unless another live process still holds it. */
+  #supersede(old: Held): void {
+    const at = this.#now() + this.#supersededGraceMs;
+    this.scheduler.schedule(old.record, 'superseded', Math.min(at, old.record.revokeAt));
+    void this.store.deleteMeta(this.#leaseKey(old.id)).catch((err: unknown) => this.#emitError(err, 'store.deleteMeta', old.id));
+  }
+
+  /**
+   * Finds or makes a token: a usable stored token (newer than `newerThan` when refreshing) is
+   * adopted; otherwise, under the issuance lock and after re-reading the store, one is issued.
+   */
+  async #obtain(opts: { forced: boolean; newerThan: Held | undefined }): Promise<Got> {
+    const minValidUntil = (): number => this.#now() + this.#refreshMarginMs;
+    const adoptable = async (): Promise<Got | undefined> => {
+      if (!this.#reuse && !opts.forced && opts.newerThan === undefined) return undefined;
+      let found: { record: TokenRecord; token: string } | undefined;
+      try {
+        found = await this.store.findUsable(this.appKeyId, minValidUntil());
+      } catch (err) {
+        this.#emitError(err, 'store.findUsable');
+        return undefined;
+      }
+      if (found === undefined) return undefined;
+      if (opts.newerThan !== undefined && found.record.id === opts.newerThan.id) return undefined;
+      if (opts.newerThan !== undefined && found.record.expiresAt <= opts.newerThan.record.expiresAt) return undefined;
+      return { held: this.#hold(found.record, found.token), source: 'adopted' };
+    };
+
+    // Restart or fleet member: reuse what the store has instead of killing it with a new issuance.
+    if (this.#reuse || opts.newerThan !== undefined) {
+      const held = await adoptable();
+      if (held !== undefined) return held;
+    }
+    this.#throttle.check();
+    if (opts.forced) this.#throttle.takeForced();
+
+    const lockKey = `${this.store.prefix}:lock:issue:${this.appKeyId}`;
+    const lockTtl = this.client.timeoutMs + 5_000;
+    const waitUntil = this.#now() + this.#issueLockWaitMs;
+    let locked = false;
+    for (let delay = 25; ; delay = Math.min(delay * 2, 500)) {
+      try {
+        locked = await this.#lock.tryAcquire(lockKey, this.instanceId, lockTtl);
+      } catch (err) {
+        // A lock we cannot reach must not stop trading: issue without it and say so.
+        this.#emitError(err, 'issueLock.acquire');
+        break;
+      }
+      if (locked) break;
+      if (this.#now() >= waitUntil) {
+        throw new LsTokenError(ErrorCodes.LOCK_TIMEOUT, `Another process held the issuance lock for over ${this.#issueLockWaitMs} ms`, { retryable: true });
+      }
+      await new Promise((r) => setTimeout(r, delay).unref());
+      const held = await adoptable(); // the lock holder may have stored a token meanwhile
+      if (held !== undefined) return held;
+    }
+    try {
+      if (locked && this.#reuse) {
+        const held = await adoptable();
+        if (held !== undefined) return held;
+      }
+      return await this.#issue();
+    } finally {
+      if (locked) await this.#lock.release(lockKey, this.instanceId).catch((err: unknown) => this.#emitError(err, 'issueLock.release'));
+    }
+  }
+
+  /** Makes a freshly obtained token current; then (so listeners see it current) schedules and announces it. */
+  #install(got: Got): void {
+    const { record } = got.held;
+    this.#setCurrent(got.held);
+    if (!this.scheduler.isScheduled(record.id)) this.scheduler.schedule(record, 'expiry');
+    this.emit('issued', { id: record.id, appKeyId: record.appKeyId, issuedAt: record.issuedAt, expiresAt: record.expiresAt, revokeAt: record.revokeAt, source: got.source });
+  }
+
+  async #issue(): Promise<Got> {
+    let issued: IssuedToken;
+    try {
+      issued = await this.client.issueToken();
+    } catch (err) {
+      if (!isLsTokenError(err) || err.code !== ErrorCodes.ABORTED) this.#throttle.failed();
+      throw err;
+    }
+    this.#throttle.succeeded();
+    const input = {
+      appKeyId: this.appKeyId,
+      tokenType: issued.tokenType,
+      issuedAt: issued.issuedAt,
+      expiresAt: issued.expiresAt,
+      revokeAt: this.#revokeAtFor(issued),
+      ownerId: this.instanceId,
+    };
+    let record: TokenRecord;
+    try {
+      record = await this.store.put(input, issued.accessToken);
+    } catch (err) {
+      // The store is down: keep trading on the token and revoke it from memory; say so loudly.
+      this.#emitError(err, 'store.put');
+      const now = this.#now();
+      record = { schema: 1, id: tokenId(issued.accessToken), state: 'active', reason: null, attempts: 0, lastError: null, createdAt: now, updatedAt: now, ...input };
+    }
+    return { held: this.#hold(record, issued.accessToken), source: 'issued' };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Leases, sweeps, shutdown
+
+  #leaseKey(id: string): string {
+    return `lease:${id}:${this.instanceId}`;
+  }
+
+  /** Renews this instance's heartbeat and its lease on the current token. */
+  async #heartbeat(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      await this.store.setMeta(`instance:${this.instanceId}`, { pid: process.pid, at: this.#now() }, this.#leaseTtlMs);
+      const cur = this.#current;
+      if (cur !== undefined) await this.store.setMeta(this.#leaseKey(cur.id), { instanceId: this.instanceId, at: this.#now() }, this.#leaseTtlMs);
+    } catch (err) {
+      this.#emitError(err, 'heartbeat');
+    }
+  }
+
+  /** Live holders other than this instance, by token id (leases whose TTL has not run out). One store scan. */
+  async #leaseHolders(): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for (const { key } of await this.store.listMeta('lease:')) {
+      const [, id, inst] = /^lease:([0-9a-f]{64}):(.+)$/.exec(key) ?? [];
+      if (id === undefined || inst === undefined || inst === this.instanceId) continue;
+      out.set(id, [...(out.get(id) ?? []), inst]);
+    }
+    return out;
+  }
+
+  async #instanceAlive(instanceId: string | null): Promise<boolean> {
+    if (instanceId === null) return false;
+    if (instanceId === this.instanceId) return true;
+    return (await this.store.getMeta(`instance:${instanceId}`)) !== undefined;
+  }
+
+  async #sweep(): Promise<void> {
+    if (this.#closed) return;
+    let records: TokenRecord[];
+    try {
+      records = await this.store.list({ appKeyId: this.appKeyId, states: ['active', 'revoking', 'failed'] });
+    } catch (err) {
+      this.#emitError(err, 'sweep');
+      return;
+    }
+    let holders: Map<string, string[]>;
+    try {
+      holders = await this.#leaseHolders();
+    } catch (err) {
+      this.#emitError(err, 'sweep');
+      return;
+    }
+    const now = this.#now();
+    // The newest valid active token is the fleet's shared token: adopt it (if the policy says so) rather than revoke it.
+    const shared = records
+      .filter((r) => r.state === 'active' && r.revokeAt > now && r.expiresAt > now)
+      .sort((a, b) => b.issuedAt - a.issuedAt)[0];
+    for (const r of records) {
+      if (this.#closed) return;
+      try {
+        if (r.id === this.#current?.id) continue;
+        if (r.state === 'failed') continue; // gave up already; kept for audit
+        if (r.state === 'revoking') {
+          // Owed by a process that died mid-revocation (or by us, in flight).
+          if (this.scheduler.inflight > 0 && this.#tokens.has(r.id)) continue;
+          if (!(await this.#instanceAlive(r.ownerId)) || r.ownerId === this.instanceId) void this.scheduler.revoke(r.id, 'recovery', r.expiresAt);
+          continue;
+        }
+        if (r.revokeAt <= now) {
+          void this.scheduler.revoke(r.id, r.reason ?? 'recovery', r.expiresAt);
+          continue;
+        }
+        if ((holders.get(r.id)?.length ?? 0) > 0) {
+          if (!this.scheduler.isScheduled(r.id)) this.scheduler.schedule(r, 'expiry');
+          continue;
+        }
+        const isShared = r.id === shared?.id;
+        if (isShared && this.#orphanPolicy === 'adopt' && this.#reuse) {
+          if (!this.scheduler.isScheduled(r.id)) this.scheduler.schedule(r, 'expiry');
+          continue;
+        }
+        // Nobody holds it and nobody will use it: superseded leftovers and, by policy, orphans.
+        if (!this.#tokens.has(r.id) && !(await this.#instanceAlive(r.ownerId))) {
+          void this.scheduler.revoke(r.id, 'recovery', r.expiresAt);
+        } else if (!this.scheduler.isScheduled(r.id)) {
+          this.scheduler.schedule(r, 'expiry');
+        }
+      } catch (err) {
+        this.#emitError(err, 'sweep', r.id);
+      }
+    }
+  }
+
+  async #shutdown(deadlineMs: number): Promise<ShutdownSummary> {
+    const started = this.#now();
+    const deadlineAt = started + deadlineMs;
+    this.#closed = true;
+    for (const t of [this.#refreshTimer, this.#heartbeatTimer, this.#sweepTimer]) if (t !== undefined) clearTimeout(t);
+    const current = this.#current;
+    this.#current = undefined;
+    // Let an issuance in flight land (bounded), so its token is tracked and revoked too.
+    if (this.#acquiring !== undefined || this.#refreshing !== undefined) {
+      await Promise.race([
+        Promise.allSettled([this.#acquiring, this.#refreshing]),
+        new Promise((r) => setTimeout(r, Math.max(0, deadlineMs / 2)).unref()),
+      ]);
+    }
+    const heldNow = this.#current as Held | undefined;
+    const currentIds = new Set([current?.id, heldNow?.id].filter((x): x is string => x !== undefined));
+
+    // Drop our lease first, then look for others: of two processes stopping at once, at least one
+    // sees no other lease and revokes (a duplicate revoke is harmless; a missed one is not).
+    const withinDeadline = async <T>(p: Promise<T>, fallback: T): Promise<T> =>
+      Promise.race([p, new Promise<T>((r) => setTimeout(() => r(fallback), Math.max(0, deadlineAt - this.#now())).unref())]);
+    try {
+      await withinDeadline(
+        Promise.all([...currentIds].map((id) => this.store.deleteMeta(this.#leaseKey(id))).concat(this.store.deleteMeta(`instance:${this.instanceId}`))),
+        [],
+      );
+    } catch (err) {
+      this.#emitError(err, 'store.deleteMeta');
+    }
+    let holders = new Map<string, string[]>();
+    if (this.#revokeOnShutdown !== 'never' || this.scheduler.size > 0) {
+      try {
+        holders = await withinDeadline(this.#leaseHolders(), holders);
+      } catch (err) {
+        // Cannot see the fleet: revoke. A token left alive after shutdown is the worse failure.
+        this.#emitError(err, 'store.listMeta');
+      }
+    }
+    // Candidates: every token this process holds, and every token it scheduled (e.g. found by a sweep).
+    const keep = new Set<string>();
+    for (const id of new Set([...this.#tokens.keys(), ...this.scheduler.scheduledIds()])) {
+      const isCurrent = currentIds.has(id);
+      if (isCurrent && this.#revokeOnShutdown === 'never') keep.add(id);
+      else if (!(isCurrent && this.#revokeOnShutdown === 'always') && (holders.get(id)?.length ?? 0) > 0) keep.add(id);
+    }
+    const summary = await this.scheduler.drain({
+      deadlineMs: Math.max(0, deadlineAt - this.#now()),
+      reason: 'shutdown',
+      filter: (id) => !keep.has(id),
+      extraIds: [...this.#tokens.keys()].filter((id) => !keep.has(id)),
+    });
+    this.scheduler.close();
+    this.client.close();
+    return { ...summary, keptForOthers: keep.size };
+  }
+}
