@@ -18,6 +18,8 @@ export { RECORD_SCHEMA_VERSION, ENDED_STATES, isEnded } from './token-record.js'
 export type { TokenRecord, TokenState, RevokeReason, NewTokenRecord, TokenRecordPatch } from './token-record.js';
 export { RevocationScheduler } from './revocation-scheduler.js';
 export type { RevocationSchedulerOptions, RetryPolicy, RevocationResult, DrainSummary, DrainOptions } from './revocation-scheduler.js';
+export { attachToAxios } from './axios-attach.js';
+export type { AttachOptions, TokenSource } from './axios-attach.js';
 export { installExitHooks } from './exit-hooks.js';
 export type { ExitHookOptions, ShutdownTarget } from './exit-hooks.js';
 export { ProcessLockProvider, RedisLockProvider, lockProviderFor } from './issue-lock.js';

@@ -23,6 +23,7 @@ import { type RevokeReason, type TokenRecord, isEnded } from './token-record.js'
 import { TokenStore } from './token-store.js';
 import { optionalEnum, optionalInteger, optionalNumber, requireObject } from './validate.js';
 import { installExitHooks, type ExitHookOptions } from './exit-hooks.js';
+import { attachToAxios, type AttachOptions } from './axios-attach.js';
 
 /** What to do with the shared token at shutdown. */
 export type RevokeOnShutdown = 'last-holder' | 'always' | 'never';
@@ -391,6 +392,15 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
    */
   installExitHooks(options: ExitHookOptions = {}): () => void {
     return installExitHooks(this, options);
+  }
+
+  /**
+   * Puts `authorization: Bearer <token>` on every request of an axios instance used for LS TR
+   * calls, and when LS answers that the token is invalid (IGW00121/IGW00123, or HTTP 401) takes a
+   * fresh token once and repeats the request once. Returns a function that detaches.
+   */
+  attach(instance: AxiosInstance, options: AttachOptions = {}): () => void {
+    return attachToAxios(this, instance, options);
   }
 
   /**

@@ -1,0 +1,77 @@
+/**
+ * axios integration: put the lifecycle's token on every LS request, and when LS says the token is
+ * invalid (IGW00121/IGW00123 in the body, or HTTP 401), get a fresh token once and repeat once.
+ */
+import type { AxiosError, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
+
+/** The part of a lifecycle `attach` needs. */
+export interface TokenSource {
+  getAccessToken(): Promise<string>;
+  invalidate(token: string): Promise<string>;
+}
+
+/** Options of {@link attachToAxios}. */
+export interface AttachOptions {
+  /** Which requests get the token. Default: all but LS's own `/oauth2/` endpoints. */
+  filter?: (config: InternalAxiosRequestConfig) => boolean;
+}
+
+const RETRIED = Symbol('ls-token-lifecycle.retried');
+const INVALID_TOKEN_CODES = new Set(['IGW00121', 'IGW00123']);
+
+type Marked = InternalAxiosRequestConfig & { [RETRIED]?: boolean };
+
+function bodyCode(data: unknown): string | undefined {
+  let body = data;
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body);
+    } catch {
+      return undefined;
+    }
+  }
+  if (typeof body !== 'object' || body === null) return undefined;
+  const b = body as Record<string, unknown>;
+  const code = b.rsp_cd ?? b.error_code ?? b.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function bearerOf(config: InternalAxiosRequestConfig): string | undefined {
+  const h = config.headers?.get?.('authorization') ?? (config.headers as Record<string, unknown> | undefined)?.authorization;
+  return typeof h === 'string' && h.startsWith('Bearer ') ? h.slice(7) : undefined;
+}
+
+/**
+ * Adds the interceptors to `instance` and returns a function that removes them.
+ * Use it through `lifecycle.attach(instance)`.
+ */
+export function attachToAxios(source: TokenSource, instance: AxiosInstance, options: AttachOptions = {}): () => void {
+  const filter = options.filter ?? ((c: InternalAxiosRequestConfig) => !String(c.url ?? '').includes('/oauth2/'));
+  const reqId = instance.interceptors.request.use(async (config) => {
+    if (!filter(config)) return config;
+    config.headers.set('authorization', `Bearer ${await source.getAccessToken()}`);
+    return config;
+  });
+
+  const retry = async (config: Marked): Promise<AxiosResponse> => {
+    const used = bearerOf(config);
+    const fresh = used === undefined ? await source.getAccessToken() : await source.invalidate(used);
+    config[RETRIED] = true;
+    config.headers.set('authorization', `Bearer ${fresh}`);
+    return instance.request(config);
+  };
+  const shouldRetry = (config: Marked | undefined, status: number | undefined, data: unknown): config is Marked =>
+    config !== undefined && config[RETRIED] !== true && filter(config) && (status === 401 || INVALID_TOKEN_CODES.has(bodyCode(data) ?? ''));
+
+  const resId = instance.interceptors.response.use(
+    async (res) => (shouldRetry(res.config as Marked, res.status, res.data) ? retry(res.config as Marked) : res),
+    async (err: AxiosError) => {
+      if (shouldRetry(err.config as Marked | undefined, err.response?.status, err.response?.data)) return retry(err.config as Marked);
+      throw err;
+    },
+  );
+  return () => {
+    instance.interceptors.request.eject(reqId);
+    instance.interceptors.response.eject(resId);
+  };
+}
