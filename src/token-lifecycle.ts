@@ -576,8 +576,8 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   #install(got: Got): void {
     const { record } = got.held;
     this.#setCurrent(got.held);
-    if (!this.scheduler.isScheduled(record.id)) this.scheduler.schedule(record, 'expiry');
     this.emit('issued', { id: record.id, appKeyId: record.appKeyId, issuedAt: record.issuedAt, expiresAt: record.expiresAt, revokeAt: record.revokeAt, source: got.source });
+    if (!this.scheduler.isScheduled(record.id)) this.scheduler.schedule(record, 'expiry');
   }
 
   async #issue(): Promise<Got> {
