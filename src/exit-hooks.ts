@@ -5,13 +5,30 @@
  * One set of process listeners serves every lifecycle in the process (a registry), so two
  * lifecycles do not mistake each other's re-raised signal for a second Ctrl-C. Modelled on
  * close-with-grace: a second signal exits at once; a deadline bounds the whole shutdown.
+ *
+ * How the process ends after a signal:
+ * - No other listener for that signal (the usual daemon): our listener is removed and the signal
+ *   re-raised, so the process dies *by the signal* (status "killed by SIGTERM", what systemd and
+ *   Kubernetes expect), unless `exitCode` is set, which exits with that code instead.
+ * - The app has its own listener (close-with-grace, `server.close()` in a handler...): the app ends
+ *   the process; the hooks never call `process.exit` before it (`exitCode`, if set, only becomes
+ *   `process.exitCode`), except when the deadline plus one second has passed.
+ * - A second hooked signal during shutdown ends the process at once, the same way.
+ *
+ * After an uncaught exception (or unhandled rejection) the error is printed, the shutdown runs,
+ * and the process exits with code 1; when the app has its own `uncaughtException` listener, that
+ * listener decides when to exit, up to the deadline plus one second.
+ *
+ * See docs/guarantees.md for how to combine this with close-with-grace or an HTTP server's close.
  */
 import { constants } from 'node:os';
+import { inspect } from 'node:util';
 import { ErrorCodes, LsTokenError } from './errors.js';
-import { optionalInteger, optionalNumber, requireObject } from './validate.js';
+import { optionalBoolean, optionalInteger, optionalNumber, requireObject } from './validate.js';
 
 /** The part of a lifecycle the hooks need. */
 export interface ShutdownTarget {
+  /** Stops and revokes; must be idempotent and resolve by `deadlineMs`. */
   shutdown(options: { deadlineMs?: number }): Promise<unknown>;
 }
 
@@ -24,7 +41,8 @@ export interface ExitHookOptions {
   /**
    * Exit code after a signal-triggered shutdown. Default: none, the signal is re-raised once our
    * handler is removed, so the exit status is the one a supervisor expects (killed by SIGTERM).
-   * When the app has its own handler for the signal, nothing is re-raised: the app exits itself.
+   * When the app has its own handler for the signal, nothing is re-raised and `process.exit` is not
+   * called: the app exits itself (`exitCode` is then only set as `process.exitCode`).
    */
   exitCode?: number;
   /** Whether to shut down when the event loop runs dry (`beforeExit`). Default `true`. */
@@ -71,21 +89,41 @@ function removeProcessListeners(): void {
   processListenersOn = false;
 }
 
-function onSignal(sig: NodeJS.Signals): void {
-  if (running !== undefined) {
-    // Second signal while shutting down: the operator means it. Exit now.
-    process.exit(signalExitCode(sig));
+/**
+ * Ends the process now, the way `sig` would have without us: re-raised when nobody else listens
+ * for it (so the status is "killed by sig"), else `exitCode` or `128 + signal number`.
+ */
+function dieBy(sig: NodeJS.Signals, exitCode: number | undefined): void {
+  removeProcessListeners();
+  if (exitCode === undefined && process.listenerCount(sig) === 0) {
+    process.kill(process.pid, sig);
+    return;
   }
+  process.exit(exitCode ?? signalExitCode(sig));
+}
+
+function onSignal(sig: NodeJS.Signals): void {
   const list = [...entries.values()].filter((e) => e.signals.includes(sig));
   const exitCode = list.find((e) => e.exitCode !== undefined)?.exitCode;
-  const watchdog = setTimeout(() => process.exit(exitCode ?? signalExitCode(sig)), deadlineOf(list) + 1_000);
+  if (running !== undefined) {
+    // Second signal while shutting down: the operator means it. Exit now.
+    dieBy(sig, exitCode);
+    return;
+  }
+  // The deadline passed (shutdown() resolves by then; this is the last resort): exit even if the
+  // app's own handler has not finished.
+  const watchdog = setTimeout(() => dieBy(sig, exitCode), deadlineOf(list) + 1_000);
   watchdog.unref();
   running = shutdownAll(list).then(() => {
     done = true;
     removeProcessListeners();
-    if (exitCode !== undefined) process.exit(exitCode);
-    // Die the way the process would have without us, unless the app handles this signal itself.
-    if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+    if (process.listenerCount(sig) > 0) {
+      // The app handles this signal itself: it decides when the process ends. Never exit under it.
+      if (exitCode !== undefined) process.exitCode = exitCode;
+      return;
+    }
+    clearTimeout(watchdog);
+    dieBy(sig, exitCode);
   });
 }
 
@@ -93,22 +131,26 @@ function onBeforeExit(): void {
   if (running !== undefined || done) return;
   const list = [...entries.values()].filter((e) => e.beforeExit);
   if (list.length === 0) return;
-  // The loop ran dry: revoke, then let it run dry again and exit normally.
+  // The loop ran dry: revoke (the requests keep the loop alive), then let it run dry again and
+  // exit normally with the code the app set.
   running = shutdownAll(list).then(() => {
     done = true;
     removeProcessListeners();
   });
 }
 
-function onUncaught(err: unknown): void {
+function onUncaught(err: unknown, origin?: string): void {
   // Never swallow the error: print it as Node would have, then revoke and exit non-zero.
-  process.stderr.write(`${err instanceof Error ? (err.stack ?? String(err)) : String(err)}\n`);
+  process.stderr.write(`${origin === 'unhandledRejection' ? 'Unhandled rejection: ' : ''}${err instanceof Error ? inspect(err) : String(err)}\n`);
   if (running !== undefined) process.exit(1);
   const list = [...entries.values()].filter((e) => e.uncaught);
   const watchdog = setTimeout(() => process.exit(1), deadlineOf(list) + 1_000);
   watchdog.unref();
   running = shutdownAll(list).then(() => {
     done = true;
+    // The app's own uncaughtException handler (close-with-grace, ...) decides when to exit; the
+    // watchdog still ends the process (code 1) once the deadline has passed.
+    if (process.listenerCount('uncaughtException') > 1) return;
     process.exit(1);
   });
 }
@@ -141,7 +183,20 @@ const ALLOWED_SIGNALS = new Set(['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGU
 /**
  * Installs the exit hooks for `target` (normally via `lifecycle.installExitHooks()`) and returns a
  * function that uninstalls them. Installing again for the same target replaces its options and
- * keeps one registration, so nothing is revoked twice.
+ * keeps one registration, so nothing is revoked twice (and `shutdown()` is idempotent anyway).
+ *
+ * - SIGINT, SIGTERM, SIGHUP (or `signals`): `shutdown({ deadlineMs })` once, then the process ends
+ *   the way it would have without the hook (see the module notes); a second signal ends it at once.
+ * - `beforeExit` (the event loop ran dry): shutdown, then the process exits normally.
+ * - An uncaught exception (or unhandled rejection): the error is printed, shutdown runs within the
+ *   deadline, then the process exits with code 1.
+ *
+ * @throws {@link LsTokenError} `ERR_INVALID_OPTION` naming the bad option.
+ *
+ * @example
+ * ```ts
+ * const uninstall = lifecycle.installExitHooks({ deadlineMs: 8_000 }); // under Kubernetes' 30 s grace
+ * ```
  */
 export function installExitHooks(target: ShutdownTarget, options: ExitHookOptions = {}): () => void {
   const o = requireObject('options', options);
@@ -154,11 +209,15 @@ export function installExitHooks(target: ShutdownTarget, options: ExitHookOption
     signals: [...new Set(signals)],
     deadlineMs: optionalNumber('deadlineMs', o.deadlineMs, 10_000, 0, 600_000),
     exitCode: o.exitCode === undefined ? undefined : optionalInteger('exitCode', o.exitCode, 0, 0, 255),
-    beforeExit: o.beforeExit === undefined ? true : o.beforeExit === true,
-    uncaught: o.uncaughtException === undefined ? true : o.uncaughtException === true,
+    beforeExit: optionalBoolean('beforeExit', o.beforeExit, true),
+    uncaught: optionalBoolean('uncaughtException', o.uncaughtException, true),
   };
   entries.set(target, entry);
-  done = false;
+  if (done) {
+    // An earlier shutdown finished (e.g. on beforeExit) and the process lives on: start afresh.
+    running = undefined;
+    done = false;
+  }
   syncProcessListeners();
   return () => {
     if (entries.get(target) !== entry) return;
