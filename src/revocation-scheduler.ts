@@ -3,6 +3,7 @@
  * on demand (logout, manual, superseded) and in a bounded drain at shutdown. Every attempt goes
  * through p-retry with exponential backoff and jitter; every outcome is an event.
  */
+import { setMaxListeners } from 'node:events';
 import { EventEmitter } from 'eventemitter3';
 import pRetry from 'p-retry';
 import { type Clock, systemClock } from './clock.js';
@@ -53,6 +54,13 @@ export interface RevocationSchedulerOptions {
   maxTimerDelayMs?: number;
   /** Pause before retrying a revocation that could not read its token from the store. Default `5_000`. */
   storeRetryDelayMs?: number;
+  /**
+   * Longest wait for one store operation of a revocation (the intent write, the token read, the
+   * outcome write), ms. A store that does not answer in time counts as down: the revoke request
+   * goes out anyway with the token held in memory, and the record is reconciled by a later sweep.
+   * During a drain the bound is also at most half the time left. Default `5_000`.
+   */
+  storeTimeoutMs?: number;
   /** Clock. Default `Date.now`. */
   now?: Clock;
   /** Random source for jitter, in [0, 1). Default `Math.random`. */
@@ -61,7 +69,9 @@ export interface RevocationSchedulerOptions {
 
 /** Result of one revocation. */
 export interface RevocationResult {
+  /** The token's id. */
   readonly id: string;
+  /** Why it was revoked. */
   readonly reason: RevokeReason;
   /**
    * `revoked`/`already-invalid`: done. `failed`: gave up after retries. `expired`: it died on its own.
@@ -70,8 +80,11 @@ export interface RevocationResult {
    * read from the store; rescheduled.
    */
   readonly outcome: 'revoked' | 'already-invalid' | 'failed' | 'expired' | 'skipped' | 'aborted' | 'deferred';
+  /** Requests sent, retries included. */
   readonly attempts: number;
+  /** Time the revocation took, ms. */
   readonly durationMs: number;
+  /** The last error, when it did not succeed. */
   readonly error?: ErrorSummary;
 }
 
@@ -79,14 +92,19 @@ export interface RevocationResult {
 export interface DrainSummary {
   /** Tokens revoked (including already-invalid). */
   readonly revoked: number;
+  /** Revocations that gave up. */
   readonly failed: number;
+  /** Tokens found expired (no request sent). */
   readonly expired: number;
+  /** Tokens already ended or unknown (no request sent). */
   readonly skipped: number;
   /** Not finished when the deadline passed (still owed; recorded as `revoking` in the store). */
   readonly pending: number;
   /** True when the deadline cut the drain short. */
   readonly timedOut: boolean;
+  /** How long the drain took, ms. */
   readonly durationMs: number;
+  /** One result per token drained. */
   readonly results: readonly RevocationResult[];
 }
 
@@ -143,6 +161,7 @@ export class RevocationScheduler {
   readonly #clockSkewMs: number;
   readonly #maxTimerDelayMs: number;
   readonly #storeRetryDelayMs: number;
+  readonly #storeTimeoutMs: number;
   readonly #now: Clock;
   readonly #random: () => number;
 
@@ -153,8 +172,10 @@ export class RevocationScheduler {
   #running = 0;
   readonly #waiting: Array<() => void> = [];
   #nextRequestAt = 0;
-  #abort = new AbortController();
+  #abort: AbortController;
   #closed = false;
+  /** End of the drain in progress, if any (bounds store waits). */
+  #drainDeadlineAt: number | undefined;
 
   constructor(options: RevocationSchedulerOptions) {
     const o = requireObject('options', options);
@@ -183,8 +204,22 @@ export class RevocationScheduler {
     this.#clockSkewMs = optionalNumber('clockSkewMs', o.clockSkewMs, 60_000, 0);
     this.#maxTimerDelayMs = optionalInteger('maxTimerDelayMs', o.maxTimerDelayMs, 60_000, 1, 2_147_483_647);
     this.#storeRetryDelayMs = optionalNumber('storeRetryDelayMs', o.storeRetryDelayMs, 5_000, 0);
+    this.#storeTimeoutMs = optionalNumber('storeTimeoutMs', o.storeTimeoutMs, 5_000, 1);
     this.#now = (o.now as Clock | undefined) ?? systemClock;
     this.#random = (o.random as (() => number) | undefined) ?? Math.random;
+    this.#abort = this.#newAbortController();
+  }
+
+  /**
+   * Every job in flight listens on the drain signal (p-retry, the backoff and rate-limit sleeps),
+   * so a drain at concurrency 16 crossed Node's default of 10 listeners and printed a
+   * "MaxListenersExceededWarning: possible EventTarget memory leak" at every shutdown. The count
+   * is bounded by the concurrency (listeners are removed when a job ends), so say so.
+   */
+  #newAbortController(): AbortController {
+    const c = new AbortController();
+    setMaxListeners(4 * this.#concurrency + 10, c.signal);
+    return c;
   }
 
   /** Number of scheduled (not yet due) revocations. */
@@ -195,6 +230,11 @@ export class RevocationScheduler {
   /** Number of revocations in flight. */
   get inflight(): number {
     return this.#inflight.size;
+  }
+
+  /** True when a revocation of `id` is in flight (started, not finished). */
+  isRevoking(id: string): boolean {
+    return this.#inflight.has(id);
   }
 
   /** True when a revocation of `id` is scheduled. */
@@ -263,6 +303,7 @@ export class RevocationScheduler {
     const deadlineMs = optionalNumber('deadlineMs', options.deadlineMs, 10_000, 0);
     const reason = options.reason ?? 'shutdown';
     const started = this.#now();
+    this.#drainDeadlineAt = started + deadlineMs;
     const ids = new Set<string>(options.extraIds ?? []);
     for (const e of this.#queue.popAll()) {
       if (options.filter === undefined || options.filter(e.id)) ids.add(e.id);
@@ -286,10 +327,16 @@ export class RevocationScheduler {
       }),
     ]);
     clearTimeout(deadline);
+    this.#drainDeadlineAt = undefined;
     if (timedOut) {
       // Cut everything short, then give the aborted jobs a moment to record their outcome.
       this.#abort.abort(new LsTokenError(ErrorCodes.ABORTED, 'drain deadline passed'));
-      this.#abort = new AbortController();
+      this.#abort = this.#newAbortController();
+      // (Bounded: 20 ms.) Without this the process usually exits before the aborted jobs emit
+      // their `error` events, and the log never says which revocations are still owed.
+      let grace: NodeJS.Timeout | undefined;
+      await Promise.race([all, new Promise<void>((resolve) => (grace = setTimeout(resolve, 20)))]);
+      clearTimeout(grace);
     }
     const results = [...ids].map((id) => settled.get(id) ?? { id, reason, outcome: 'aborted' as const, attempts: 0, durationMs: this.#now() - started });
     const count = (...o: RevocationResult['outcome'][]): number => results.filter((r) => o.includes(r.outcome)).length;
@@ -365,9 +412,29 @@ export class RevocationScheduler {
     this.events.emit('error', { error, op, id });
   }
 
+  /** How long one store operation may take now (see `storeTimeoutMs`). */
+  #storeBoundMs(): number {
+    const drainLeft = this.#drainDeadlineAt === undefined ? Infinity : (this.#drainDeadlineAt - this.#now()) / 2;
+    return Math.max(10, Math.min(this.#storeTimeoutMs, drainLeft));
+  }
+
+  /** `p`, or an `ERR_STORE` rejection when the store has not answered within `ms`. */
+  #bounded<T>(p: Promise<T>, ms: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new LsTokenError(ErrorCodes.STORE, `Token store did not answer within ${Math.round(ms)} ms`, { retryable: true })),
+        ms,
+      );
+      timer.unref();
+    });
+    p.catch(() => undefined); // a late failure after the timeout is not unhandled
+    return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  }
+
   async #bestEffortUpdate(id: string, patch: Parameters<TokenStore['update']>[1], op: string): Promise<void> {
     try {
-      await this.#store.update(id, patch);
+      await this.#bounded(this.#store.update(id, patch), this.#storeBoundMs());
     } catch (err) {
       this.#emitError(err, op, id);
     }
@@ -401,9 +468,9 @@ export class RevocationScheduler {
     let record: TokenRecord | undefined;
     let storeOk = true;
     try {
-      record = await this.#store.update(id, { state: 'revoking', reason }, { expectStates: REVOCABLE_STATES });
+      record = await this.#bounded(this.#store.update(id, { state: 'revoking', reason }, { expectStates: REVOCABLE_STATES }), this.#storeBoundMs());
       if (record === undefined) {
-        const current = await this.#store.get(id);
+        const current = await this.#bounded(this.#store.get(id), this.#storeBoundMs());
         if (current !== undefined || this.#tokenFor(id) === undefined) return result('skipped', 0);
       }
     } catch (err) {
@@ -422,7 +489,7 @@ export class RevocationScheduler {
     let token = this.#tokenFor(id);
     if (token === undefined) {
       try {
-        token = await this.#store.getToken(id);
+        token = await this.#bounded(this.#store.getToken(id), this.#storeBoundMs());
       } catch (err) {
         const e = toLsTokenError(err, ErrorCodes.STORE, 'store.getToken failed', true);
         this.events.emit('error', { error: e, op: 'store.getToken', id });

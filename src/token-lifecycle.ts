@@ -124,13 +124,30 @@ export interface ShutdownSummary extends DrainSummary {
 
 /** What {@link TokenLifecycle.status} reports. */
 export interface LifecycleStatus {
+  /** This process's id in the fleet. */
   readonly instanceId: string;
+  /** Hash of the app key. */
   readonly appKeyId: string;
+  /** Whether `start()` has completed. */
   readonly started: boolean;
+  /** Whether `shutdown()` has been called. */
   readonly closed: boolean;
   /** The current token, if any (fingerprint id, never the raw token). */
-  readonly current?: { readonly id: string; readonly issuedAt: number; readonly expiresAt: number; readonly revokeAt: number; readonly refreshAt: number };
+  readonly current?: {
+    /** The token's id. */
+    readonly id: string;
+    /** When it was issued, epoch ms. */
+    readonly issuedAt: number;
+    /** When it expires, epoch ms. */
+    readonly expiresAt: number;
+    /** When it will be revoked, epoch ms. */
+    readonly revokeAt: number;
+    /** When a successor will be fetched in the background, epoch ms. */
+    readonly refreshAt: number;
+  };
+  /** Revocations scheduled. */
   readonly scheduled: number;
+  /** Revocations in flight. */
   readonly inflight: number;
 }
 
@@ -145,7 +162,7 @@ function randomInstanceId(): string {
  *
  * @example
  * ```ts
- * const lifecycle = new TokenLifecycle({ appKey, appSecretKey, store: new Keyv(new KeyvRedis(url)) });
+ * const lifecycle = new TokenLifecycle({ appKey, appSecretKey, store: createKeyv(url, { throwOnErrors: true }) });
  * await lifecycle.start();
  * lifecycle.installExitHooks();
  * const token = await lifecycle.getAccessToken(); // from memory while valid
@@ -191,6 +208,9 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
   #sweeping: Promise<void> | undefined;
+  /** The heartbeat write in flight: shutdown waits for it, so no lease is re-written after it was dropped. */
+  #beating: Promise<void> | undefined;
+  #beatAgain = false;
 
   constructor(options: TokenLifecycleOptions) {
     super();
@@ -283,6 +303,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     if (this.#closed) return Promise.reject(this.#closedError());
     this.#starting ??= (async () => {
       await this.sweep();
+      if (this.#closed) return; // shut down meanwhile: arm nothing (no lease may appear after shutdown)
       this.#started = true;
       this.#heartbeatTimer = setInterval(() => void this.#heartbeat(), Math.max(50, Math.floor(this.#leaseTtlMs / 3)));
       this.#heartbeatTimer.unref();
@@ -317,9 +338,11 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   }
 
   /**
-   * Tells the lifecycle that LS rejected `token` as invalid (IGW00121/IGW00123 on a TR call). If
-   * another process has stored a newer token it is adopted; otherwise a new token is issued (at
-   * most `issueThrottle.maxForcedReissues` per window). Returns the token to retry with.
+   * Tells the lifecycle that LS rejected `token` as invalid (IGW00121/IGW00123 on a TR call). The
+   * store is re-read first (whatever `reuseStoredToken` says): if another process has stored a
+   * newer token it is adopted, since issuing would kill it; otherwise a new token is issued (at
+   * most `issueThrottle.maxForcedReissues` per window, counted only when one is really issued).
+   * The rejected token is never adopted again. Returns the token to retry with.
    */
   async invalidate(token: string): Promise<string> {
     if (typeof token !== 'string' || token === '') throw invalidOption('token', 'must be a non-empty string');
@@ -332,7 +355,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     } catch (err) {
       this.#emitError(err, 'store.update', id);
     }
-    return this.#acquiring ?? this.#acquire({ forced: true });
+    return this.#acquiring ?? this.#acquire({ forced: true, rejected: id });
   }
 
   /** Revokes every token this process holds (reason `logout`). The next `getAccessToken()` issues a new one. */
@@ -378,8 +401,12 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
 
   /**
    * Stops the lifecycle: drops this process's lease, revokes what it owes (per `revokeOnShutdown`
-   * for the shared token; always for superseded and due tokens) and resolves by `deadlineMs` at the
-   * latest whatever LS does. Idempotent: a second call returns the first call's promise.
+   * for the shared token; superseded and due tokens unless another live process holds them) and
+   * resolves by `deadlineMs` at the latest (plus a few ms for aborted revocations to report),
+   * whatever LS or the store do. The store gets at most 60 % of the deadline; a store that does not
+   * answer counts as down, and the tokens are then revoked from memory. Revocations cut short stay
+   * `revoking` in the store, for the next `start()` or sweep to finish. Idempotent: a second call
+   * returns the first call's promise. See docs/guarantees.md.
    */
   shutdown(options: ShutdownOptions = {}): Promise<ShutdownSummary> {
     this.#shutdownPromise ??= this.#shutdown(optionalNumber('deadlineMs', options.deadlineMs, this.#shutdownDeadlineMs, 0));
@@ -467,11 +494,12 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     return { id: record.id, token, record, refreshAt };
   }
 
-  #acquire(opts: { forced?: boolean } = {}): Promise<string> {
+  #acquire(opts: { forced?: boolean; rejected?: string } = {}): Promise<string> {
     if (this.#closed) return Promise.reject(this.#closedError());
     const p = (async () => {
       if (!this.#started) await this.start();
-      const got = await this.#obtain({ forced: opts.forced === true, newerThan: undefined });
+      if (this.#closed) throw this.#closedError();
+      const got = await this.#obtain({ forced: opts.forced === true, newerThan: undefined, rejected: opts.rejected });
       const previous = this.#current;
       this.#install(got);
       if (previous !== undefined && previous.id !== got.held.id) this.#supersede(previous);
@@ -488,7 +516,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     if (from === undefined || this.#closed) return;
     this.#refreshing = (async () => {
       try {
-        const got = await this.#obtain({ forced: false, newerThan: from });
+        const got = await this.#obtain({ forced: false, newerThan: from, rejected: undefined });
         if (this.#closed) return;
         if (got.held.id === from.id) {
           // LS answered with the same token: same record, nothing to supersede; just move refreshAt on.
@@ -515,11 +543,15 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   /**
    * Finds or makes a token: a usable stored token (newer than `newerThan` when refreshing) is
    * adopted; otherwise, under the issuance lock and after re-reading the store, one is issued.
+   * After LS rejected a token (`forced`, from {@link invalidate}) the store is always re-read
+   * first: another process has usually stored the newer token that killed ours, and issuing
+   * again would kill theirs. `rejected` is never adopted.
    */
-  async #obtain(opts: { forced: boolean; newerThan: Held | undefined }): Promise<Got> {
+  async #obtain(opts: { forced: boolean; newerThan: Held | undefined; rejected: string | undefined }): Promise<Got> {
     const minValidUntil = (): number => this.#now() + this.#refreshMarginMs;
+    const mayAdopt = this.#reuse || opts.forced || opts.newerThan !== undefined;
     const adoptable = async (): Promise<Got | undefined> => {
-      if (!this.#reuse && !opts.forced && opts.newerThan === undefined) return undefined;
+      if (!mayAdopt) return undefined;
       let found: { record: TokenRecord; token: string } | undefined;
       try {
         found = await this.store.findUsable(this.appKeyId, minValidUntil());
@@ -528,18 +560,22 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
         return undefined;
       }
       if (found === undefined) return undefined;
-      if (opts.newerThan !== undefined && found.record.id === opts.newerThan.id) return undefined;
-      if (opts.newerThan !== undefined && found.record.expiresAt <= opts.newerThan.record.expiresAt) return undefined;
-      return { held: this.#hold(found.record, found.token), source: 'adopted' };
+      const { record } = found;
+      if (record.id === opts.rejected) return undefined;
+      if (opts.newerThan !== undefined && record.id === opts.newerThan.id) return undefined;
+      if (opts.newerThan !== undefined && record.expiresAt <= opts.newerThan.record.expiresAt) return undefined;
+      // This process is revoking it (e.g. a sweep just found it orphaned): never adopt it.
+      if (this.scheduler.isRevoking(record.id)) return undefined;
+      if (!(await this.#leaseThenRecheck(record.id))) return undefined;
+      return { held: this.#hold(record, found.token), source: 'adopted' };
     };
 
     // Restart or fleet member: reuse what the store has instead of killing it with a new issuance.
-    if (this.#reuse || opts.newerThan !== undefined) {
+    {
       const held = await adoptable();
       if (held !== undefined) return held;
     }
     this.#throttle.check();
-    if (opts.forced) this.#throttle.takeForced();
 
     const lockKey = `${this.store.prefix}:lock:issue:${this.appKeyId}`;
     const lockTtl = this.client.timeoutMs + 5_000;
@@ -562,13 +598,35 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
       if (held !== undefined) return held;
     }
     try {
-      if (locked && this.#reuse) {
+      if (locked) {
+        // The previous lock holder may have stored a token between our last read and the lock.
         const held = await adoptable();
         if (held !== undefined) return held;
       }
+      // Counted only when we really issue: adopting a sibling's token costs LS nothing.
+      if (opts.forced) this.#throttle.takeForced();
       return await this.#issue();
     } finally {
       if (locked) await this.#lock.release(lockKey, this.instanceId).catch((err: unknown) => this.#emitError(err, 'issueLock.release'));
+    }
+  }
+
+  /**
+   * The adopting half of the adopt/revoke handshake (see {@link #claimForRevocation}): write our
+   * lease on `id` first, then re-read its record. A process deciding to revoke `id` writes its
+   * intent first and then looks for leases, so of the two at least one sees the other. False when
+   * the token is being revoked (our lease is dropped again). Store trouble: adopt anyway.
+   */
+  async #leaseThenRecheck(id: string): Promise<boolean> {
+    try {
+      await this.store.setMeta(this.#leaseKey(id), { instanceId: this.instanceId, at: this.#now() }, this.#leaseTtlMs);
+      const record = await this.store.get(id);
+      if (record === undefined || record.state === 'active') return true;
+      await this.store.deleteMeta(this.#leaseKey(id));
+      return false;
+    } catch (err) {
+      this.#emitError(err, 'store.lease', id);
+      return true;
     }
   }
 
@@ -616,16 +674,83 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     return `lease:${id}:${this.instanceId}`;
   }
 
-  /** Renews this instance's heartbeat and its lease on the current token. */
-  async #heartbeat(): Promise<void> {
-    if (this.#closed) return;
-    try {
-      await this.store.setMeta(`instance:${this.instanceId}`, { pid: process.pid, at: this.#now() }, this.#leaseTtlMs);
-      const cur = this.#current;
-      if (cur !== undefined) await this.store.setMeta(this.#leaseKey(cur.id), { instanceId: this.instanceId, at: this.#now() }, this.#leaseTtlMs);
-    } catch (err) {
-      this.#emitError(err, 'heartbeat');
+  /** Renews this instance's heartbeat and its lease on the current token (one write at a time). */
+  #heartbeat(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    const beat = async (): Promise<void> => {
+      try {
+        if (this.#closed) return;
+        await this.store.setMeta(`instance:${this.instanceId}`, { pid: process.pid, at: this.#now() }, this.#leaseTtlMs);
+        const cur = this.#current;
+        if (cur !== undefined && !this.#closed) await this.store.setMeta(this.#leaseKey(cur.id), { instanceId: this.instanceId, at: this.#now() }, this.#leaseTtlMs);
+      } catch (err) {
+        this.#emitError(err, 'heartbeat');
+      }
+    };
+    // One write at a time; calls meanwhile ask for one more round (never an unbounded chain while
+    // the store hangs).
+    if (this.#beating !== undefined) {
+      this.#beatAgain = true;
+      return this.#beating;
     }
+    const rounds = async (): Promise<void> => {
+      do {
+        this.#beatAgain = false;
+        await beat();
+      } while (this.#beatAgain && !this.#closed);
+    };
+    const tracked = rounds().finally(() => {
+      this.#beating = undefined;
+    });
+    this.#beating = tracked;
+    return tracked;
+  }
+
+  /**
+   * The revoking half of the adopt/revoke handshake, for `ids`: tokens this process would revoke
+   * unless another live process holds them. Those with another holder's lease are kept, with no
+   * write. For the others the revocation intent is written first (`revoking`), then the leases are
+   * read again, and a token that gained a holder meanwhile is given back (`active` again). A process
+   * adopting at the same moment writes its lease first and then re-reads the state
+   * ({@link #leaseThenRecheck}), so either it sees our intent (and issues its own token: ours is
+   * about to die) or we see its lease (and keep the token). Ids whose record is not `active`
+   * (missing, already `revoking`, ended) are left to the scheduler, which skips ended ones.
+   *
+   * @returns `revoke`: ids to revoke; `kept`: ids another live process holds. When the store
+   *   fails, ids not known to be kept go to `revoke` if `onStoreError` is `'revoke'`, else nowhere.
+   */
+  async #claimForRevocation(ids: readonly string[], reason: RevokeReason, onStoreError: 'revoke' | 'skip'): Promise<{ revoke: Set<string>; kept: Set<string> }> {
+    const revoke = new Set<string>();
+    const kept = new Set<string>();
+    try {
+      const held = async (): Promise<Map<string, string[]>> => (ids.length === 0 ? new Map() : this.#leaseHolders());
+      const before = await held();
+      const claimed: string[] = [];
+      for (const id of ids) {
+        if ((before.get(id)?.length ?? 0) > 0) {
+          kept.add(id);
+          continue;
+        }
+        const rec = await this.store.update(id, { state: 'revoking', reason }, { expectStates: ['active'] });
+        if (rec === undefined) revoke.add(id);
+        else claimed.push(id);
+      }
+      const after = claimed.length === 0 ? new Map<string, string[]>() : await held();
+      for (const id of claimed) {
+        if ((after.get(id)?.length ?? 0) === 0) {
+          revoke.add(id);
+          continue;
+        }
+        kept.add(id);
+        await this.store.update(id, { state: 'active', reason: null }, { expectStates: ['revoking'] });
+      }
+    } catch (err) {
+      this.#emitError(err, 'claim');
+      if (onStoreError === 'skip') revoke.clear();
+      // Cannot see the fleet. A token left alive after shutdown is the worse failure: revoke.
+      else for (const id of ids) if (!kept.has(id)) revoke.add(id);
+    }
+    return { revoke, kept };
   }
 
   /** Live holders other than this instance, by token id (leases whose TTL has not run out). One store scan. */
@@ -692,7 +817,11 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
         }
         // Nobody holds it and nobody will use it: superseded leftovers and, by policy, orphans.
         if (!this.#tokens.has(r.id) && !(await this.#instanceAlive(r.ownerId))) {
-          void this.scheduler.revoke(r.id, 'recovery', r.expiresAt);
+          // A process may be adopting it right now: hand-shake before revoking.
+          const { revoke } = await this.#claimForRevocation([r.id], 'recovery', 'skip');
+          if (this.#closed) return;
+          if (revoke.has(r.id)) void this.scheduler.revoke(r.id, 'recovery', r.expiresAt);
+          else if (!this.scheduler.isScheduled(r.id)) this.scheduler.schedule(r, 'expiry');
         } else if (!this.scheduler.isScheduled(r.id)) {
           this.scheduler.schedule(r, 'expiry');
         }
@@ -705,48 +834,62 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   async #shutdown(deadlineMs: number): Promise<ShutdownSummary> {
     const started = this.#now();
     const deadlineAt = started + deadlineMs;
+    // The deadline is split so that a store or an issuance that hangs cannot eat the revocations'
+    // time: up to 30 % waiting for an issuance in flight, the store phase until 60 %, the rest
+    // (at least 40 %) for the revoke requests.
+    const acquireUntil = started + deadlineMs * 0.3;
+    const storeUntil = started + deadlineMs * 0.6;
     this.#closed = true;
     for (const t of [this.#refreshTimer, this.#heartbeatTimer, this.#sweepTimer]) if (t !== undefined) clearTimeout(t);
     const current = this.#current;
     this.#current = undefined;
-    // Let an issuance in flight land (bounded), so its token is tracked and revoked too.
-    if (this.#acquiring !== undefined || this.#refreshing !== undefined) {
-      await Promise.race([
-        Promise.allSettled([this.#acquiring, this.#refreshing]),
-        new Promise((r) => setTimeout(r, Math.max(0, deadlineMs / 2)).unref()),
-      ]);
+    const until = <T>(p: Promise<T>, at: number, fallback: T): Promise<T> => {
+      let timer: NodeJS.Timeout | undefined;
+      return Promise.race([
+        p,
+        new Promise<T>((r) => {
+          timer = setTimeout(() => r(fallback), Math.max(0, at - this.#now()));
+          timer.unref();
+        }),
+      ]).finally(() => clearTimeout(timer));
+    };
+    // Let an issuance in flight land (bounded), so its token is tracked and revoked too, and let a
+    // sweep in flight stop at its next step, so that nothing touches the store after shutdown()
+    // (the app may close its Redis connection next).
+    if (this.#acquiring !== undefined || this.#refreshing !== undefined || this.#sweeping !== undefined) {
+      await until(Promise.allSettled([this.#acquiring, this.#refreshing, this.#sweeping]).then(() => undefined), acquireUntil, undefined);
     }
     const heldNow = this.#current as Held | undefined;
     const currentIds = new Set([current?.id, heldNow?.id].filter((x): x is string => x !== undefined));
 
-    // Drop our lease first, then look for others: of two processes stopping at once, at least one
-    // sees no other lease and revokes (a duplicate revoke is harmless; a missed one is not).
-    const withinDeadline = async <T>(p: Promise<T>, fallback: T): Promise<T> =>
-      Promise.race([p, new Promise<T>((r) => setTimeout(() => r(fallback), Math.max(0, deadlineAt - this.#now())).unref())]);
-    try {
-      await withinDeadline(
-        Promise.all([...currentIds].map((id) => this.store.deleteMeta(this.#leaseKey(id))).concat(this.store.deleteMeta(`instance:${this.instanceId}`))),
-        [],
-      );
-    } catch (err) {
-      this.#emitError(err, 'store.deleteMeta');
-    }
-    let holders = new Map<string, string[]>();
-    if (this.#revokeOnShutdown !== 'never' || this.scheduler.size > 0) {
-      try {
-        holders = await withinDeadline(this.#leaseHolders(), holders);
-      } catch (err) {
-        // Cannot see the fleet: revoke. A token left alive after shutdown is the worse failure.
-        this.#emitError(err, 'store.listMeta');
-      }
-    }
     // Candidates: every token this process holds, and every token it scheduled (e.g. found by a sweep).
+    const candidates = [...new Set([...this.#tokens.keys(), ...this.scheduler.scheduledIds()])];
     const keep = new Set<string>();
-    for (const id of new Set([...this.#tokens.keys(), ...this.scheduler.scheduledIds()])) {
+    const mayKeep: string[] = []; // kept only if another live process holds them
+    for (const id of candidates) {
       const isCurrent = currentIds.has(id);
       if (isCurrent && this.#revokeOnShutdown === 'never') keep.add(id);
-      else if (!(isCurrent && this.#revokeOnShutdown === 'always') && (holders.get(id)?.length ?? 0) > 0) keep.add(id);
+      else if (!(isCurrent && this.#revokeOnShutdown === 'always')) mayKeep.push(id);
     }
+    const storePhase = async (): Promise<void> => {
+      // A heartbeat in flight would re-write the lease we are about to drop.
+      await this.#beating;
+      // Drop our lease first, then look for others: of two processes stopping at once, at least one
+      // sees no other lease and revokes (a duplicate revoke is harmless; a missed one is not).
+      try {
+        const leased = new Set([...currentIds, ...this.#tokens.keys()]); // an adoption that landed late may have leased another
+        await Promise.all([...leased].map((id) => this.store.deleteMeta(this.#leaseKey(id))).concat(this.store.deleteMeta(`instance:${this.instanceId}`)));
+      } catch (err) {
+        this.#emitError(err, 'store.deleteMeta');
+      }
+      if (mayKeep.length === 0) return;
+      const { kept } = await this.#claimForRevocation(mayKeep, 'shutdown', 'revoke');
+      for (const id of kept) keep.add(id);
+    };
+    // A store that does not answer by then counts as down: revoke (from memory) what we would have
+    // revoked anyway.
+    await until(storePhase(), storeUntil, undefined);
+
     const summary = await this.scheduler.drain({
       deadlineMs: Math.max(0, deadlineAt - this.#now()),
       reason: 'shutdown',
