@@ -6,7 +6,9 @@ import type { AxiosError, AxiosInstance, AxiosResponse, InternalAxiosRequestConf
 
 /** The part of a lifecycle `attach` needs. */
 export interface TokenSource {
+  /** The token to send now. */
   getAccessToken(): Promise<string>;
+  /** Reports `token` rejected by LS; resolves with the token to retry with. */
   invalidate(token: string): Promise<string>;
 }
 

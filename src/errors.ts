@@ -95,7 +95,22 @@ export class LsTokenError extends Error {
   }
 
   /** A plain, secret-free summary suitable for logs and events. */
-  toJSON(): { name: string; code: ErrorCode; message: string; retryable: boolean; lsCode?: string; httpStatus?: number; field?: string } {
+  toJSON(): {
+    /** Always `LsTokenError`. */
+    name: string;
+    /** The stable code. */
+    code: ErrorCode;
+    /** The secret-free message. */
+    message: string;
+    /** Whether trying again may succeed. */
+    retryable: boolean;
+    /** LS gateway code, if any. */
+    lsCode?: string;
+    /** HTTP status, if any. */
+    httpStatus?: number;
+    /** The option or field at fault, if any. */
+    field?: string;
+  } {
     const out: ReturnType<LsTokenError['toJSON']> = {
       name: this.name,
       code: this.code,

@@ -36,8 +36,9 @@ export class ProcessLockProvider implements IssueLockProvider {
   }
 }
 
-/** The subset of a node-redis client this needs. */
-interface RawRedisClient {
+/** The subset of a node-redis client {@link RedisLockProvider} needs. */
+export interface RawRedisClient {
+  /** Sends one raw command, e.g. `['SET', key, value, 'NX', 'PX', '5000']`. */
   sendCommand(args: string[]): Promise<unknown>;
 }
 

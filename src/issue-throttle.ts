@@ -6,7 +6,7 @@
 import type { Clock } from './clock.js';
 import { ErrorCodes, LsTokenError } from './errors.js';
 
-/** Options of {@link IssueThrottle}. */
+/** Options of the issuance throttle (the `issueThrottle` option of `TokenLifecycle`). */
 export interface IssueThrottleOptions {
   /** First cool-down after a failed issuance, ms; doubles per consecutive failure. Default `1_000`. */
   cooldownMs?: number;

@@ -181,7 +181,12 @@ export class LsOAuthClient {
   }
 
   /** Safe summary: base URL only. */
-  toJSON(): { baseUrl: string; timeoutMs: number } {
+  toJSON(): {
+    /** The base URL. */
+    baseUrl: string;
+    /** The request deadline, ms. */
+    timeoutMs: number;
+  } {
     return { baseUrl: this.baseUrl, timeoutMs: this.timeoutMs };
   }
 

@@ -29,6 +29,7 @@ export interface IssuedToken {
 
 /** Outcome of a revocation: `already-invalid` (IGW00121/00122/00123) counts as success. */
 export interface RevokeResult {
+  /** `revoked`: LS confirmed; `already-invalid`: LS said the token was already dead. */
   readonly outcome: 'revoked' | 'already-invalid';
 }
 

@@ -4,7 +4,7 @@
  * LS tokens are compact HS512 JWTs (header `{"typ":"JWT","alg":"HS512"}`) whose claims, decoded
  * from LS's own examples, are `sub: "token"`, `aud` (a UUID), `nbf`, `grant_type: "Client"`,
  * `iss: "unogw"`, `exp`, `iat` (epoch seconds) and `jti` (the app key). See
- * `/work/shared/ls-openapi-oauth.md`, "Issue a token".
+ * `../shared/ls-openapi-oauth.md` (the project's API reference), "Issue a token".
  *
  * @module
  */

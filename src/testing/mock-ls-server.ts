@@ -2,7 +2,7 @@
  * An LS-compatible mock of the two OAuth2 endpoints (and a stand-in TR endpoint) over `node:http`,
  * for tests, benchmarks and the demo. No dependencies beyond node built-ins.
  *
- * What it imitates (see `/work/shared/ls-openapi-oauth.md`):
+ * What it imitates (see `../shared/ls-openapi-oauth.md` (the project's API reference)):
  * - `POST /oauth2/token` issues HS512-shaped JWTs whose `jti` is the app key, with an optional
  *   daily KST cut-off; by default a new token for an app key kills that key's previous token.
  * - `POST /oauth2/revoke` kills an active token, and answers `IGW00121` (HTTP 401) for a token that

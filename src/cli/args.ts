@@ -1,0 +1,305 @@
+/**
+ * Command-line parsing with node's own `util.parseArgs` (no argument-parser dependency; see
+ * `main.ts`). Each command declares its options once here; the same declarations produce the
+ * parser configuration and the `--help` text, so the two cannot drift apart.
+ */
+import { parseArgs } from 'node:util';
+import { LsTokenError, ErrorCodes } from '../errors.js';
+
+/** One option of a command. */
+export interface OptionSpec {
+  /** `string` takes a value, `boolean` is a switch. */
+  readonly type: 'string' | 'boolean';
+  /** One-letter alias. */
+  readonly short?: string;
+  /** Placeholder shown in help, e.g. `<url>`. */
+  readonly arg?: string;
+  /** Environment variable read when the flag is absent. */
+  readonly env?: string;
+  /** Help text (one line). */
+  readonly help: string;
+}
+
+/** The commands of `ls-token`. */
+export type CommandName = 'issue' | 'revoke' | 'list' | 'sweep' | 'status' | 'mock-server';
+
+/** One command: what it does, its positional arguments and its options. */
+export interface CommandSpec {
+  /** The command name. */
+  readonly name: CommandName;
+  /** One-line summary for the command list. */
+  readonly summary: string;
+  /** Usage line after `ls-token <name>`. */
+  readonly usage: string;
+  /** Longer description (may hold several lines). */
+  readonly description: string;
+  /** Most positional arguments accepted. */
+  readonly maxPositionals: number;
+  /** The options, by long name. */
+  readonly options: Readonly<Record<string, OptionSpec>>;
+}
+
+const help: OptionSpec = { type: 'boolean', short: 'h', help: 'show this help' };
+const debug: OptionSpec = { type: 'boolean', help: 'print stack traces of unexpected errors' };
+const json: OptionSpec = { type: 'boolean', help: 'machine-readable JSON on stdout' };
+const utc: OptionSpec = { type: 'boolean', help: 'show times in UTC instead of KST (UTC+9)' };
+
+/** Options that select the credentials and LS endpoint. */
+const LS_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  appkey: { type: 'string', arg: '<key>', env: 'LS_APPKEY', help: 'LS app key' },
+  appsecretkey: { type: 'string', arg: '<secret>', env: 'LS_APPSECRETKEY', help: 'LS app secret (prefer the env variable or a file: flags show in `ps`)' },
+  'appsecretkey-file': { type: 'string', arg: '<path>', env: 'LS_APPSECRETKEY_FILE', help: 'read the app secret from this file' },
+  'base-url': { type: 'string', arg: '<url>', env: 'LS_BASE_URL', help: 'LS gateway (default https://openapi.ls-sec.co.kr:8080)' },
+  'timeout-ms': { type: 'string', arg: '<ms>', env: 'LS_TIMEOUT_MS', help: 'deadline of each LS request (default 10000)' },
+};
+
+/** Options that select the token store. */
+const STORE_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  store: { type: 'string', arg: '<url>', env: 'LS_TOKEN_STORE', help: 'redis://[user:pass@]host:port[/db], rediss://…, sqlite://<path>, or memory (default)' },
+  namespace: { type: 'string', arg: '<prefix>', env: 'LS_TOKEN_NAMESPACE', help: 'key prefix inside the store, the lifecycle\'s `namespace` option (default ls-token)' },
+  'keyv-namespace': {
+    type: 'string',
+    arg: '<ns>',
+    env: 'LS_KEYV_NAMESPACE',
+    help: 'keyv namespace of the store (default: none for redis, "keyv" for sqlite; must match your daemons)',
+  },
+  'encryption-key': { type: 'string', arg: '<key>', env: 'LS_TOKEN_ENCRYPTION_KEY', help: '32-byte key (64 hex or base64) if your daemons encrypt tokens at rest' },
+};
+
+/** Every command, in help order. */
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'issue',
+    summary: 'get a token for the app key (adopts a valid stored one unless --new)',
+    usage: '[--new] [--reveal] [--json]',
+    description: [
+      'Prints the token\'s fingerprint, expiry and planned revocation; the raw token only with --reveal.',
+      'Like a daemon, it adopts a valid token already in the store, because LS keeps ONE live token per',
+      'app key: --new issues a fresh one, which kills the previous token of the app key (daemons sharing',
+      'the store adopt the new one on their next IGW00121). The token is recorded in the store and is not',
+      'revoked when the command exits; `sweep` or a daemon revokes it at its revokeAt.',
+    ].join('\n'),
+    maxPositionals: 0,
+    options: {
+      new: { type: 'boolean', help: 'issue a new token even if a valid one is stored (kills the previous one)' },
+      reveal: { type: 'boolean', help: 'also print the raw access token (a secret: mind your terminal and logs)' },
+      json,
+      utc,
+      ...LS_OPTIONS,
+      ...STORE_OPTIONS,
+      debug,
+      help,
+    },
+  },
+  {
+    name: 'revoke',
+    summary: 'revoke one token, given raw (`-` reads stdin) or by --id fingerprint',
+    usage: '<token> | - | --id <fingerprint>',
+    description: [
+      'Revokes one token at LS now and records it as revoked (reason manual). --id takes the full',
+      '64-hex id or a unique prefix of at least 6 hex digits, as printed by `list`. A raw token on the',
+      'command line shows in `ps` and shell history: prefer `-` and pipe it on stdin.',
+      'LS answering "already invalid" (IGW00121/22/23) counts as done.',
+    ].join('\n'),
+    maxPositionals: 1,
+    options: {
+      id: { type: 'string', arg: '<fingerprint>', help: 'the token\'s id or a unique prefix of it (see `list`)' },
+      'deadline-ms': { type: 'string', arg: '<ms>', help: 'give up retrying after this long (default 30000)' },
+      json,
+      ...LS_OPTIONS,
+      ...STORE_OPTIONS,
+      debug,
+      help,
+    },
+  },
+  {
+    name: 'list',
+    summary: 'table of tracked tokens: id, state, issued, expires, revokeAt, reason, holders',
+    usage: '[--all] [--state <s,…>] [--json] [--utc]',
+    description: [
+      'Lists the token records in the store (never raw tokens). With an app key configured only its',
+      'records are shown, unless --all. `holders` counts the live leases of running lifecycles.',
+      'Needs no app secret.',
+    ].join('\n'),
+    maxPositionals: 0,
+    options: {
+      all: { type: 'boolean', help: 'records of every app key in the store' },
+      state: { type: 'string', arg: '<states>', help: 'comma-separated: active,revoking,revoked,failed,expired' },
+      json,
+      utc,
+      appkey: LS_OPTIONS['appkey']!,
+      ...STORE_OPTIONS,
+      debug,
+      help,
+    },
+  },
+  {
+    name: 'sweep',
+    summary: 'revoke every due, owed or orphaned token of the app key',
+    usage: '[--keep-shared] [--deadline-ms <ms>] [--json]',
+    description: [
+      'Runs one lifecycle sweep and waits for the revocations it starts: tokens past their revokeAt,',
+      'tokens left `revoking` by a dead process, and tokens no live process holds (including the',
+      'newest one, unless --keep-shared). Tokens held by live processes are never touched.',
+      'A progress bar on a terminal, one line per token otherwise.',
+    ].join('\n'),
+    maxPositionals: 0,
+    options: {
+      'keep-shared': { type: 'boolean', help: 'leave the newest valid token for the next daemon to adopt' },
+      'deadline-ms': { type: 'string', arg: '<ms>', help: 'stop waiting after this long (default 60000)' },
+      concurrency: { type: 'string', arg: '<n>', help: 'revocations in flight at once (default 8)' },
+      json,
+      ...LS_OPTIONS,
+      ...STORE_OPTIONS,
+      debug,
+      help,
+    },
+  },
+  {
+    name: 'status',
+    summary: 'what a lifecycle starting now would do: adopt, refresh, revoke',
+    usage: '[--json] [--utc]',
+    description: [
+      'Reads the store and explains what a TokenLifecycle (default options) starting now would do:',
+      'records by state, live holders, which token it would adopt, when that token is refreshed and',
+      'revoked, and which tokens its first sweep would revoke. Changes nothing; needs no app secret.',
+    ].join('\n'),
+    maxPositionals: 0,
+    options: {
+      'refresh-margin-ms': { type: 'string', arg: '<ms>', help: 'the lifecycle\'s refreshMarginMs (default 300000)' },
+      json,
+      utc,
+      appkey: LS_OPTIONS['appkey']!,
+      ...STORE_OPTIONS,
+      debug,
+      help,
+    },
+  },
+  {
+    name: 'mock-server',
+    summary: 'run the LS mock server in the foreground (for trying things out)',
+    usage: '[--port 8080] [--host 127.0.0.1] [--lifetime-s N] [--cutoff-kst HH:MM]',
+    description: [
+      'Serves POST /oauth2/token, POST /oauth2/revoke and a stand-in TR endpoint (any other POST path)',
+      'that answers IGW00121 for a dead token. Any app key and secret are accepted. Prints its URL;',
+      'stop it with Ctrl-C.',
+    ].join('\n'),
+    maxPositionals: 0,
+    options: {
+      port: { type: 'string', arg: '<port>', help: 'TCP port, 0 for any free one (default 8080)' },
+      host: { type: 'string', arg: '<host>', help: 'interface (default 127.0.0.1)' },
+      'lifetime-s': { type: 'string', arg: '<s>', help: 'token lifetime in seconds (default 86400)' },
+      'cutoff-kst': { type: 'string', arg: '<HH:MM>', help: 'daily KST expiry cut-off, e.g. 07:00 (default none)' },
+      'latency-ms': { type: 'string', arg: '<ms>', help: 'delay before every answer (default 0)' },
+      reissue: { type: 'string', arg: '<mode>', help: 'invalidate-previous (default, like LS) or independent' },
+      debug,
+      help,
+    },
+  },
+];
+
+/** Parsed options: strings and booleans by long name. */
+export type OptionValues = Readonly<Record<string, string | boolean | undefined>>;
+
+/** What {@link parseCommandLine} found. */
+export type ParsedCommandLine =
+  | { readonly kind: 'help' }
+  | { readonly kind: 'version' }
+  | { readonly kind: 'command'; readonly spec: CommandSpec; readonly values: OptionValues; readonly positionals: readonly string[] };
+
+/** A usage error: exit code 2. */
+export function usageError(message: string, field?: string): LsTokenError {
+  return new LsTokenError(ErrorCodes.INVALID_OPTION, message, field === undefined ? {} : { field });
+}
+
+/** The spec of command `name`, if it exists. */
+export function findCommand(name: string): CommandSpec | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
+
+/**
+ * Parses `argv` (without `node` and the script). The command comes first; `--help`/`-h` and
+ * `--version` also work on their own.
+ *
+ * @throws LsTokenError `ERR_INVALID_OPTION` for an unknown command or option, a missing value or
+ *   too many arguments. Messages never repeat argument values (they may be secrets).
+ */
+export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') return { kind: 'help' };
+  if (first === '--version' || first === '-v') return { kind: 'version' };
+  if (first.startsWith('-')) throw usageError(`the command must come first, e.g. "ls-token list ${first}"`);
+  const spec = findCommand(first);
+  if (spec === undefined) throw usageError(`unknown command "${first.slice(0, 40)}" (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
+
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
+  for (const [name, o] of Object.entries(spec.options)) options[name] = o.short === undefined ? { type: o.type } : { type: o.type, short: o.short };
+  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: [...rest], options, strict: true, allowPositionals: true }) as typeof parsed;
+  } catch (err) {
+    throw usageError(`${describeParseError(err, spec)} (see "ls-token ${spec.name} --help")`);
+  }
+  if (parsed.values['help'] === true) return { kind: 'command', spec, values: { help: true }, positionals: [] };
+  if (parsed.positionals.length > spec.maxPositionals) {
+    throw usageError(
+      spec.maxPositionals === 0
+        ? `"${spec.name}" takes no arguments, only options (see "ls-token ${spec.name} --help")`
+        : `"${spec.name}" takes at most ${spec.maxPositionals} argument (see "ls-token ${spec.name} --help")`,
+    );
+  }
+  return { kind: 'command', spec, values: parsed.values, positionals: parsed.positionals };
+}
+
+/** A parseArgs error in our words, naming the option but never quoting a value. */
+function describeParseError(err: unknown, spec: CommandSpec): string {
+  const code = (err as { code?: unknown }).code;
+  const message = err instanceof Error ? err.message : '';
+  const option = /'(-{1,2}[\w-]+)/.exec(message)?.[1];
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${option ?? ''} for "${spec.name}"`.replace('  ', ' ');
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return option === undefined ? 'an option is missing its value or takes none' : `option ${option} is missing its value or takes none`;
+    default:
+      return 'invalid command line';
+  }
+}
+
+/** The top-level help. */
+export function generalHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'usage: ls-token <command> [options]',
+    '',
+    'Operate LS Securities Open API access tokens tracked by ls-token-lifecycle.',
+    '',
+    'commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'configuration (flags win over environment):',
+    '  LS_APPKEY, LS_APPSECRETKEY (or LS_APPSECRETKEY_FILE), LS_BASE_URL,',
+    '  LS_TOKEN_STORE (redis://…, sqlite://<path>, or none for memory), LS_TOKEN_NAMESPACE,',
+    '  LS_KEYV_NAMESPACE, LS_TOKEN_ENCRYPTION_KEY',
+    '',
+    'exit codes: 0 done, 1 failed or partly failed, 2 usage or configuration error',
+    'run "ls-token <command> --help" for the options of a command.',
+  ].join('\n');
+}
+
+/** The help of one command. */
+export function commandHelp(spec: CommandSpec): string {
+  const rows = Object.entries(spec.options).map(([name, o]) => {
+    const flag = `${o.short === undefined ? '    ' : `-${o.short}, `}--${name}${o.arg === undefined ? '' : ` ${o.arg}`}`;
+    return [flag, `${o.help}${o.env === undefined ? '' : ` [env ${o.env}]`}`] as const;
+  });
+  const width = Math.min(34, Math.max(...rows.map(([f]) => f.length)));
+  return [
+    `usage: ls-token ${spec.name} ${spec.usage}`,
+    '',
+    spec.description,
+    '',
+    'options:',
+    ...rows.map(([f, h]) => (f.length > width ? `  ${f}\n  ${''.padEnd(width)}  ${h}` : `  ${f.padEnd(width)}  ${h}`)),
+  ].join('\n');
+}

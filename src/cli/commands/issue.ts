@@ -1,0 +1,65 @@
+/**
+ * `ls-token issue`: gets a token for the app key the way a daemon would (adopting a valid stored
+ * token unless `--new`), records it, and prints its fingerprint and times. The raw token is
+ * printed only with `--reveal`. The token is left alive: it is recorded with its revokeAt, so a
+ * daemon or `ls-token sweep` revokes it in time.
+ */
+import { ErrorCodes, LsTokenError } from '../../errors.js';
+import type { IssuedEvent, ErrorEvent } from '../../events.js';
+import { shortId } from '../../fingerprint.js';
+import { readLsConfig, readStoreConfig } from '../config.js';
+import { type Command, cliLifecycle, withStore } from '../context.js';
+import { formatTimeAndRelative } from '../format.js';
+
+/** Runs `ls-token issue`. */
+export const issueCommand: Command = async (ctx) => {
+  const { out, cfg } = ctx;
+  const ls = await readLsConfig(cfg, out);
+  const storeCfg = readStoreConfig(cfg, out);
+  const forceNew = cfg.flag('new');
+  const reveal = cfg.flag('reveal');
+  const style = { utc: cfg.flag('utc') };
+
+  return withStore(ctx, storeCfg, false, async (s) => {
+    const lc = cliLifecycle(ls, storeCfg, s, { reuseStoredToken: !forceNew });
+    let issued: IssuedEvent | undefined;
+    const warnings: string[] = [];
+    lc.on('issued', (e) => {
+      issued = e;
+    });
+    lc.on('error', (e: ErrorEvent) => warnings.push(`${e.op}: ${e.error.code}: ${e.error.message}`));
+    // Valid tokens of this app key before we start: with --new, LS kills them.
+    const before = forceNew ? (await s.store.list({ appKeyId: lc.appKeyId, states: ['active'] })).filter((r) => r.expiresAt > ctx.now()) : [];
+    let token: string;
+    try {
+      token = await lc.getAccessToken();
+    } finally {
+      await lc.shutdown({ deadlineMs: 5_000 });
+    }
+    out.addSecret(token);
+    for (const w of warnings) out.err(`ls-token: warning: ${w}`);
+    if (issued === undefined) throw new LsTokenError(ErrorCodes.BAD_RESPONSE, 'no token was issued or adopted');
+    const e = issued;
+    const now = ctx.now();
+    if (cfg.flag('json')) {
+      const value = { id: e.id, fingerprint: shortId(e.id), source: e.source, appKeyId: e.appKeyId, issuedAt: e.issuedAt, expiresAt: e.expiresAt, revokeAt: e.revokeAt };
+      if (reveal) out.reveal(JSON.stringify({ ...value, token }, null, 2));
+      else out.json(value);
+    } else {
+      out.out(`${e.source === 'issued' ? 'issued new token' : 'adopted stored token'} ${shortId(e.id)}`);
+      out.out(`  id         ${e.id}`);
+      out.out(`  issued     ${formatTimeAndRelative(e.issuedAt, now, style)}`);
+      out.out(`  expires    ${formatTimeAndRelative(e.expiresAt, now, style)}`);
+      out.out(`  revokeAt   ${formatTimeAndRelative(e.revokeAt, now, style)}`);
+      if (reveal) out.reveal(`  token      ${token}`);
+    }
+    const killed = before.filter((r) => r.id !== e.id);
+    if (e.source === 'issued' && killed.length > 0) {
+      out.err(
+        `ls-token: note: LS keeps one token per app key: ${killed.map((r) => shortId(r.id)).join(', ')} ` +
+          'stopped working; processes using it get IGW00121 and adopt the new token from the store',
+      );
+    }
+    return 0;
+  });
+};

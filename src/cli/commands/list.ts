@@ -1,0 +1,74 @@
+/**
+ * `ls-token list`: the token records in the store as a table (or JSON), with the live holders of
+ * each token read from the lifecycle leases (`lease:<tokenId>:<instanceId>` meta keys). Never
+ * shows a raw token; needs no app secret.
+ */
+import { appKeyId as hashAppKey, shortId } from '../../fingerprint.js';
+import { TOKEN_STATES, type TokenRecord, type TokenState } from '../../token-record.js';
+import type { TokenStore } from '../../token-store.js';
+import { usageError } from '../args.js';
+import { readStoreConfig } from '../config.js';
+import { type Command, withStore } from '../context.js';
+import { formatShortTime, formatTable } from '../format.js';
+
+/**
+ * Live holders by token id: the instance ids of the unexpired leases.
+ * @throws LsTokenError `ERR_STORE`.
+ */
+export async function leaseHolders(store: TokenStore): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for (const { key } of await store.listMeta('lease:')) {
+    const m = /^lease:([0-9a-f]{64}):(.+)$/.exec(key);
+    if (m === null) continue;
+    const [, id, instance] = m as unknown as [string, string, string];
+    out.set(id, [...(out.get(id) ?? []), instance]);
+  }
+  return out;
+}
+
+function parseStates(text: string | undefined): TokenState[] | undefined {
+  if (text === undefined) return undefined;
+  const states = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const bad = states.filter((s) => !(TOKEN_STATES as readonly string[]).includes(s));
+  if (bad.length > 0 || states.length === 0) throw usageError(`--state takes a comma-separated list of ${TOKEN_STATES.join(', ')}`, 'state');
+  return states as TokenState[];
+}
+
+/** Runs `ls-token list`. */
+export const listCommand: Command = async (ctx) => {
+  const { out, cfg } = ctx;
+  const storeCfg = readStoreConfig(cfg, out);
+  const states = parseStates(cfg.string('state'));
+  const appKey = cfg.string('appkey');
+  out.addSecret(appKey);
+  const appKeyId = appKey === undefined || cfg.flag('all') ? undefined : hashAppKey(appKey);
+  const style = { utc: cfg.flag('utc') };
+
+  return withStore(ctx, storeCfg, true, async (s) => {
+    const records: TokenRecord[] = await s.store.list({ ...(appKeyId === undefined ? {} : { appKeyId }), ...(states === undefined ? {} : { states }) });
+    records.sort((a, b) => b.issuedAt - a.issuedAt || (a.id < b.id ? -1 : 1));
+    const holders = await leaseHolders(s.store);
+    if (cfg.flag('json')) {
+      out.json(records.map((r) => ({ ...r, holders: holders.get(r.id) ?? [] })));
+      return 0;
+    }
+    if (records.length === 0) {
+      out.out(`no tokens in ${s.display} (namespace ${storeCfg.namespace}${appKeyId === undefined ? '' : ', this app key; --all for every app key'})`);
+      return 0;
+    }
+    const rows = records.map((r) => [
+      shortId(r.id),
+      r.state,
+      formatShortTime(r.issuedAt, style),
+      formatShortTime(r.expiresAt, style),
+      formatShortTime(r.revokeAt, style),
+      r.reason ?? '-',
+      String(holders.get(r.id)?.length ?? 0),
+    ]);
+    out.out(formatTable(['ID', 'STATE', 'ISSUED', 'EXPIRES', 'REVOKE AT', 'REASON', 'HOLDERS'], rows));
+    const failed = records.filter((r) => r.state === 'failed' && r.lastError !== null);
+    for (const r of failed) out.out(`  ${shortId(r.id)} failed: ${r.lastError!.code}: ${r.lastError!.message}`);
+    out.out(`${records.length} token${records.length === 1 ? '' : 's'} in ${s.display}; times ${style.utc ? 'UTC' : 'KST (UTC+9)'}`);
+    return 0;
+  });
+};

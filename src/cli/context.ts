@@ -1,0 +1,84 @@
+/**
+ * What every command receives, and the helpers they share to open the store and build a
+ * lifecycle with the CLI's settings.
+ */
+import { hostname } from 'node:os';
+import type { Keyv } from 'keyv';
+import { TokenLifecycle, type TokenLifecycleOptions } from '../token-lifecycle.js';
+import type { TokenStore } from '../token-store.js';
+import type { ConfigReader, LsConfig, StoreConfig } from './config.js';
+import type { Output } from './output.js';
+import { type ModuleImporter, type OpenedKeyv, openKeyv, probeStore, tokenStoreOn } from './store-url.js';
+
+/** The environment of one command run. */
+export interface CommandContext {
+  /** Redacting output. */
+  readonly out: Output;
+  /** The command's options and environment. */
+  readonly cfg: ConfigReader;
+  /** Positional arguments. */
+  readonly positionals: readonly string[];
+  /** Clock, epoch ms. */
+  readonly now: () => number;
+  /** Module loader for the optional store adapters (tests replace it). */
+  readonly importer?: ModuleImporter | undefined;
+}
+
+/** A command: resolves to the exit code (0 done, 1 failed or partly failed). */
+export type Command = (ctx: CommandContext) => Promise<number>;
+
+/** An open store: the keyv, a token store on it, and how to close it. */
+export interface OpenStore {
+  /** The keyv (give it to a lifecycle as `store`). */
+  readonly keyv: Keyv;
+  /** A token store with the CLI's prefix and encryption key. */
+  readonly store: TokenStore;
+  /** The store, safe to print. */
+  readonly display: string;
+  /** Closes connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens and probes the configured store, runs `fn`, and closes the store whatever happens.
+ * With the (empty) memory store it warns on stderr when `warnIfMemory`, since reading an empty
+ * in-process store is almost always a forgotten `--store`.
+ */
+export async function withStore<T>(ctx: CommandContext, store: StoreConfig, warnIfMemory: boolean, fn: (s: OpenStore) => Promise<T>): Promise<T> {
+  if (warnIfMemory && store.spec.kind === 'memory') {
+    ctx.out.err('ls-token: note: no --store / LS_TOKEN_STORE: using an empty in-memory store (see "ls-token --help")');
+  }
+  const opened: OpenedKeyv = await openKeyv(store.spec, store.keyvNamespace, ctx.importer);
+  try {
+    const tokenStore = tokenStoreOn(opened, store.namespace, store.encryptionKey);
+    await probeStore(tokenStore, opened);
+    return await fn({ keyv: opened.keyv, store: tokenStore, display: opened.display, close: opened.close });
+  } finally {
+    await opened.close();
+  }
+}
+
+/** An instance id that says the CLI is the owner, for records and leases. */
+export function cliInstanceId(): string {
+  return `ls-token-cli-${hostname().replace(/[^\w.-]/g, '_').slice(0, 40)}-${process.pid}`;
+}
+
+/**
+ * A lifecycle for one CLI command: no periodic sweep, never revokes the current token on
+ * shutdown (the command's own work decides that), and the given extra options.
+ */
+export function cliLifecycle(ls: LsConfig, store: StoreConfig, s: OpenStore, extra: Partial<TokenLifecycleOptions> = {}): TokenLifecycle {
+  return new TokenLifecycle({
+    appKey: ls.appKey,
+    appSecretKey: ls.appSecretKey,
+    ...(ls.baseUrl === undefined ? {} : { baseUrl: ls.baseUrl }),
+    timeoutMs: ls.timeoutMs,
+    store: s.keyv,
+    namespace: store.namespace,
+    ...(store.encryptionKey === undefined ? {} : { encryptionKey: store.encryptionKey }),
+    instanceId: cliInstanceId(),
+    sweepIntervalMs: 0,
+    revokeOnShutdown: 'never',
+    ...extra,
+  });
+}
