@@ -19,7 +19,7 @@
  * and the process exits with code 1; when the app has its own `uncaughtException` listener, that
  * listener decides when to exit, up to the deadline plus one second.
  *
- * See docs/guarantees.md for how to combine this with close-with-grace or an HTTP server's close.
+ * See the README section "Guarantees".for how to combine this with close-with-grace or an HTTP server's close.
  */
 import { constants } from 'node:os';
 import { inspect } from 'node:util';

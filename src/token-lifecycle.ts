@@ -14,6 +14,7 @@ import { type Clock, systemClock } from './clock.js';
 import { ErrorCodes, LsTokenError, invalidOption, isLsTokenError, toLsTokenError } from './errors.js';
 import type { LifecycleEvents } from './events.js';
 import { appKeyId as hashAppKey, shortId, tokenId } from './fingerprint.js';
+import { readJwtClaims } from './jwt-claims.js';
 import { type IssueLockProvider, lockProviderFor } from './issue-lock.js';
 import { IssueThrottle, type IssueThrottleOptions } from './issue-throttle.js';
 import { LsOAuthClient } from './ls-client.js';
@@ -100,6 +101,8 @@ export interface TokenLifecycleOptions {
 interface Held {
   readonly id: string;
   readonly token: string;
+  /** The token as an already-resolved promise, so the hot path allocates nothing. */
+  readonly resolved: Promise<string>;
   readonly record: TokenRecord;
   readonly refreshAt: number;
 }
@@ -331,7 +334,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
       const now = this.#now();
       if (now < cur.record.revokeAt) {
         if (now >= cur.refreshAt && this.#refreshing === undefined) this.#refreshInBackground();
-        return Promise.resolve(cur.token);
+        return cur.resolved;
       }
     }
     return this.#acquiring ?? this.#acquire();
@@ -373,7 +376,14 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     if (typeof tokenOrId !== 'string' || tokenOrId === '') throw invalidOption('tokenOrId', 'must be a non-empty string');
     const isId = STORE_ID.test(tokenOrId);
     const id = isId ? tokenOrId : tokenId(tokenOrId);
-    if (!isId && !this.#tokens.has(id)) this.#tokens.set(id, tokenOrId);
+    if (!isId) {
+      // LS answers IGW00121 for another key's token, which would read as "revoked" while it lives on.
+      const jti = readJwtClaims(tokenOrId)?.jti;
+      if (jti !== undefined && hashAppKey(jti) !== this.appKeyId) {
+        throw invalidOption('tokenOrId', 'is a token of another app key; revoke it with a lifecycle or client for that key');
+      }
+      if (!this.#tokens.has(id)) this.#tokens.set(id, tokenOrId);
+    }
     if (this.#current?.id === id) this.#setCurrent(undefined);
     return this.scheduler.revoke(id, reason);
   }
@@ -406,7 +416,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
    * whatever LS or the store do. The store gets at most 60 % of the deadline; a store that does not
    * answer counts as down, and the tokens are then revoked from memory. Revocations cut short stay
    * `revoking` in the store, for the next `start()` or sweep to finish. Idempotent: a second call
-   * returns the first call's promise. See docs/guarantees.md.
+   * returns the first call's promise. See the README section "Guarantees".
    */
   shutdown(options: ShutdownOptions = {}): Promise<ShutdownSummary> {
     this.#shutdownPromise ??= this.#shutdown(optionalNumber('deadlineMs', options.deadlineMs, this.#shutdownDeadlineMs, 0));
@@ -491,7 +501,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   #hold(record: TokenRecord, token: string): Held {
     const refreshAt = Math.max(record.issuedAt, record.revokeAt - this.#refreshMarginMs);
     this.#tokens.set(record.id, token);
-    return { id: record.id, token, record, refreshAt };
+    return { id: record.id, token, resolved: Promise.resolve(token), record, refreshAt };
   }
 
   #acquire(opts: { forced?: boolean; rejected?: string } = {}): Promise<string> {

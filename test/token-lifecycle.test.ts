@@ -4,6 +4,7 @@ import axios from 'axios';
 import { ErrorCodes, LsTokenError } from '../src/errors.js';
 import type { LifecycleEvents } from '../src/events.js';
 import { tokenId } from '../src/fingerprint.js';
+import { LsOAuthClient } from '../src/ls-client.js';
 import { TokenLifecycle, type TokenLifecycleOptions } from '../src/token-lifecycle.js';
 import { startMockLsServer, type MockLsServer, type MockLsServerOptions } from '../src/testing/index.js';
 import { STORE_BACKENDS, type StoreBackend } from './helpers/store-backends.js';
@@ -175,6 +176,18 @@ describe('TokenLifecycle against the mock LS server', () => {
     expect(mock.isActive(token)).toBe(false);
     const other = await lc.getAccessToken();
     expect(await lc.revoke(other, 'manual')).toMatchObject({ outcome: 'revoked' });
+  });
+
+  it('refuses to "revoke" a token of another app key, which LS would answer as already invalid', async () => {
+    await mock.close();
+    await startMock({ credentials: 'any' });
+    const lc = make();
+    const otherClient = new LsOAuthClient({ appKey: 'OTHER-APPKEY-00000000000000000000001', appSecretKey: SECRET, baseUrl: mock.url });
+    const foreign = await otherClient.issueToken();
+    otherClient.close();
+    await expect(lc.revoke(foreign.accessToken)).rejects.toMatchObject({ code: ErrorCodes.INVALID_OPTION, field: 'tokenOrId' });
+    expect(mock.isActive(foreign.accessToken)).toBe(true);
+    expect(mock.stats().revokeRequests).toBe(0);
   });
 
   it('reuses a stored valid token after a restart instead of issuing', async () => {
