@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { request as httpRequest } from 'node:http';
 import { startMockLsServer, type MockLsServer, type MockLsServerOptions } from '../src/testing/index.js';
 import { nextCutoffMs } from '../src/testing/mock-jwt.js';
+import { seededRandom } from './helpers/net-and-random.js';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' } as const;
 const KEY = 'PSd7orrAJnAfr202g4MpbzVxwqPBjjkvjLf2';
@@ -58,17 +59,6 @@ function decodeJwt(token: string): { header: unknown; claims: Record<string, unk
   };
 }
 
-/** mulberry32: a small seeded PRNG, so fault rates are reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Waits for a condition on server state (polls; fails after `timeoutMs`). */
 async function waitFor(cond: () => boolean, timeoutMs = 2000): Promise<void> {
@@ -446,9 +436,9 @@ describe('faults', () => {
   });
 
   it('rate draws from the seeded RNG on each matching call until removed', async () => {
-    const s = await start({ random: seeded(42) });
+    const s = await start({ random: seededRandom(42) });
     const remove = s.inject({ endpoint: 'tr', kind: 'http500', rate: 0.5 });
-    const replay = seeded(42);
+    const replay = seededRandom(42);
     const expected = Array.from({ length: 20 }, () => (replay() < 0.5 ? 500 : 200));
     expect(new Set(expected).size).toBe(2); // the seed gives both outcomes
     const got: number[] = [];

@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -13,6 +12,9 @@ import { inspect } from 'node:util';
 import pino from 'pino';
 import type { EventEmitter } from 'eventemitter3';
 import type { LifecycleEvents } from '../../src/events.js';
+import { freePort, seededRandom } from '../helpers/net-and-random.js';
+
+export { freePort, seededRandom };
 
 /** Sentinel credentials: if these strings show up anywhere but the request body, it is a leak. */
 export const SENTINEL_SECRET = 'SENTINEL-APPSECRET-7f3a9c1e5b2d4f60';
@@ -123,18 +125,6 @@ export class EventLog {
   }
 }
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * Resolves when `cond()` is true, checking after each `wake` event source fires or every
  * `pollMs` (a bounded poll of a condition, not a sleep standing in for one); rejects after `ms`.
@@ -214,18 +204,6 @@ export class PrivateRedis {
     }
     rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-/** A seeded PRNG (mulberry32), so a failing run can be repeated with the same seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function emptyResult(): ScenarioResult {
