@@ -127,6 +127,29 @@ describe('LsOAuthClient against the mock LS server', () => {
   });
 });
 
+describe('transport safety', () => {
+  it('never follows a redirect (the secret is in the body)', async () => {
+    const { createServer } = await import('node:http');
+    let followed = 0;
+    const srv = createServer((req, res) => {
+      if (req.url === '/elsewhere') {
+        followed++;
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"access_token":"x","expires_in":1}');
+        return;
+      }
+      res.writeHead(307, { location: '/elsewhere' }).end();
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const { port } = srv.address() as { port: number };
+    const client = new LsOAuthClient({ appKey: APP_KEY, appSecretKey: APP_SECRET, baseUrl: `http://127.0.0.1:${port}` });
+    const err = await caught(client.issueToken());
+    expect(err).toMatchObject({ code: ErrorCodes.HTTP, httpStatus: 307, retryable: false });
+    expect(followed).toBe(0);
+    client.close();
+    await new Promise<void>((r) => srv.close(() => r()));
+  });
+});
+
 describe('expiry rule', () => {
   it('accepts expire_in as a numeric string', async () => {
     const mock = await startMockLsServer({ lifetimeField: 'expire_in', tokenLifetimeS: 3_600 });
