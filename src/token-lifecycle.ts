@@ -203,6 +203,8 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   readonly #tokens = new Map<string, string>();
   #acquiring: Promise<string> | undefined;
   #refreshing: Promise<void> | undefined;
+  /** After a failed background refresh, the next one waits until then (no error flood on the hot path). */
+  #refreshRetryAt = 0;
   #starting: Promise<void> | undefined;
   #shutdownPromise: Promise<ShutdownSummary> | undefined;
   #started = false;
@@ -333,7 +335,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     if (cur !== undefined) {
       const now = this.#now();
       if (now < cur.record.revokeAt) {
-        if (now >= cur.refreshAt && this.#refreshing === undefined) this.#refreshInBackground();
+        if (now >= cur.refreshAt && this.#refreshing === undefined && now >= this.#refreshRetryAt) this.#refreshInBackground();
         return cur.resolved;
       }
     }
@@ -535,7 +537,10 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
         }
         this.#install(got);
         this.#supersede(from);
+        this.#refreshRetryAt = 0;
       } catch (err) {
+        const wait = isLsTokenError(err) && err.retryAfterMs !== undefined ? err.retryAfterMs : 5_000;
+        this.#refreshRetryAt = this.#now() + Math.max(1_000, wait);
         this.#emitError(err, 'refresh', from.id);
       }
     })().finally(() => {

@@ -106,6 +106,24 @@ describe('TokenLifecycle against the mock LS server', () => {
     expect(mock.stats().tokenRequests).toBe(2);
   });
 
+  it('backs off after a failed background refresh instead of flooding LS and the error event', async () => {
+    const lc = make({ refreshMarginMs: 600_000 });
+    const first = await lc.getAccessToken();
+    now = lc.status().current!.refreshAt + 1;
+    mock.inject({ endpoint: 'token', kind: 'http500', count: 1 });
+    const failed = nextEvent(lc, 'error', (e) => e.op === 'refresh');
+    expect(await lc.getAccessToken()).toBe(first);
+    expect((await failed).error.code).toBe(ErrorCodes.HTTP);
+    for (let i = 0; i < 50; i++) expect(await lc.getAccessToken()).toBe(first);
+    expect(mock.stats().tokenRequests).toBe(2);
+    expect(recorded.filter(([n]) => n === 'error')).toHaveLength(1);
+    now += 5_001;
+    const issued = nextEvent(lc, 'issued', (e) => e.id !== tokenId(first));
+    expect(await lc.getAccessToken()).toBe(first);
+    await issued;
+    expect(await lc.getAccessToken()).not.toBe(first);
+  });
+
   it('never revokes a token as superseded when LS answers a refresh with the same token', async () => {
     await mock.close();
     await startMock({ reissue: 'independent' }); // the replayed answer below must not kill the first token
