@@ -73,8 +73,8 @@ async function stop(why: string): Promise<void> {
   await mock.close();
   process.exit(a.failed + b.failed + a.pending + b.pending === 0 ? 0 : 1);
 }
-process.once('SIGINT', () => void stop('Ctrl-C'));
-process.on('SIGINT', () => process.exit(130));
-process.once('SIGTERM', () => void stop('SIGTERM'));
+// One handler per signal: stop() itself treats a second Ctrl-C as "leave now".
+process.on('SIGINT', () => void stop('Ctrl-C'));
+process.on('SIGTERM', () => void stop('SIGTERM'));
 if (durationS !== undefined) setTimeout(() => void stop(`${durationS} s elapsed`), durationS * 1_000);
 console.log(`${stamp()} running; Ctrl-C to stop${durationS === undefined ? '' : ` (or wait ${durationS} s)`}`);
