@@ -301,8 +301,9 @@ export function parseStoredRecord(raw: unknown): { record: TokenRecord; sealed: 
 
 /** Builds the value to store for `record` with its sealed token. */
 export function toStoredRecord(record: TokenRecord, sealed: SealedToken): StoredTokenRecord {
+  // `record` is already a frozen, validated record (freezeRecord): copy it once, no second freeze.
   const lastError = record.lastError === null ? null : { code: record.lastError.code, message: record.lastError.message };
-  return { ...freezeRecord(record), lastError, token: { ...sealed } };
+  return { ...record, lastError, token: { ...sealed } };
 }
 
 /**
