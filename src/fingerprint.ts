@@ -1,11 +1,18 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
+
+type OneShotHash = (algorithm: string, data: string, encoding: 'hex') => string;
+// crypto.hash (Node >= 20.12) is about twice as fast as createHash for short inputs; the id is
+// computed for every stored token, so use it where it exists.
+const oneShot = (crypto as unknown as { hash?: OneShotHash }).hash;
+const sha256Hex: (data: string) => string =
+  typeof oneShot === 'function' ? (data) => oneShot('sha256', data, 'hex') : (data) => crypto.createHash('sha256').update(data, 'utf8').digest('hex');
 
 /**
  * The id of a token: the hex SHA-256 of the raw token. Records are keyed by it, events carry it,
  * so the raw token never needs to appear outside the store.
  */
 export function tokenId(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  return sha256Hex(token);
 }
 
 /** A short, display-only form of a token id (first 12 hex digits), e.g. in error messages. */
@@ -23,5 +30,5 @@ export function tokenFingerprint(token: string): string {
  * app key without holding the key itself.
  */
 export function appKeyId(appKey: string): string {
-  return createHash('sha256').update(`ls-token-lifecycle/appkey\0${appKey}`, 'utf8').digest('hex').slice(0, 24);
+  return sha256Hex(`ls-token-lifecycle/appkey\0${appKey}`).slice(0, 24);
 }
