@@ -140,7 +140,10 @@ export function invalidOption(field: string, problem: string): LsTokenError {
   return new LsTokenError(ErrorCodes.INVALID_OPTION, `Invalid option "${field}": ${problem}`, { field });
 }
 
-const JWT_LIKE = /eyJ[\w-]*\.[\w-]*\.?[\w-]*/g;
+/** Replaces anything shaped like a JWT (every LS access token is one) with `replacement`. */
+export function scrubTokens(text: string, replacement = '[token]'): string {
+  return text.replace(/eyJ[\w-]*\.[\w-]*\.?[\w-]*/g, replacement);
+}
 
 /**
  * Wraps any thrown value as an LsTokenError. The foreign message is kept (it says what broke, e.g.
@@ -150,6 +153,6 @@ const JWT_LIKE = /eyJ[\w-]*\.[\w-]*\.?[\w-]*/g;
 export function toLsTokenError(err: unknown, code: ErrorCode, context: string, retryable = false): LsTokenError {
   if (err instanceof LsTokenError) return err;
   const raw = err instanceof Error ? `${err.name}: ${err.message}` : typeof err;
-  const safe = raw.replace(JWT_LIKE, '[token]').slice(0, 200);
+  const safe = scrubTokens(raw).slice(0, 200);
   return new LsTokenError(code, `${context}: ${safe}`, { cause: err, retryable });
 }

@@ -46,8 +46,6 @@ export interface RequestOptions {
 /** Token types accepted by `/oauth2/revoke`. */
 export type TokenTypeHint = 'access_token' | 'refresh_token';
 
-const RETRYABLE_NET_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_NETWORK', 'ECONNABORTED_SOCKET']);
-
 /**
  * Client for the two LS OAuth2 endpoints. Stateless apart from its keep-alive agents: it does not
  * remember tokens (that is {@link TokenStore}'s job).
@@ -174,7 +172,7 @@ export class LsOAuthClient {
     if (deadline.aborted || code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
       return new LsTokenError(ErrorCodes.TIMEOUT, `${what} timed out after ${this.timeoutMs} ms`, { cause: err, retryable: true });
     }
-    if (code !== undefined && (RETRYABLE_NET_CODES.has(code) || code.startsWith('E'))) {
+    if (code !== undefined) {
       return new LsTokenError(ErrorCodes.NETWORK, `${what} failed: ${code}`, { cause: err, retryable: true });
     }
     return new LsTokenError(ErrorCodes.NETWORK, `${what} failed (${err instanceof Error ? err.name : typeof err})`, { cause: err, retryable: true });

@@ -5,7 +5,7 @@
  * classified by the LS code in the body, never by HTTP status alone: the gateway sends the same code
  * with 200, 400, 401, 403 or 500 depending on the path.
  */
-import { ErrorCodes, LsTokenError, type ErrorCode } from './errors.js';
+import { ErrorCodes, LsTokenError, scrubTokens, type ErrorCode } from './errors.js';
 import { effectiveExpiry } from './jwt-claims.js';
 
 /** LS codes meaning the token is invalid, unknown or expired: on revoke, the goal is reached. */
@@ -60,7 +60,7 @@ function str(v: unknown): string | undefined {
 /** Server text is quoted in messages only after scrubbing token-like strings and cutting it short. */
 function safeServerText(v: unknown): string {
   const s = typeof v === 'string' ? v : '';
-  return s.replace(/eyJ[\w-]*\.[\w-]*\.?[\w-]*/g, '[token]').replace(/[\r\n]+/g, ' ').slice(0, 120);
+  return scrubTokens(s).replace(/[\r\n]+/g, ' ').slice(0, 120);
 }
 
 /** Reads an LS business code from any of the body shapes the gateway uses. */

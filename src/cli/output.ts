@@ -3,6 +3,7 @@
  * replaces the secrets the CLI knows (app secret, app key, raw tokens it has seen) and anything
  * shaped like a JWT. Only {@link Output.reveal} writes a secret, and only `--reveal` calls it.
  */
+import { scrubTokens } from '../errors.js';
 
 /** A writable stream as the CLI uses it (a TTY has `isTTY` and `columns`). */
 export interface CliWritable {
@@ -26,7 +27,6 @@ export interface CliStreams {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
-const JWT_LIKE = /eyJ[\w-]*\.[\w-]*\.?[\w-]*/g;
 const REDACTED = '[redacted]';
 
 /** Redacting writer over {@link CliStreams}. */
@@ -49,7 +49,7 @@ export class Output {
     let out = text;
     // Longest first, so a secret containing another is replaced whole.
     for (const s of [...this.#secrets].sort((a, b) => b.length - a.length)) out = out.split(s).join(REDACTED);
-    return out.replace(JWT_LIKE, '[token]');
+    return scrubTokens(out);
   }
 
   /** Writes one line to stdout, redacted. */
