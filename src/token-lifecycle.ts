@@ -17,7 +17,7 @@ import { appKeyId as hashAppKey, shortId, tokenId } from './fingerprint.js';
 import { readJwtClaims } from './jwt-claims.js';
 import { type IssueLockProvider, lockProviderFor } from './issue-lock.js';
 import { IssueThrottle, type IssueThrottleOptions } from './issue-throttle.js';
-import { LsOAuthClient } from './ls-client.js';
+import { LsOAuthClient, type LsOAuthClientOptions } from './ls-client.js';
 import type { IssuedToken } from './ls-response.js';
 import { type DrainSummary, RevocationScheduler, type RetryPolicy, type RevocationResult } from './revocation-scheduler.js';
 import { type RevokeReason, type TokenRecord, isEnded } from './token-record.js';
@@ -29,20 +29,12 @@ import { attachToAxios, type AttachOptions } from './axios-attach.js';
 /** What to do with the shared token at shutdown. */
 export type RevokeOnShutdown = 'last-holder' | 'always' | 'never';
 
-/** Options of {@link TokenLifecycle}. Durations are in ms. */
-export interface TokenLifecycleOptions {
-  /** LS app key. Required. Never logged; records carry only a hash of it. */
-  appKey: string;
-  /** LS app secret. Required. Never logged, never stored. */
-  appSecretKey: string;
-  /** LS gateway base URL. Default `https://openapi.ls-sec.co.kr:8080`. */
-  baseUrl?: string;
-  /** Deadline of each LS request. Default `10_000`. */
-  timeoutMs?: number;
-  /** Allow plain http to a non-loopback host. Default `false`. */
-  allowInsecureHttp?: boolean;
-  /** axios instance for LS requests (proxies, interceptors). Default: a private keep-alive instance. */
-  axios?: AxiosInstance;
+/**
+ * Options of {@link TokenLifecycle}. Durations are in ms. The connection options (`appKey`,
+ * `appSecretKey`, `baseUrl`, `timeoutMs`, `allowInsecureHttp`, `axios`, `now`) are those of
+ * {@link LsOAuthClientOptions}, documented there, and are passed to the lifecycle's client as given.
+ */
+export interface TokenLifecycleOptions extends LsOAuthClientOptions {
   /**
    * Where tokens are tracked: a keyv 5 instance (`@keyv/redis`, `@keyv/sqlite`, ...) or a ready
    * {@link TokenStore}. Default: an in-memory keyv (tokens are then forgotten with the process, so
@@ -93,8 +85,6 @@ export interface TokenLifecycleOptions {
   issueLockWaitMs?: number;
   /** Issuance lock provider. Default: Redis `SET NX PX` on an `@keyv/redis` store, in-process otherwise. */
   issueLock?: IssueLockProvider;
-  /** Clock. Default `Date.now`. */
-  now?: Clock;
 }
 
 /** A token this lifecycle holds in memory. */
@@ -222,15 +212,8 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     const o = requireObject('options', options);
     if (o.now !== undefined && typeof o.now !== 'function') throw invalidOption('now', 'must be a function');
     this.#now = (o.now as Clock | undefined) ?? systemClock;
-    this.client = new LsOAuthClient({
-      appKey: o.appKey as string,
-      appSecretKey: o.appSecretKey as string,
-      ...(o.baseUrl === undefined ? {} : { baseUrl: o.baseUrl as string }),
-      ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs as number }),
-      ...(o.allowInsecureHttp === undefined ? {} : { allowInsecureHttp: o.allowInsecureHttp as boolean }),
-      ...(o.axios === undefined ? {} : { axios: o.axios as AxiosInstance }),
-      now: this.#now,
-    });
+    // The client validates its own options (and names the field); it shares the lifecycle's clock.
+    this.client = new LsOAuthClient({ ...(o as unknown as LsOAuthClientOptions), now: this.#now });
     this.appKeyId = hashAppKey(o.appKey as string);
     this.#refreshMarginMs = optionalNumber('refreshMarginMs', o.refreshMarginMs, 300_000, 0);
     this.#revokeMarginMs = optionalNumber('revokeMarginMs', o.revokeMarginMs, 60_000, 0);
@@ -476,12 +459,13 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   }
 
   #revokeAtFor(t: { issuedAt: number; expiresAt: number }): number {
-    const lifetime = t.expiresAt - t.issuedAt;
-    let at = Math.min(t.expiresAt - this.#revokeMarginMs, t.issuedAt + this.#maxLifetimeMs);
-    // A token issued just before the 07:00 KST cut-off may live less than the margin: use half its life.
-    if (at < t.issuedAt + lifetime / 2 && at === t.expiresAt - this.#revokeMarginMs) at = t.issuedAt + lifetime / 2;
-    return Math.round(at);
+    const byMargin = t.expiresAt - this.#revokeMarginMs;
+    // A token issued just before the 07:00 KST cut-off may live less than the margin: use half its
+    // life rather than revoking it at once. The policy lifetime still caps it.
+    const halfLife = t.issuedAt + (t.expiresAt - t.issuedAt) / 2;
+    return Math.round(Math.min(Math.max(byMargin, halfLife), t.issuedAt + this.#maxLifetimeMs));
   }
+
 
   #setCurrent(held: Held | undefined): void {
     this.#current = held;

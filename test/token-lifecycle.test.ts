@@ -89,6 +89,17 @@ describe('TokenLifecycle against the mock LS server', () => {
     expect(t.refreshAt).toBe(t.revokeAt - 600_000);
   });
 
+  it('revokes a token issued at 06:59 KST (it lives 60 s, less than the margin) halfway, not at once', async () => {
+    await mock.close();
+    now = Date.UTC(2026, 10, 24, 21, 59, 0); // 06:59:00 KST
+    await startMock({ cutoffKst: '07:00' });
+    const lc = make({ revokeMarginMs: 120_000, maxLifetimeMs: 3_600_000 });
+    await lc.getAccessToken();
+    const t = lc.status().current!;
+    expect(t.expiresAt - t.issuedAt).toBe(60_000);
+    expect(t.revokeAt).toBe(t.issuedAt + 30_000);
+  });
+
   it('refreshes in the background inside the margin: callers keep the current token, the old one is revoked as superseded', async () => {
     const lc = make({ refreshMarginMs: 600_000 });
     const first = await lc.getAccessToken();
