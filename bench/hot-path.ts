@@ -5,7 +5,7 @@
  * the loop must read it zero times (and send zero requests).
  */
 import Keyv from 'keyv';
-import { TokenLifecycle } from '../src/token-lifecycle.js';
+import { TokenLifecycle } from '../src/lifecycle/token-lifecycle.js';
 import { startMockLsServer } from '../src/testing/index.js';
 import { CountingMap } from './counting-store.js';
 import { absoluteRow, median, ratioRow, report, type BenchRow } from './lib.js';

@@ -18,9 +18,9 @@
  */
 import { createHook } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
-import { RevocationScheduler, type RevocationResult } from '../src/revocation-scheduler.js';
-import type { RevokeReason } from '../src/token-record.js';
-import { TokenStore } from '../src/token-store.js';
+import { RevocationScheduler, type RevocationResult } from '../src/schedule/revocation-scheduler.js';
+import type { RevokeReason } from '../src/store/token-record.js';
+import { TokenStore } from '../src/store/token-store.js';
 import { absoluteRow, gc, percentile, ratioRow, report, type BenchRow } from './lib.js';
 
 const N = Number(process.env['BENCH_SCALE_TOKENS'] ?? 100_000);

@@ -10,10 +10,10 @@
  *
  * The mock runs in a child process ({@link startRemoteMock}): LS's own work is not the library's.
  */
-import { LsOAuthClient } from '../src/ls-client.js';
-import { RevocationScheduler } from '../src/revocation-scheduler.js';
-import { TokenStore } from '../src/token-store.js';
-import { appKeyId } from '../src/fingerprint.js';
+import { LsOAuthClient } from '../src/ls/ls-client.js';
+import { RevocationScheduler } from '../src/schedule/revocation-scheduler.js';
+import { TokenStore } from '../src/store/token-store.js';
+import { appKeyId } from '../src/core/fingerprint.js';
 import { startRemoteMock, type RemoteMock } from './mock-host.js';
 import { createRedisBackend, createSqliteBackend, type StoreBackend } from '../test/helpers/store-backends.js';
 import { absoluteRow, gc, median, ratioRow, report, tick, type BenchRow } from './lib.js';

@@ -13,8 +13,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Keyv } from 'keyv';
-import { TokenStore } from '../src/token-store.js';
-import { tokenId } from '../src/fingerprint.js';
+import { TokenStore } from '../src/store/token-store.js';
+import { tokenId } from '../src/core/fingerprint.js';
 import { createMemoryBackend, createRedisBackend, createSqliteBackend, type StoreBackend } from '../test/helpers/store-backends.js';
 import { absoluteRow, gc, median, ratioRow, report, type BenchRow } from './lib.js';
 

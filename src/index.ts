@@ -7,27 +7,27 @@
  *
  * @packageDocumentation
  */
-export { TokenLifecycle } from './token-lifecycle.js';
-export type { TokenLifecycleOptions, ShutdownOptions, ShutdownSummary, LifecycleStatus, RevokeOnShutdown } from './token-lifecycle.js';
-export { LsOAuthClient, LS_PRODUCTION_BASE_URL } from './ls-client.js';
-export type { LsOAuthClientOptions, RequestOptions, TokenTypeHint } from './ls-client.js';
-export type { IssuedToken, RevokeResult } from './ls-response.js';
-export { TokenStore } from './token-store.js';
-export type { TokenStoreOptions, TokenStoreErrorContext, TokenListFilter, TokenUpdateOptions, MetaEntry } from './token-store.js';
-export { RECORD_SCHEMA_VERSION, ENDED_STATES, isEnded } from './token-record.js';
-export type { TokenRecord, TokenState, RevokeReason, NewTokenRecord, TokenRecordPatch, TokenRecordError } from './token-record.js';
-export { RevocationScheduler } from './revocation-scheduler.js';
-export type { RevocationSchedulerOptions, RetryPolicy, RevocationResult, DrainSummary, DrainOptions } from './revocation-scheduler.js';
-export { attachToAxios } from './axios-attach.js';
-export type { AttachOptions, TokenSource } from './axios-attach.js';
-export { installExitHooks } from './exit-hooks.js';
-export type { ExitHookOptions, ShutdownTarget } from './exit-hooks.js';
-export { ProcessLockProvider, RedisLockProvider, lockProviderFor } from './issue-lock.js';
-export type { IssueLockProvider, RawRedisClient } from './issue-lock.js';
-export type { IssueThrottleOptions } from './issue-throttle.js';
-export { LsTokenError, ErrorCodes, isLsTokenError } from './errors.js';
-export type { ErrorCode, LsTokenErrorDetails } from './errors.js';
-export { summarizeError } from './events.js';
+export { TokenLifecycle } from './lifecycle/token-lifecycle.js';
+export type { TokenLifecycleOptions, ShutdownOptions, ShutdownSummary, LifecycleStatus, RevokeOnShutdown } from './lifecycle/token-lifecycle.js';
+export { LsOAuthClient, LS_PRODUCTION_BASE_URL } from './ls/ls-client.js';
+export type { LsOAuthClientOptions, RequestOptions, TokenTypeHint } from './ls/ls-client.js';
+export type { IssuedToken, RevokeResult } from './ls/ls-response.js';
+export { TokenStore } from './store/token-store.js';
+export type { TokenStoreOptions, TokenStoreErrorContext, TokenListFilter, TokenUpdateOptions, MetaEntry } from './store/token-store.js';
+export { RECORD_SCHEMA_VERSION, ENDED_STATES, isEnded } from './store/token-record.js';
+export type { TokenRecord, TokenState, RevokeReason, NewTokenRecord, TokenRecordPatch, TokenRecordError } from './store/token-record.js';
+export { RevocationScheduler } from './schedule/revocation-scheduler.js';
+export type { RevocationSchedulerOptions, RetryPolicy, RevocationResult, DrainSummary, DrainOptions } from './schedule/revocation-scheduler.js';
+export { attachToAxios } from './integrations/axios-attach.js';
+export type { AttachOptions, TokenSource } from './integrations/axios-attach.js';
+export { installExitHooks } from './integrations/exit-hooks.js';
+export type { ExitHookOptions, ShutdownTarget } from './integrations/exit-hooks.js';
+export { ProcessLockProvider, RedisLockProvider, lockProviderFor } from './lifecycle/issue-lock.js';
+export type { IssueLockProvider, RawRedisClient } from './lifecycle/issue-lock.js';
+export type { IssueThrottleOptions } from './lifecycle/issue-throttle.js';
+export { LsTokenError, ErrorCodes, isLsTokenError } from './core/errors.js';
+export type { ErrorCode, LsTokenErrorDetails } from './core/errors.js';
+export { summarizeError } from './core/events.js';
 export type {
   LifecycleEvents,
   IssuedEvent,
@@ -38,8 +38,8 @@ export type {
   ExpiredEvent,
   ErrorEvent,
   ErrorSummary,
-} from './events.js';
-export { tokenId, tokenFingerprint, appKeyId } from './fingerprint.js';
-export { readJwtClaims } from './jwt-claims.js';
-export type { LsTokenClaims } from './jwt-claims.js';
-export type { Clock } from './clock.js';
+} from './core/events.js';
+export { tokenId, tokenFingerprint, appKeyId } from './core/fingerprint.js';
+export { readJwtClaims } from './ls/jwt-claims.js';
+export type { LsTokenClaims } from './ls/jwt-claims.js';
+export type { Clock } from './core/clock.js';

@@ -4,7 +4,7 @@
  * parser configuration and the `--help` text, so the two cannot drift apart.
  */
 import { parseArgs } from 'node:util';
-import { LsTokenError, ErrorCodes } from '../errors.js';
+import { LsTokenError, ErrorCodes } from '../core/errors.js';
 
 /** One option of a command. */
 export interface OptionSpec {

@@ -4,7 +4,7 @@
  * no later message can print them.
  */
 import { readFile } from 'node:fs/promises';
-import { DEFAULT_PREFIX } from '../token-store.js';
+import { DEFAULT_PREFIX } from '../store/token-store.js';
 import type { CommandSpec, OptionValues } from './args.js';
 import { usageError } from './args.js';
 import type { Output } from './output.js';

@@ -4,8 +4,8 @@
  */
 import { hostname } from 'node:os';
 import type { Keyv } from 'keyv';
-import { TokenLifecycle, type TokenLifecycleOptions } from '../token-lifecycle.js';
-import type { TokenStore } from '../token-store.js';
+import { TokenLifecycle, type TokenLifecycleOptions } from '../lifecycle/token-lifecycle.js';
+import type { TokenStore } from '../store/token-store.js';
 import type { ConfigReader, LsConfig, StoreConfig } from './config.js';
 import type { Output } from './output.js';
 import { type ModuleImporter, type OpenedKeyv, openKeyv, probeStore, tokenStoreOn } from './store-url.js';

@@ -22,7 +22,7 @@
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ErrorCodes, isLsTokenError } from '../errors.js';
+import { ErrorCodes, isLsTokenError } from '../core/errors.js';
 import { type CommandName, commandHelp, generalHelp, parseCommandLine } from './args.js';
 import { ConfigReader } from './config.js';
 import type { Command, CommandContext } from './context.js';

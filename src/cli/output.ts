@@ -3,7 +3,7 @@
  * replaces the secrets the CLI knows (app secret, app key, raw tokens it has seen) and anything
  * shaped like a JWT. Only {@link Output.reveal} writes a secret, and only `--reveal` calls it.
  */
-import { scrubTokens } from '../errors.js';
+import { scrubTokens } from '../core/errors.js';
 
 /** A writable stream as the CLI uses it (a TTY has `isTTY` and `columns`). */
 export interface CliWritable {

@@ -13,8 +13,8 @@
  * instead of a hang.
  */
 import { Keyv } from 'keyv';
-import { ErrorCodes, LsTokenError } from '../errors.js';
-import { TokenStore } from '../token-store.js';
+import { ErrorCodes, LsTokenError } from '../core/errors.js';
+import { TokenStore } from '../store/token-store.js';
 import { usageError } from './args.js';
 
 /** A parsed store URL. `display` is safe to print (password replaced). */

@@ -9,7 +9,7 @@
  * @module
  */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { ErrorCodes, LsTokenError } from '../errors.js';
+import { ErrorCodes, LsTokenError } from '../core/errors.js';
 
 /** Mock options are checked like the library's: a typed LsTokenError naming the field. */
 function mockOptionError(field: string, message: string): LsTokenError {

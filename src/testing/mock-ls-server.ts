@@ -17,7 +17,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { createMockJwtSecret, mintMockJwt, nextCutoffMs, parseHhMm } from './mock-jwt.js';
-import { ErrorCodes, LsTokenError } from '../errors.js';
+import { ErrorCodes, LsTokenError } from '../core/errors.js';
 
 /** Mock options are checked like the library's: a typed LsTokenError naming the field. */
 function mockOptionError(field: string, message: string): LsTokenError {

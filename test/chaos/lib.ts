@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
 import pino from 'pino';
 import type { EventEmitter } from 'eventemitter3';
-import type { LifecycleEvents } from '../../src/events.js';
+import type { LifecycleEvents } from '../../src/core/events.js';
 import { freePort, seededRandom } from '../helpers/net-and-random.js';
 
 export { freePort, seededRandom };

@@ -6,15 +6,15 @@
  */
 import fc from 'fast-check';
 import { Keyv } from 'keyv';
-import { ErrorCodes, LsTokenError } from '../../src/errors.js';
-import { readJwtClaims, effectiveExpiry } from '../../src/jwt-claims.js';
-import { LsOAuthClient } from '../../src/ls-client.js';
-import { errorFromResponse, parseRetryAfter, parseRevokeResponse, parseTokenResponse, type RawResponse } from '../../src/ls-response.js';
-import { RevocationScheduler } from '../../src/revocation-scheduler.js';
-import { TokenLifecycle } from '../../src/token-lifecycle.js';
-import { parseStoredRecord, TOKEN_STATES } from '../../src/token-record.js';
-import { TokenStore } from '../../src/token-store.js';
-import { optionalBoolean, optionalEnum, optionalInteger, optionalNumber, requireBaseUrl, requireCredential, requireObject } from '../../src/validate.js';
+import { ErrorCodes, LsTokenError } from '../../src/core/errors.js';
+import { readJwtClaims, effectiveExpiry } from '../../src/ls/jwt-claims.js';
+import { LsOAuthClient } from '../../src/ls/ls-client.js';
+import { errorFromResponse, parseRetryAfter, parseRevokeResponse, parseTokenResponse, type RawResponse } from '../../src/ls/ls-response.js';
+import { RevocationScheduler } from '../../src/schedule/revocation-scheduler.js';
+import { TokenLifecycle } from '../../src/lifecycle/token-lifecycle.js';
+import { parseStoredRecord, TOKEN_STATES } from '../../src/store/token-record.js';
+import { TokenStore } from '../../src/store/token-store.js';
+import { optionalBoolean, optionalEnum, optionalInteger, optionalNumber, requireBaseUrl, requireCredential, requireObject } from '../../src/core/validate.js';
 
 const CODES = new Set<string>(Object.values(ErrorCodes));
 const SECRET = 'SENTINEL-APPSECRET-7f3a9c1e5b2d4f60';

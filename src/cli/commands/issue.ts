@@ -4,9 +4,9 @@
  * printed only with `--reveal`. The token is left alive: it is recorded with its revokeAt, so a
  * daemon or `ls-token sweep` revokes it in time.
  */
-import { ErrorCodes, LsTokenError } from '../../errors.js';
-import type { IssuedEvent, ErrorEvent } from '../../events.js';
-import { shortId } from '../../fingerprint.js';
+import { ErrorCodes, LsTokenError } from '../../core/errors.js';
+import type { IssuedEvent, ErrorEvent } from '../../core/events.js';
+import { shortId } from '../../core/fingerprint.js';
 import { readLsConfig, readStoreConfig } from '../config.js';
 import { type Command, cliLifecycle, withStore } from '../context.js';
 import { formatTimeAndRelative } from '../format.js';

@@ -3,9 +3,9 @@
  * each token read from the lifecycle leases (`lease:<tokenId>:<instanceId>` meta keys). Never
  * shows a raw token; needs no app secret.
  */
-import { appKeyId as hashAppKey, shortId } from '../../fingerprint.js';
-import { TOKEN_STATES, type TokenRecord, type TokenState } from '../../token-record.js';
-import type { TokenStore } from '../../token-store.js';
+import { appKeyId as hashAppKey, shortId } from '../../core/fingerprint.js';
+import { TOKEN_STATES, type TokenRecord, type TokenState } from '../../store/token-record.js';
+import type { TokenStore } from '../../store/token-store.js';
 import { usageError } from '../args.js';
 import { readStoreConfig } from '../config.js';
 import { type Command, withStore } from '../context.js';

@@ -3,12 +3,12 @@
  * (`--id`, the full 64-hex id or a unique prefix of at least 6 hex digits as `list` prints it).
  * "Already invalid" at LS counts as done; a token whose record has already ended sends nothing.
  */
-import { ErrorCodes, LsTokenError } from '../../errors.js';
-import type { ErrorEvent } from '../../events.js';
-import { appKeyId as hashAppKey, shortId, tokenId } from '../../fingerprint.js';
-import { readJwtClaims } from '../../jwt-claims.js';
-import type { RevocationResult } from '../../revocation-scheduler.js';
-import type { TokenStore } from '../../token-store.js';
+import { ErrorCodes, LsTokenError } from '../../core/errors.js';
+import type { ErrorEvent } from '../../core/events.js';
+import { appKeyId as hashAppKey, shortId, tokenId } from '../../core/fingerprint.js';
+import { readJwtClaims } from '../../ls/jwt-claims.js';
+import type { RevocationResult } from '../../schedule/revocation-scheduler.js';
+import type { TokenStore } from '../../store/token-store.js';
 import { usageError } from '../args.js';
 import { readLsConfig, readStoreConfig } from '../config.js';
 import { type Command, cliLifecycle, withStore } from '../context.js';

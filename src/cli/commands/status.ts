@@ -8,8 +8,8 @@
  * dead process and tokens nobody holds whose owner is dead, keeps tokens with live leases, and
  * schedules the rest at their revokeAt.
  */
-import { appKeyId as hashAppKey, shortId } from '../../fingerprint.js';
-import { TOKEN_STATES, type TokenRecord, type TokenState } from '../../token-record.js';
+import { appKeyId as hashAppKey, shortId } from '../../core/fingerprint.js';
+import { TOKEN_STATES, type TokenRecord, type TokenState } from '../../store/token-record.js';
 import { readStoreConfig, requireAppKey } from '../config.js';
 import { type Command, withStore } from '../context.js';
 import { formatRelative, formatTime, formatTimeAndRelative, type TimeStyle } from '../format.js';

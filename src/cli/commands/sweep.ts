@@ -9,8 +9,8 @@
  * processes, or not due) are unscheduled again before the CLI's lifecycle shuts down, so the CLI
  * never revokes a token that a live process holds.
  */
-import type { ErrorEvent, ExpiredEvent, RevokeFailedEvent, RevokedEvent } from '../../events.js';
-import { shortId } from '../../fingerprint.js';
+import type { ErrorEvent, ExpiredEvent, RevokeFailedEvent, RevokedEvent } from '../../core/events.js';
+import { shortId } from '../../core/fingerprint.js';
 import { readLsConfig, readStoreConfig } from '../config.js';
 import { type Command, cliLifecycle, withStore } from '../context.js';
 import { formatDuration } from '../format.js';

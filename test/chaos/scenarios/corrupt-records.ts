@@ -8,11 +8,11 @@
  * past keyv. Then a fresh TokenLifecycle starts on the same store.
  */
 import { randomBytes } from 'node:crypto';
-import { LsOAuthClient } from '../../../src/ls-client.js';
-import { TokenLifecycle } from '../../../src/token-lifecycle.js';
-import { TokenStore } from '../../../src/token-store.js';
-import { ErrorCodes, isLsTokenError } from '../../../src/errors.js';
-import { appKeyId, tokenId } from '../../../src/fingerprint.js';
+import { LsOAuthClient } from '../../../src/ls/ls-client.js';
+import { TokenLifecycle } from '../../../src/lifecycle/token-lifecycle.js';
+import { TokenStore } from '../../../src/store/token-store.js';
+import { ErrorCodes, isLsTokenError } from '../../../src/core/errors.js';
+import { appKeyId, tokenId } from '../../../src/core/fingerprint.js';
 import { startMockLsServer } from '../../../src/testing/index.js';
 import { createMemoryBackend, createRedisBackend, createSqliteBackend, type StoreBackend } from '../../helpers/store-backends.js';
 import { EventLog, SENTINEL_SECRET, emptyResult, waitFor, type ScenarioResult, type SecretCorpus } from '../lib.js';

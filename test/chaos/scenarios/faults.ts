@@ -10,10 +10,10 @@
  * calls revoked may be alive at the mock.
  */
 import { randomBytes } from 'node:crypto';
-import { LsOAuthClient } from '../../../src/ls-client.js';
-import { RevocationScheduler } from '../../../src/revocation-scheduler.js';
-import { TokenStore } from '../../../src/token-store.js';
-import { appKeyId, tokenId } from '../../../src/fingerprint.js';
+import { LsOAuthClient } from '../../../src/ls/ls-client.js';
+import { RevocationScheduler } from '../../../src/schedule/revocation-scheduler.js';
+import { TokenStore } from '../../../src/store/token-store.js';
+import { appKeyId, tokenId } from '../../../src/core/fingerprint.js';
 import { startMockLsServer } from '../../../src/testing/index.js';
 import { EventLog, SENTINEL_SECRET, emptyResult, seededRandom, waitFor, type ScenarioResult, type SecretCorpus } from '../lib.js';
 

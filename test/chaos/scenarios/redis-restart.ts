@@ -11,11 +11,11 @@
  */
 import { createKeyv } from '@keyv/redis';
 import { randomBytes } from 'node:crypto';
-import { LsOAuthClient } from '../../../src/ls-client.js';
-import { RevocationScheduler } from '../../../src/revocation-scheduler.js';
-import { TokenLifecycle } from '../../../src/token-lifecycle.js';
-import { TokenStore } from '../../../src/token-store.js';
-import { appKeyId } from '../../../src/fingerprint.js';
+import { LsOAuthClient } from '../../../src/ls/ls-client.js';
+import { RevocationScheduler } from '../../../src/schedule/revocation-scheduler.js';
+import { TokenLifecycle } from '../../../src/lifecycle/token-lifecycle.js';
+import { TokenStore } from '../../../src/store/token-store.js';
+import { appKeyId } from '../../../src/core/fingerprint.js';
 import { startMockLsServer } from '../../../src/testing/index.js';
 import { fastFailRedisOptions } from '../../helpers/store-backends.js';
 import { EventLog, PrivateRedis, SENTINEL_SECRET, emptyResult, waitFor, type ScenarioResult, type SecretCorpus } from '../lib.js';

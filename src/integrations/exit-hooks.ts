@@ -23,8 +23,8 @@
  */
 import { constants } from 'node:os';
 import { inspect } from 'node:util';
-import { ErrorCodes, LsTokenError } from './errors.js';
-import { optionalBoolean, optionalInteger, optionalNumber, requireObject } from './validate.js';
+import { ErrorCodes, LsTokenError } from '../core/errors.js';
+import { optionalBoolean, optionalInteger, optionalNumber, requireObject } from '../core/validate.js';
 
 /** The part of a lifecycle the hooks need. */
 export interface ShutdownTarget {

@@ -6,15 +6,15 @@
 import { setMaxListeners } from 'node:events';
 import { EventEmitter } from 'eventemitter3';
 import pRetry from 'p-retry';
-import { type Clock, systemClock } from './clock.js';
+import { type Clock, systemClock } from '../core/clock.js';
 import { DueQueue } from './due-queue.js';
-import { ErrorCodes, LsTokenError, isLsTokenError, toLsTokenError } from './errors.js';
-import { type ErrorSummary, type LifecycleEvents, summarizeError } from './events.js';
-import { shortId } from './fingerprint.js';
-import type { RevokeResult } from './ls-response.js';
-import type { RevokeReason, TokenRecord } from './token-record.js';
-import type { TokenStore } from './token-store.js';
-import { optionalInteger, optionalNumber, requireObject } from './validate.js';
+import { ErrorCodes, LsTokenError, isLsTokenError, toLsTokenError } from '../core/errors.js';
+import { type ErrorSummary, type LifecycleEvents, summarizeError } from '../core/events.js';
+import { shortId } from '../core/fingerprint.js';
+import type { RevokeResult } from '../ls/ls-response.js';
+import type { RevokeReason, TokenRecord } from '../store/token-record.js';
+import type { TokenStore } from '../store/token-store.js';
+import { optionalInteger, optionalNumber, requireObject } from '../core/validate.js';
 
 /** Backoff policy of revocations. */
 export interface RetryPolicy {

@@ -7,12 +7,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createClient, createKeyv } from '@keyv/redis';
-import { tokenId } from '../src/fingerprint.js';
-import { TokenLifecycle } from '../src/token-lifecycle.js';
-import { TokenStore } from '../src/token-store.js';
-import { startMockLsServer, type MockLsServer } from '../src/testing/index.js';
-import { FIXTURE_APP_KEY, FIXTURE_SECRET } from './fixtures/daemon-env.js';
-import { exitWithin, killAllChildren, spawnFixture, startPrivateRedis, waitUntil, type FixtureChild, type PrivateRedis } from './fixtures/harness.js';
+import { tokenId } from '../../src/core/fingerprint.js';
+import { TokenLifecycle } from '../../src/lifecycle/token-lifecycle.js';
+import { TokenStore } from '../../src/store/token-store.js';
+import { startMockLsServer, type MockLsServer } from '../../src/testing/index.js';
+import { FIXTURE_APP_KEY, FIXTURE_SECRET } from '../fixtures/daemon-env.js';
+import { exitWithin, killAllChildren, spawnFixture, startPrivateRedis, waitUntil, type FixtureChild, type PrivateRedis } from '../fixtures/harness.js';
 
 const LEASE_TTL_MS = 1_000;
 const SWEEP_MS = 250;

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { ErrorCodes, LsTokenError } from '../src/errors.js';
-import type { LifecycleEvents } from '../src/events.js';
-import type { RevokeResult } from '../src/ls-response.js';
-import { RevocationScheduler, type RevocationSchedulerOptions } from '../src/revocation-scheduler.js';
-import { TokenStore } from '../src/token-store.js';
+import { ErrorCodes, LsTokenError } from '../../src/core/errors.js';
+import type { LifecycleEvents } from '../../src/core/events.js';
+import type { RevokeResult } from '../../src/ls/ls-response.js';
+import { RevocationScheduler, type RevocationSchedulerOptions } from '../../src/schedule/revocation-scheduler.js';
+import { TokenStore } from '../../src/store/token-store.js';
 
 const T0 = Date.UTC(2026, 10, 24, 0, 0, 0);
 const APP = 'a'.repeat(24);

@@ -5,7 +5,7 @@
  * classified by the LS code in the body, never by HTTP status alone: the gateway sends the same code
  * with 200, 400, 401, 403 or 500 depending on the path.
  */
-import { ErrorCodes, LsTokenError, scrubTokens, type ErrorCode } from './errors.js';
+import { ErrorCodes, LsTokenError, scrubTokens, type ErrorCode } from '../core/errors.js';
 import { effectiveExpiry } from './jwt-claims.js';
 
 /** LS codes meaning the token is invalid, unknown or expired: on revoke, the goal is reached. */

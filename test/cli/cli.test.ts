@@ -20,15 +20,15 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createClient, createKeyv } from '@keyv/redis';
 import type { Keyv } from 'keyv';
-import { appKeyId, shortId, tokenId } from '../src/fingerprint.js';
-import { LsOAuthClient } from '../src/ls-client.js';
-import { TokenStore } from '../src/token-store.js';
-import type { TokenRecord } from '../src/token-record.js';
-import { Progress } from '../src/cli/progress.js';
-import { startMockLsServer, type MockLsServer, type MockLsServerOptions } from '../src/testing/index.js';
-import { TEST_REDIS_URL, fastFailRedisOptions } from './helpers/store-backends.js';
+import { appKeyId, shortId, tokenId } from '../../src/core/fingerprint.js';
+import { LsOAuthClient } from '../../src/ls/ls-client.js';
+import { TokenStore } from '../../src/store/token-store.js';
+import type { TokenRecord } from '../../src/store/token-record.js';
+import { Progress } from '../../src/cli/progress.js';
+import { startMockLsServer, type MockLsServer, type MockLsServerOptions } from '../../src/testing/index.js';
+import { TEST_REDIS_URL, fastFailRedisOptions } from '../helpers/store-backends.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BUILD = join(ROOT, '.tmp', `cli-test-${process.pid}-${randomBytes(3).toString('hex')}`);
 const MAIN = join(BUILD, 'dist', 'cli', 'main.js');
 

@@ -10,7 +10,7 @@
  * Error messages produced here name fields only; they never quote a stored value (which could be
  * the token itself).
  */
-import { ErrorCodes, LsTokenError, invalidOption } from './errors.js';
+import { ErrorCodes, LsTokenError, invalidOption } from '../core/errors.js';
 
 /** Version of the stored record layout. Records with any other version are rejected as corrupt. */
 export const RECORD_SCHEMA_VERSION = 1;

@@ -14,13 +14,13 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createClient, createKeyv } from '@keyv/redis';
-import { tokenId } from '../src/fingerprint.js';
-import { TokenLifecycle } from '../src/token-lifecycle.js';
-import { TokenStore } from '../src/token-store.js';
-import { startMockLsServer } from '../src/testing/index.js';
-import { TEST_REDIS_URL } from './helpers/store-backends.js';
-import { FIXTURE_SECRET } from './fixtures/daemon-env.js';
-import { killAllChildren, seededRandom, spawnFixture, waitUntil } from './fixtures/harness.js';
+import { tokenId } from '../../src/core/fingerprint.js';
+import { TokenLifecycle } from '../../src/lifecycle/token-lifecycle.js';
+import { TokenStore } from '../../src/store/token-store.js';
+import { startMockLsServer } from '../../src/testing/index.js';
+import { TEST_REDIS_URL } from '../helpers/store-backends.js';
+import { FIXTURE_SECRET } from '../fixtures/daemon-env.js';
+import { killAllChildren, seededRandom, spawnFixture, waitUntil } from '../fixtures/harness.js';
 
 const SEED = Number(process.env['CRASH_SEED'] ?? 20_241_124);
 const RUNS = Number(process.env['CRASH_RUNS'] ?? 20);

@@ -6,8 +6,8 @@
  * token, the key or the ciphertext.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { ErrorCodes, LsTokenError, invalidOption } from './errors.js';
-import { shortId, tokenId } from './fingerprint.js';
+import { ErrorCodes, LsTokenError, invalidOption } from '../core/errors.js';
+import { shortId, tokenId } from '../core/fingerprint.js';
 import type { SealedToken } from './token-record.js';
 
 /** Length of an AES-256 key in bytes. */

@@ -3,8 +3,8 @@
  * token, so a client must cool down after a failed issuance and cap forced re-issues (reference:
  * "cool down after a failed issuance and cap forced re-issues (e.g. 3 per 10 minutes)").
  */
-import type { Clock } from './clock.js';
-import { ErrorCodes, LsTokenError } from './errors.js';
+import type { Clock } from '../core/clock.js';
+import { ErrorCodes, LsTokenError } from '../core/errors.js';
 
 /** Options of the issuance throttle (the `issueThrottle` option of `TokenLifecycle`). */
 export interface IssueThrottleOptions {

@@ -6,11 +6,11 @@ import http from 'node:http';
 import https from 'node:https';
 import { inspect } from 'node:util';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
-import { ErrorCodes, LsTokenError, invalidOption } from './errors.js';
-import { type Clock, systemClock } from './clock.js';
-import { tokenFingerprint } from './fingerprint.js';
+import { ErrorCodes, LsTokenError, invalidOption } from '../core/errors.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import { tokenFingerprint } from '../core/fingerprint.js';
 import { parseRevokeResponse, parseTokenResponse, type IssuedToken, type RawResponse, type RevokeResult } from './ls-response.js';
-import { optionalBoolean, optionalInteger, requireBaseUrl, requireCredential, requireObject } from './validate.js';
+import { optionalBoolean, optionalInteger, requireBaseUrl, requireCredential, requireObject } from '../core/validate.js';
 
 /** LS's production REST host. */
 export const LS_PRODUCTION_BASE_URL = 'https://openapi.ls-sec.co.kr:8080';

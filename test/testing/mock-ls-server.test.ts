@@ -1,9 +1,9 @@
-import { LsTokenError } from '../src/errors.js';
+import { LsTokenError } from '../../src/core/errors.js';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { request as httpRequest } from 'node:http';
-import { startMockLsServer, type MockLsServer, type MockLsServerOptions } from '../src/testing/index.js';
-import { nextCutoffMs } from '../src/testing/mock-jwt.js';
-import { seededRandom } from './helpers/net-and-random.js';
+import { startMockLsServer, type MockLsServer, type MockLsServerOptions } from '../../src/testing/index.js';
+import { nextCutoffMs } from '../../src/testing/mock-jwt.js';
+import { seededRandom } from '../helpers/net-and-random.js';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' } as const;
 const KEY = 'PSd7orrAJnAfr202g4MpbzVxwqPBjjkvjLf2';

@@ -34,8 +34,8 @@
  * connecting (e.g. parallel calls right after start) fail with `ERR_STORE` too.
  */
 import { Keyv } from 'keyv';
-import { ErrorCodes, LsTokenError, invalidOption, toLsTokenError } from './errors.js';
-import { shortId, tokenId } from './fingerprint.js';
+import { ErrorCodes, LsTokenError, invalidOption, toLsTokenError } from '../core/errors.js';
+import { shortId, tokenId } from '../core/fingerprint.js';
 import { openToken, parseEncryptionKey, sealToken } from './crypto-box.js';
 import {
   RECORD_SCHEMA_VERSION,

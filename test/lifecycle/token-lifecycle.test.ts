@@ -1,13 +1,13 @@
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import axios from 'axios';
-import { ErrorCodes, LsTokenError } from '../src/errors.js';
-import type { LifecycleEvents } from '../src/events.js';
-import { tokenId } from '../src/fingerprint.js';
-import { LsOAuthClient } from '../src/ls-client.js';
-import { TokenLifecycle, type TokenLifecycleOptions } from '../src/token-lifecycle.js';
-import { startMockLsServer, type MockLsServer, type MockLsServerOptions } from '../src/testing/index.js';
-import { STORE_BACKENDS, type StoreBackend } from './helpers/store-backends.js';
+import { ErrorCodes, LsTokenError } from '../../src/core/errors.js';
+import type { LifecycleEvents } from '../../src/core/events.js';
+import { tokenId } from '../../src/core/fingerprint.js';
+import { LsOAuthClient } from '../../src/ls/ls-client.js';
+import { TokenLifecycle, type TokenLifecycleOptions } from '../../src/lifecycle/token-lifecycle.js';
+import { startMockLsServer, type MockLsServer, type MockLsServerOptions } from '../../src/testing/index.js';
+import { STORE_BACKENDS, type StoreBackend } from '../helpers/store-backends.js';
 
 const APP_KEY = 'PSd7orrAJnAfr202g4MpbzVxwqPBjjkvjLf2';
 const SECRET = 'SENTINEL-SECRET-fedcba9876543210xy';

@@ -8,10 +8,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import axios, { AxiosError, type AxiosInstance } from 'axios';
-import { ErrorCodes, LsTokenError } from '../src/errors.js';
-import { tokenId } from '../src/fingerprint.js';
-import { TokenLifecycle, type TokenLifecycleOptions } from '../src/token-lifecycle.js';
-import { startMockLsServer, type MockLsServer } from '../src/testing/index.js';
+import { ErrorCodes, LsTokenError } from '../../src/core/errors.js';
+import { tokenId } from '../../src/core/fingerprint.js';
+import { TokenLifecycle, type TokenLifecycleOptions } from '../../src/lifecycle/token-lifecycle.js';
+import { startMockLsServer, type MockLsServer } from '../../src/testing/index.js';
 
 const APP_KEY = 'AttachTestAppKey00000000000000000001';
 const SECRET = 'ATTACH-SENTINEL-SECRET-0123456789ab';

@@ -4,7 +4,7 @@
  * so they can be logged or shipped as they are.
  */
 import type { LsTokenError } from './errors.js';
-import type { RevokeReason } from './token-record.js';
+import type { RevokeReason } from '../store/token-record.js';
 
 /** A secret-free summary of an error, as carried by events. */
 export interface ErrorSummary {

@@ -1,9 +1,9 @@
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { ErrorCodes, LsTokenError } from '../src/errors.js';
-import { LsOAuthClient } from '../src/ls-client.js';
-import { readJwtClaims } from '../src/jwt-claims.js';
-import { startMockLsServer, type MockLsServer } from '../src/testing/index.js';
+import { ErrorCodes, LsTokenError } from '../../src/core/errors.js';
+import { LsOAuthClient } from '../../src/ls/ls-client.js';
+import { readJwtClaims } from '../../src/ls/jwt-claims.js';
+import { startMockLsServer, type MockLsServer } from '../../src/testing/index.js';
 
 // LS's documented example credentials (from the revoke page): 36 and 32 characters.
 const APP_KEY = 'PSd7orrAJnAfr202g4MpbzVxwqPBjjkvjLf2';
