@@ -76,3 +76,20 @@ export function requireBaseUrl(field: string, value: unknown, def: string, allow
   }
   return url.toString().replace(/\/+$/, '');
 }
+
+/**
+ * Longest duration accepted by any option: node's timers hold at most 2^31 - 1 ms and clamp a
+ * longer delay to 1 ms, which would turn "wait 25 days" into "fire now, forever".
+ */
+export const MAX_DURATION_MS = 2_147_483_647;
+
+/** An optional duration in ms in [min, max] (max at most {@link MAX_DURATION_MS}); the error names the bound. */
+export function optionalDuration(field: string, value: unknown, def: number, min = 0, max = MAX_DURATION_MS): number {
+  if (value === undefined) return def;
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidOption(field, 'must be a finite number of milliseconds');
+  const hi = Math.min(max, MAX_DURATION_MS);
+  if (value < min || value > hi) {
+    throw invalidOption(field, `must be between ${min} and ${hi} ms${hi === MAX_DURATION_MS ? ' (2^31 - 1, the longest delay a node timer can hold)' : ''}, got ${value}`);
+  }
+  return value;
+}

@@ -1,0 +1,21 @@
+/**
+ * One time bound for every store call the lifecycle and the scheduler make. A store that hangs
+ * (a frozen Redis, a client queueing commands while it reconnects) must never hold up the order
+ * path, an issuance or a shutdown: past the bound the call counts as failed (`ERR_STORE`), and the
+ * caller carries on from memory. The late answer, if it ever comes, is ignored.
+ */
+import { ErrorCodes, LsTokenError } from '../core/errors.js';
+
+/**
+ * `call`, or an `ERR_STORE` rejection (retryable) when it has not settled within `ms`. The timer
+ * is unref'd: a pending store call never keeps the process alive on its own.
+ */
+export function boundedStoreCall<T>(call: Promise<T>, ms: number, op: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new LsTokenError(ErrorCodes.STORE, `Token store did not answer ${op} within ${Math.round(ms)} ms`, { retryable: true })), ms);
+    timer.unref();
+  });
+  call.catch(() => undefined); // a failure after the timeout is not an unhandled rejection
+  return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
+}
