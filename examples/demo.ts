@@ -42,7 +42,9 @@ function observe(name: string, lc: TokenLifecycle): void {
   on('error', (e) => line('error', `${e.op}: ${e.error.code} ${e.error.message}`));
 }
 
-const common = { baseUrl: mock.url, revokeMarginMs: 2_000, supersededGraceMs: 1_000, sweepIntervalMs: 0 } as const;
+// Tokens live 12 s here, so the issuance budget (one issuance per app key a minute by default,
+// as brokers on LS's gateway allow) is shortened to match.
+const common = { baseUrl: mock.url, revokeMarginMs: 2_000, supersededGraceMs: 1_000, sweepIntervalMs: 0, minIssueIntervalMs: 2_000 } as const;
 const orders = new TokenLifecycle({ appKey: 'DEMO-ORDERS-APPKEY-0000000000000001', appSecretKey: 'demo-secret-orders', refreshMarginMs: 4_000, ...common });
 const reports = new TokenLifecycle({ appKey: 'DEMO-REPORTS-APPKEY-000000000000002', appSecretKey: 'demo-secret-reports', refreshMarginMs: 0, ...common });
 observe('orders', orders);

@@ -8,7 +8,11 @@
  * @packageDocumentation
  */
 export { TokenLifecycle } from './lifecycle/token-lifecycle.js';
-export type { TokenLifecycleOptions, ShutdownOptions, ShutdownSummary, LifecycleStatus, RevokeOnShutdown } from './lifecycle/token-lifecycle.js';
+export type { TokenLifecycleOptions, ShutdownOptions, ShutdownSummary, NotRevoked, LifecycleStatus, RevokeOnShutdown } from './lifecycle/token-lifecycle.js';
+export { TokenPolicy, LS_DAILY_CUTOFF, LS_MAX_LIFETIME_MS, CUTOFF_WAIT_MS, nextCutoffAt } from './lifecycle/token-policy.js';
+export type { DailyCutoff, TokenPolicyOptions, TokenTimes, IssueDecision } from './lifecycle/token-policy.js';
+export { ClockSkew } from './lifecycle/clock-skew.js';
+export type { ClockSample, ClockBounds, ClockSkewEstimate } from './lifecycle/clock-skew.js';
 export { LsOAuthClient, LS_PRODUCTION_BASE_URL } from './ls/ls-client.js';
 export type { LsOAuthClientOptions, RequestOptions, TokenTypeHint } from './ls/ls-client.js';
 export type { IssuedToken, RevokeResult } from './ls/ls-response.js';
@@ -17,7 +21,7 @@ export type { TokenStoreOptions, TokenStoreErrorContext, TokenListFilter, TokenU
 export { RECORD_SCHEMA_VERSION, ENDED_STATES, isEnded } from './store/token-record.js';
 export type { TokenRecord, TokenState, RevokeReason, NewTokenRecord, TokenRecordPatch, TokenRecordError } from './store/token-record.js';
 export { RevocationScheduler } from './schedule/revocation-scheduler.js';
-export type { RevocationSchedulerOptions, RetryPolicy, RevocationResult, DrainSummary, DrainOptions } from './schedule/revocation-scheduler.js';
+export type { RevocationSchedulerOptions, RetryPolicy, RevocationResult, DrainSummary, DrainOptions, EventSink, HeldTokens } from './schedule/revocation-scheduler.js';
 export { attachToAxios } from './integrations/axios-attach.js';
 export type { AttachOptions, TokenSource } from './integrations/axios-attach.js';
 export { installExitHooks } from './integrations/exit-hooks.js';

@@ -39,6 +39,8 @@ export const ErrorCodes = {
   ISSUE_THROTTLED: 'ERR_ISSUE_THROTTLED',
   /** Another process holds the issuance lock and did not produce a token in time. */
   LOCK_TIMEOUT: 'ERR_LOCK_TIMEOUT',
+  /** A listener of a lifecycle event threw; the lifecycle carried on (reported as an `error` event). */
+  LISTENER: 'ERR_LISTENER',
 } as const;
 
 /** One of the {@link ErrorCodes} values. */

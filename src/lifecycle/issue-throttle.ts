@@ -36,6 +36,11 @@ export class IssueThrottle {
     this.#now = now;
   }
 
+  /** When the cool-down after a failure ends, or `undefined` when there is none. */
+  blockedUntil(): number | undefined {
+    return this.#blockedUntil > this.#now() ? this.#blockedUntil : undefined;
+  }
+
   /** Throws `ERR_ISSUE_THROTTLED` while cooling down after a failure. */
   check(): void {
     const wait = this.#blockedUntil - this.#now();

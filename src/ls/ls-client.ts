@@ -124,6 +124,30 @@ export class LsOAuthClient {
     return parseRevokeResponse(res, this.#now());
   }
 
+  /**
+   * Reads LS's clock from the `Date` header of a `HEAD /` to the gateway (no credentials, no body;
+   * whatever the status). With the send and receive times it bounds the offset between this host's
+   * clock and LS's, which decides when the 07:00 KST cut-off really is. `undefined` when the answer
+   * has no usable `Date` header.
+   *
+   * @throws {@link LsTokenError} `ERR_TIMEOUT`, `ERR_NETWORK`, `ERR_ABORTED`.
+   */
+  async serverTime(options: RequestOptions = {}): Promise<{ sentAt: number; receivedAt: number; serverMs: number } | undefined> {
+    const deadline = AbortSignal.timeout(this.timeoutMs);
+    const signal = options.signal === undefined ? deadline : AbortSignal.any([deadline, options.signal]);
+    const sentAt = this.#now();
+    let date: unknown;
+    try {
+      const res = await this.#http.request({ method: 'HEAD', url: `${this.baseUrl}/`, timeout: this.timeoutMs, signal, maxRedirects: 0, validateStatus: () => true, proxy: false });
+      date = res.headers['date'];
+    } catch (err) {
+      throw this.#transportError('LS clock probe', err, deadline, options.signal);
+    }
+    const receivedAt = this.#now();
+    const serverMs = typeof date === 'string' ? Date.parse(date) : NaN;
+    return Number.isFinite(serverMs) ? { sentAt, receivedAt, serverMs } : undefined;
+  }
+
   /** Closes the client's own keep-alive sockets (not those of a user-supplied axios instance). */
   close(): void {
     this.#agents?.http.destroy();

@@ -25,6 +25,8 @@ export interface IssuedToken {
   readonly issuedAt: number;
   /** Effective expiry, epoch ms: the earlier of issuedAt + expires_in and the JWT `exp`. */
   readonly expiresAt: number;
+  /** The lifetime LS announced (`expires_in` or `expire_in`), ms. */
+  readonly lifetimeMs: number;
 }
 
 /** Outcome of a revocation: `already-invalid` (IGW00121/00122/00123) counts as success. */
@@ -158,7 +160,7 @@ export function parseTokenResponse(res: RawResponse, issuedAt: number): IssuedTo
   if (!Number.isFinite(lifetimeS) || lifetimeS <= 0) {
     throw badResponse('token', res.status, json.expires_in !== undefined ? 'expires_in' : 'expire_in', 'is missing or not a positive number of seconds');
   }
-  return { accessToken, tokenType, scope, issuedAt, expiresAt: effectiveExpiry(issuedAt, lifetimeS, accessToken) };
+  return { accessToken, tokenType, scope, issuedAt, expiresAt: effectiveExpiry(issuedAt, lifetimeS, accessToken), lifetimeMs: lifetimeS * 1000 };
 }
 
 /**

@@ -21,6 +21,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createClient, createKeyv } from '@keyv/redis';
 import type { Keyv } from 'keyv';
 import { appKeyId, shortId, tokenId } from '../../src/core/fingerprint.js';
+import { leaseKey } from '../../src/lifecycle/fleet.js';
 import { LsOAuthClient } from '../../src/ls/ls-client.js';
 import { TokenStore } from '../../src/store/token-store.js';
 import type { TokenRecord } from '../../src/store/token-record.js';
@@ -141,7 +142,7 @@ async function seedToken(
 /** Marks `instanceId` alive and holding token `id`, as a running lifecycle's heartbeat does. */
 async function hold(store: TokenStore, id: string, instanceId: string): Promise<void> {
   await store.setMeta(`instance:${instanceId}`, { pid: 1, at: Date.now() }, 60_000);
-  await store.setMeta(`lease:${id}:${instanceId}`, { instanceId, at: Date.now() }, 60_000);
+  await store.setMeta(leaseKey(appKeyId(APP_KEY), id, instanceId), { instanceId, at: Date.now() }, 60_000);
 }
 
 async function startMock(extra: MockLsServerOptions = {}): Promise<void> {

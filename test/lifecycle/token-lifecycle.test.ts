@@ -89,15 +89,20 @@ describe('TokenLifecycle against the mock LS server', () => {
     expect(t.refreshAt).toBe(t.revokeAt - 600_000);
   });
 
-  it('revokes a token issued at 06:59 KST (it lives 60 s, less than the margin) halfway, not at once', async () => {
+  it('uses a token issued at 06:59 KST (it lives 60 s, less than the margin) until the cut-off, and refreshes only after it', async () => {
     await mock.close();
     now = Date.UTC(2026, 10, 24, 21, 59, 0); // 06:59:00 KST
     await startMock({ cutoffKst: '07:00' });
     const lc = make({ revokeMarginMs: 120_000, maxLifetimeMs: 3_600_000 });
     await lc.getAccessToken();
     const t = lc.status().current!;
-    expect(t.expiresAt - t.issuedAt).toBe(60_000);
-    expect(t.revokeAt).toBe(t.issuedAt + 30_000);
+    const cutoff = Date.UTC(2026, 10, 24, 22, 0, 0);
+    // LS stamps whole seconds: the expiry is judged on the safe side of that second.
+    expect(cutoff - t.expiresAt).toBeGreaterThanOrEqual(0);
+    expect(cutoff - t.expiresAt).toBeLessThanOrEqual(1_000);
+    expect(t.revokeAt).toBe(t.expiresAt); // left to die at the cut-off, not revoked halfway
+    expect(t.refreshAt).toBeGreaterThanOrEqual(cutoff);
+    expect(t.refreshAt).toBeLessThan(cutoff + 1_000);
   });
 
   it('refreshes in the background inside the margin: callers keep the current token, the old one is revoked as superseded', async () => {
@@ -183,6 +188,7 @@ describe('TokenLifecycle against the mock LS server', () => {
     const results = await lc.logout();
     expect(results).toEqual([expect.objectContaining({ id: tokenId(token), reason: 'logout', outcome: 'revoked' })]);
     expect(mock.isActive(token)).toBe(false);
+    now += 60_001; // the issuance budget: one issuance a minute per app key
     const next = await lc.getAccessToken();
     expect(next).not.toBe(token);
   });
@@ -203,6 +209,7 @@ describe('TokenLifecycle against the mock LS server', () => {
     const res = await lc.revoke(tokenId(token));
     expect(res).toMatchObject({ reason: 'manual', outcome: 'revoked' });
     expect(mock.isActive(token)).toBe(false);
+    now += 60_001; // the issuance budget
     const other = await lc.getAccessToken();
     expect(await lc.revoke(other, 'manual')).toMatchObject({ outcome: 'revoked' });
   });
@@ -260,6 +267,7 @@ describe('TokenLifecycle against the mock LS server', () => {
     const lc = make();
     const token = await lc.getAccessToken();
     await lc.logout();
+    now += 60_001; // the issuance budget
     await lc.getAccessToken();
     const dump = [JSON.stringify(recorded), inspect(recorded, { depth: 10 }), inspect(lc, { depth: 5 }), JSON.stringify(lc), JSON.stringify(await lc.list())].join('\n');
     expect(recorded.length).toBeGreaterThan(3);

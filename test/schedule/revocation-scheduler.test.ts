@@ -161,12 +161,29 @@ describe('RevocationScheduler', () => {
   });
 
   it('stops at once on a non-retryable error', async () => {
-    const bad = new LsTokenError(ErrorCodes.INVALID_CREDENTIALS, 'LS revoke failed with IGW00105', { lsCode: 'IGW00105' });
+    const bad = new LsTokenError(ErrorCodes.LS_REJECTED, 'LS revoke failed with IGW40342', { lsCode: 'IGW40342' });
     const r = scriptedRevoke([bad, 'ok']);
     const s = make(r.fn);
     const { record } = await track(1_000);
     expect(await s.revoke(record.id, 'manual')).toMatchObject({ outcome: 'failed', attempts: 1 });
     expect(named('retrying')).toHaveLength(0);
+    expect(await store.get(record.id)).toMatchObject({ state: 'failed', lastError: { code: ErrorCodes.LS_REJECTED } });
+  });
+
+  it('leaves the token owed, not failed, when LS refuses the app key or secret (not the token\'s fault)', async () => {
+    const bad = new LsTokenError(ErrorCodes.INVALID_CREDENTIALS, 'LS revoke failed with IGW00105', { lsCode: 'IGW00105' });
+    const r = scriptedRevoke([bad]);
+    const s = make(r.fn);
+    const { record } = await track(1_000);
+    expect(await s.revoke(record.id, 'manual')).toMatchObject({ outcome: 'owed', attempts: 1, error: { code: ErrorCodes.INVALID_CREDENTIALS } });
+    expect(named('retrying')).toHaveLength(0);
+    expect(named('revokeFailed')).toHaveLength(0);
+    expect(named('error')).toEqual([expect.objectContaining({ op: 'revoke', id: record.id })]);
+    expect(await store.get(record.id)).toMatchObject({ state: 'revoking', lastError: { code: ErrorCodes.INVALID_CREDENTIALS } });
+    // With the right secret (the next sweep or start), the same record is revoked.
+    const fixed = make(scriptedRevoke().fn);
+    expect(await fixed.revoke(record.id, 'recovery')).toMatchObject({ outcome: 'revoked' });
+    expect(await store.get(record.id)).toMatchObject({ state: 'revoked' });
   });
 
   it('stops when the total retry time budget is spent', async () => {
@@ -284,7 +301,7 @@ describe('RevocationScheduler', () => {
   it('still revokes from memory when the store is down at intent time', async () => {
     const r = scriptedRevoke();
     const { token, record } = await track(1_000);
-    const s = make(r.fn, { tokenFor: (id) => (id === record.id ? token : undefined) });
+    const s = make(r.fn, { vault: { get: (id) => (id === record.id ? token : undefined) } });
     jest.spyOn(store, 'update').mockRejectedValue(new LsTokenError(ErrorCodes.STORE, 'store down', { retryable: true }));
     expect(await s.revoke(record.id, 'shutdown')).toMatchObject({ outcome: 'revoked' });
     expect(r.calls).toHaveLength(1);

@@ -21,7 +21,9 @@ export const issueCommand: Command = async (ctx) => {
   const style = { utc: cfg.flag('utc') };
 
   return withStore(ctx, storeCfg, false, async (s) => {
-    const lc = cliLifecycle(ls, storeCfg, s, { reuseStoredToken: !forceNew });
+    // --new is the operator's explicit decision to replace the app key's token: like a forced
+    // re-issue, it is not held back by the one-issuance-a-minute budget.
+    const lc = cliLifecycle(ls, storeCfg, s, forceNew ? { reuseStoredToken: false, minIssueIntervalMs: 0 } : {});
     let issued: IssuedEvent | undefined;
     const warnings: string[] = [];
     lc.on('issued', (e) => {

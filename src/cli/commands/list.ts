@@ -1,30 +1,15 @@
 /**
  * `ls-token list`: the token records in the store as a table (or JSON), with the live holders of
- * each token read from the lifecycle leases (`lease:<tokenId>:<instanceId>` meta keys). Never
+ * each token read from the fleet's leases (see `lifecycle/fleet.ts`). Never
  * shows a raw token; needs no app secret.
  */
 import { appKeyId as hashAppKey, shortId } from '../../core/fingerprint.js';
 import { TOKEN_STATES, type TokenRecord, type TokenState } from '../../store/token-record.js';
-import type { TokenStore } from '../../store/token-store.js';
+import { leaseHolders } from '../../lifecycle/fleet.js';
 import { usageError } from '../args.js';
 import { readStoreConfig } from '../config.js';
 import { type Command, withStore } from '../context.js';
 import { formatShortTime, formatTable } from '../format.js';
-
-/**
- * Live holders by token id: the instance ids of the unexpired leases.
- * @throws LsTokenError `ERR_STORE`.
- */
-export async function leaseHolders(store: TokenStore): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>();
-  for (const { key } of await store.listMeta('lease:')) {
-    const m = /^lease:([0-9a-f]{64}):(.+)$/.exec(key);
-    if (m === null) continue;
-    const [, id, instance] = m as unknown as [string, string, string];
-    out.set(id, [...(out.get(id) ?? []), instance]);
-  }
-  return out;
-}
 
 function parseStates(text: string | undefined): TokenState[] | undefined {
   if (text === undefined) return undefined;
@@ -47,7 +32,7 @@ export const listCommand: Command = async (ctx) => {
   return withStore(ctx, storeCfg, true, async (s) => {
     const records: TokenRecord[] = await s.store.list({ ...(appKeyId === undefined ? {} : { appKeyId }), ...(states === undefined ? {} : { states }) });
     records.sort((a, b) => b.issuedAt - a.issuedAt || (a.id < b.id ? -1 : 1));
-    const holders = await leaseHolders(s.store);
+    const holders = await leaseHolders(s.store, appKeyId);
     if (cfg.flag('json')) {
       out.json(records.map((r) => ({ ...r, holders: holders.get(r.id) ?? [] })));
       return 0;

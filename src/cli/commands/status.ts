@@ -13,7 +13,7 @@ import { TOKEN_STATES, type TokenRecord, type TokenState } from '../../store/tok
 import { readStoreConfig, requireAppKey } from '../config.js';
 import { type Command, withStore } from '../context.js';
 import { formatRelative, formatTime, formatTimeAndRelative, type TimeStyle } from '../format.js';
-import { leaseHolders } from './list.js';
+import { leaseHolders } from '../../lifecycle/fleet.js';
 
 /** What the first sweep of a new lifecycle would do with one record. */
 export interface PlannedAction {
@@ -127,7 +127,7 @@ export const statusCommand: Command = async (ctx) => {
   return withStore(ctx, storeCfg, true, async (s) => {
     const now = ctx.now();
     const records = await s.store.list({ appKeyId });
-    const holders = await leaseHolders(s.store);
+    const holders = await leaseHolders(s.store, appKeyId);
     const alive = new Set((await s.store.listMeta('instance:')).map((m) => m.key.slice('instance:'.length)));
     const plan = planStatus({ records, holders, alive, now, refreshMarginMs });
     if (cfg.flag('json')) {

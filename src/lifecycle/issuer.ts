@@ -1,0 +1,297 @@
+/**
+ * Obtaining a token: adopt the fleet's token from the store, or issue one under the issuance lock
+ * and within the issuance budget, at the moment the policy allows. One call of
+ * {@link Issuer.obtain} is one single flight of the lifecycle (acquire and refresh alike).
+ *
+ * The raw token is put in the vault the moment LS returns it, before the (time-bounded) store
+ * write: a store that hangs then delays nothing and loses nothing. Every wait checks the closing
+ * signal, so nothing issues after shutdown began; a request in flight is aborted by that signal
+ * only at shutdown's deadline for it.
+ */
+import { ErrorCodes, LsTokenError, isLsTokenError } from '../core/errors.js';
+import type { Clock } from '../core/clock.js';
+import { tokenId } from '../core/fingerprint.js';
+import { readJwtClaims } from '../ls/jwt-claims.js';
+import type { IssuedToken } from '../ls/ls-response.js';
+import { boundedStoreCall } from '../store/store-call.js';
+import type { NewTokenRecord, TokenRecord } from '../store/token-record.js';
+import type { TokenStore } from '../store/token-store.js';
+import type { ClockSkew } from './clock-skew.js';
+import type { Fleet } from './fleet.js';
+import type { IssueBudget } from './issue-budget.js';
+import type { IssueLockProvider } from './issue-lock.js';
+import type { IssueThrottle } from './issue-throttle.js';
+import type { TokenPolicy, TokenTimes } from './token-policy.js';
+import type { TokenVault } from './token-vault.js';
+
+/** A token the lifecycle holds, with its times. */
+export interface HeldToken {
+  /** The token id (hex SHA-256). */
+  readonly id: string;
+  /** The raw token. */
+  readonly token: string;
+  /** The token as an already-resolved promise, so the hot path allocates nothing. */
+  readonly resolved: Promise<string>;
+  /** Its record (as written, or as it would have been when the store was down). */
+  readonly record: TokenRecord;
+  /** Its times by this process's policy and clock estimate. */
+  readonly times: TokenTimes;
+}
+
+/** What one flight wants. */
+export interface ObtainRequest {
+  /** LS rejected the current token: re-read the store, then issue past the budget (forced cap applies). */
+  readonly forced: boolean;
+  /** A token id never to adopt (the one LS rejected). */
+  readonly rejected: string | undefined;
+  /** The usable current token, when this is a background refresh. */
+  readonly current: HeldToken | undefined;
+}
+
+/** The outcome of one flight. */
+export type Obtained =
+  | { readonly kind: 'got'; readonly held: HeldToken; readonly source: 'issued' | 'adopted' }
+  | { readonly kind: 'keep'; readonly retryAt: number };
+
+/** What {@link Issuer} works with. */
+export interface IssuerDeps {
+  readonly client: { issueToken(options: { signal?: AbortSignal }): Promise<IssuedToken> };
+  readonly store: TokenStore;
+  readonly vault: TokenVault;
+  readonly fleet: Fleet;
+  readonly policy: TokenPolicy;
+  readonly skew: ClockSkew;
+  readonly budget: IssueBudget;
+  readonly throttle: IssueThrottle;
+  readonly lock: IssueLockProvider;
+  readonly lockKey: string;
+  readonly lockTtlMs: number;
+  readonly appKeyId: string;
+  readonly instanceId: string;
+  readonly reuseStoredToken: boolean;
+  readonly issueLockWaitMs: number;
+  readonly storeTimeoutMs: number;
+  readonly now: Clock;
+  /** Aborted when the lifecycle closes (waits end at once) ... */
+  readonly closing: AbortSignal;
+  /** ... and this one when shutdown gives up on a request in flight. */
+  readonly abortRequests: AbortSignal;
+  /** True while this process is revoking `id` (never adopt it). */
+  isRevoking(id: string): boolean;
+  /** A token LS issued dead: revoke it now. */
+  discard(held: HeldToken): void;
+  /** Store or lock trouble the flight survived. */
+  onError(error: unknown, op: string, id?: string): void;
+}
+
+function closedError(): LsTokenError {
+  return new LsTokenError(ErrorCodes.CLOSED, 'The token lifecycle is shut down');
+}
+
+/** Waits `ms` (an unref'd timer), or rejects with `ERR_CLOSED` when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(closedError());
+    const onAbort = (): void => {
+      clearTimeout(t);
+      reject(closedError());
+    };
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, Math.max(0, ms));
+    t.unref();
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Did LS surely not issue? (It answered with an error.) Then the budget is given back. */
+function surelyNotIssued(err: unknown): boolean {
+  return isLsTokenError(err) && err.httpStatus !== undefined && err.code !== ErrorCodes.BAD_RESPONSE;
+}
+
+/** Adopts or issues; see the module notes. */
+export class Issuer {
+  readonly #d: IssuerDeps;
+  #requests = 0;
+
+  constructor(deps: IssuerDeps) {
+    this.#d = deps;
+  }
+
+  /** Whether a token request is waiting for LS. */
+  get requesting(): boolean {
+    return this.#requests > 0;
+  }
+
+  /** Builds the in-memory view of a token and puts it in the vault. */
+  hold(record: TokenRecord, token: string, expiresAt = record.expiresAt): HeldToken {
+    this.#d.vault.hold(record.id, token);
+    return { id: record.id, token, resolved: Promise.resolve(token), record, times: this.#d.policy.times(record.issuedAt, expiresAt) };
+  }
+
+  /** One flight: adopt, issue, keep the current token, or fail (`ERR_ISSUE_THROTTLED`, `ERR_LOCK_TIMEOUT`, `ERR_CLOSED`, LS errors). */
+  async obtain(req: ObtainRequest): Promise<Obtained> {
+    const d = this.#d;
+    const refreshing = req.current !== undefined;
+    const waitUntil = d.now() + d.issueLockWaitMs;
+    const mayAdopt = d.reuseStoredToken || req.forced || refreshing;
+    let lockDelay = 25;
+    for (;;) {
+      this.#checkOpen();
+      if (mayAdopt) {
+        const adopted = await this.#adoptable(req);
+        if (adopted !== undefined) return adopted;
+      }
+      const now = d.now();
+      let waitFor: number | undefined;
+      if (!req.forced) {
+        const decision = d.policy.issueDecision(now, req.current?.times);
+        if (decision.kind === 'keep') return decision;
+        if (decision.kind === 'wait') waitFor = decision.until;
+      }
+      if (waitFor === undefined) {
+        const cooling = d.throttle.blockedUntil();
+        if (cooling !== undefined) {
+          if (refreshing) return { kind: 'keep', retryAt: cooling };
+          d.throttle.check(); // throws ERR_ISSUE_THROTTLED with retryAfterMs
+        }
+        // Store lost its data: live leases on a token with no record mean its holders will write it
+        // again within a heartbeat. Issuing now would kill their token.
+        const unrecorded = await d.fleet.unrecordedLeases().catch((err: unknown) => (d.onError(err, 'leases'), []));
+        if (unrecorded.length > 0) waitFor = now + 250;
+      }
+      if (waitFor === undefined) {
+        const outcome = await this.#underLock(req);
+        if (outcome === 'busy') {
+          if (refreshing) return { kind: 'keep', retryAt: now + 1_000 }; // another process is issuing: adopt its token next time
+          waitFor = now + lockDelay;
+          lockDelay = Math.min(lockDelay * 2, 500);
+        } else if (typeof outcome === 'number') {
+          if (refreshing) return { kind: 'keep', retryAt: outcome };
+          waitFor = outcome;
+        } else {
+          return outcome;
+        }
+      }
+      if (waitFor > waitUntil) {
+        throw new LsTokenError(ErrorCodes.ISSUE_THROTTLED, `No token may be issued for ${waitFor - now} ms (issuance budget, LS's cut-off, or another process issuing), longer than issueLockWaitMs`, {
+          retryable: true,
+          retryAfterMs: waitFor - now,
+        });
+      }
+      // Wake at least once a second to look for a token another process stored meanwhile.
+      await pause(Math.min(waitFor - now, 1_000), d.closing);
+    }
+  }
+
+  #checkOpen(): void {
+    if (this.#d.closing.aborted) throw closedError();
+  }
+
+  /** The fleet's token from the store, if it is worth adopting now. */
+  async #adoptable(req: ObtainRequest): Promise<Obtained | undefined> {
+    const d = this.#d;
+    let found: { record: TokenRecord; token: string } | undefined;
+    try {
+      found = await boundedStoreCall(d.store.findUsable(d.appKeyId, d.now()), d.storeTimeoutMs, 'findUsable');
+    } catch (err) {
+      d.onError(err, 'store.findUsable');
+      return undefined;
+    }
+    this.#checkOpen();
+    if (found === undefined) return undefined;
+    const { record, token } = found;
+    if (record.id === req.rejected || record.id === req.current?.id || d.isRevoking(record.id)) return undefined;
+    // The record's times are the writer's; judge the token by our own estimate of LS's clock.
+    const times = d.policy.times(record.issuedAt, this.#expiryOfStored(record, token));
+    if (!d.policy.worthAdopting(times, d.now(), req.current?.times)) return undefined;
+    if (!(await d.fleet.leaseThenRecheck(record.id))) return undefined;
+    this.#checkOpen();
+    return { kind: 'got', held: this.hold(record, token, times.expiresAt), source: 'adopted' };
+  }
+
+  #expiryOfStored(record: TokenRecord, token: string): number {
+    const exp = readJwtClaims(token)?.exp;
+    return exp === undefined ? record.expiresAt : this.#d.policy.expiryOf(record.issuedAt, undefined, exp);
+  }
+
+  /** Takes the lock; re-reads the store; checks the budget; issues. `'busy'`: lock taken; a number: budget blocked until then. */
+  async #underLock(req: ObtainRequest): Promise<Obtained | 'busy' | number> {
+    const d = this.#d;
+    let locked = false;
+    try {
+      locked = await d.lock.tryAcquire(d.lockKey, d.instanceId, d.lockTtlMs);
+    } catch (err) {
+      // A lock we cannot reach must not stop trading: go on without it and say so.
+      d.onError(err, 'issueLock.acquire');
+      locked = true;
+    }
+    if (!locked) return 'busy';
+    try {
+      this.#checkOpen();
+      // The previous holder may have stored a token between our last read and the lock.
+      const adopted = await this.#adoptable(req);
+      if (adopted !== undefined) return adopted;
+      if (req.forced) {
+        d.throttle.takeForced(); // throws ERR_ISSUE_THROTTLED at the cap
+      } else {
+        const blocked = await d.budget.blockedUntil();
+        if (blocked !== undefined) return blocked;
+      }
+      this.#checkOpen();
+      return await this.#issue();
+    } finally {
+      await d.lock.release(d.lockKey, d.instanceId).catch((err: unknown) => d.onError(err, 'issueLock.release'));
+    }
+  }
+
+  async #issue(): Promise<Obtained> {
+    const d = this.#d;
+    await d.budget.take();
+    this.#checkOpen();
+    const sentAt = d.now();
+    let issued: IssuedToken;
+    this.#requests++;
+    try {
+      issued = await d.client.issueToken({ signal: d.abortRequests });
+    } catch (err) {
+      if (!isLsTokenError(err, ErrorCodes.ABORTED)) d.throttle.failed();
+      if (surelyNotIssued(err)) await d.budget.giveBack();
+      throw err;
+    } finally {
+      this.#requests--;
+    }
+    const receivedAt = d.now();
+    const token = issued.accessToken;
+    const id = tokenId(token);
+    d.vault.hold(id, token); // held before anything else can fail or wait
+    d.throttle.succeeded();
+    const claims = readJwtClaims(token);
+    if (claims?.iat !== undefined) d.skew.sample({ sentAt, receivedAt, serverMs: claims.iat * 1000, resolutionMs: 1000 });
+    const expiresAt = d.policy.expiryOf(sentAt, issued.lifetimeMs, claims?.exp);
+    const times = d.policy.times(sentAt, expiresAt);
+    const input: NewTokenRecord = { appKeyId: d.appKeyId, tokenType: issued.tokenType, issuedAt: sentAt, expiresAt, revokeAt: times.revokeAt, ownerId: d.instanceId };
+    const record = await this.#record(input, token, id);
+    const held: HeldToken = { id, token, resolved: Promise.resolve(token), record, times };
+    if (expiresAt <= receivedAt) {
+      // Dead on arrival even by LS's clock: not a token to hand out. It is revoked, and the budget
+      // (already taken) applies to the next attempt.
+      d.discard(held);
+      throw new LsTokenError(ErrorCodes.BAD_RESPONSE, 'LS token response: the token had expired by the time it arrived (check the host clock)', { field: 'expires_in', retryable: true });
+    }
+    return { kind: 'got', held, source: 'issued' };
+  }
+
+  /** Writes the record, bounded; a store that fails or hangs leaves the token in memory only (the heartbeat writes it later). */
+  async #record(input: NewTokenRecord, token: string, id: string): Promise<TokenRecord> {
+    const d = this.#d;
+    try {
+      return await boundedStoreCall(d.store.put(input, token), d.storeTimeoutMs, 'put');
+    } catch (err) {
+      d.onError(err, 'store.put', id);
+      const now = d.now();
+      return { schema: 1, id, state: 'active', reason: null, attempts: 0, lastError: null, createdAt: now, updatedAt: now, ...input, ownerId: d.instanceId };
+    }
+  }
+}
