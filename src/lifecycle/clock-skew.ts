@@ -50,6 +50,12 @@ const TRUST_HOST: ClockBounds = Object.freeze({ lowMs: 0, highMs: 0 });
 /** A sample whose round trip took longer than this says too little to be worth keeping. */
 const MAX_USEFUL_RTT_MS = 30_000;
 
+/**
+ * An offset beyond this is not believed: a proxy's or a cache's `Date`, not LS's clock. (A host
+ * really that far off has bigger problems than the cut-off, and trusting it is no worse.)
+ */
+const MAX_PLAUSIBLE_OFFSET_MS = 6 * 3_600_000;
+
 /** Tracks the host-to-broker clock offset; see the module notes. */
 export class ClockSkew {
   #low = 0;
@@ -63,6 +69,7 @@ export class ClockSkew {
     if (![s.sentAt, s.receivedAt, s.serverMs, s.resolutionMs].every(Number.isFinite) || rtt < 0 || rtt > MAX_USEFUL_RTT_MS || s.resolutionMs < 0) return false;
     const low = s.serverMs - s.receivedAt;
     const high = s.serverMs + s.resolutionMs - s.sentAt;
+    if (Math.abs(low) > MAX_PLAUSIBLE_OFFSET_MS || Math.abs(high) > MAX_PLAUSIBLE_OFFSET_MS) return false;
     if (this.#samples === 0 || low > this.#high || high < this.#low) {
       // First sample, or a clock was stepped: start again from this one.
       this.#low = low;

@@ -39,10 +39,12 @@ export class IssueBudget {
 
   /**
    * When the budget allows the next issuance: `undefined` for now, else a host time (an estimate
-   * when another process took it). Call under the issuance lock. A store that fails counts as "no
-   * mark": the local mark still holds, and a store down must not stop trading.
+   * when another process took it). Call under the issuance lock. An issuance from before
+   * `cutoffPassedAt` (the broker's last cut-off, which ended every token) does not count: the one
+   * issuance every cut-off needs is never held back. A store that fails counts as "no mark": the
+   * local mark still holds, and a store down must not stop trading.
    */
-  async blockedUntil(): Promise<number | undefined> {
+  async blockedUntil(cutoffPassedAt = -Infinity): Promise<number | undefined> {
     const { store, appKeyId, intervalMs, storeTimeoutMs, now } = this.#o;
     if (intervalMs === 0) return undefined;
     const t = now();
@@ -54,6 +56,7 @@ export class IssueBudget {
     } catch {
       // Reported by the issuance that follows, if the store stays down.
     }
+    if (at < cutoffPassedAt) return undefined;
     const free = at + intervalMs;
     return free > t ? free : undefined;
   }

@@ -162,7 +162,7 @@ export class Issuer {
         if (unrecorded.length > 0) waitFor = now + 250;
       }
       if (waitFor === undefined) {
-        const outcome = await this.#underLock(req);
+        const outcome = await this.#underLock(req, mayAdopt);
         if (outcome === 'busy') {
           if (refreshing) return { kind: 'keep', retryAt: now + 1_000 }; // another process is issuing: adopt its token next time
           waitFor = now + lockDelay;
@@ -217,7 +217,7 @@ export class Issuer {
   }
 
   /** Takes the lock; re-reads the store; checks the budget; issues. `'busy'`: lock taken; a number: budget blocked until then. */
-  async #underLock(req: ObtainRequest): Promise<Obtained | 'busy' | number> {
+  async #underLock(req: ObtainRequest, mayAdopt: boolean): Promise<Obtained | 'busy' | number> {
     const d = this.#d;
     let locked = false;
     try {
@@ -231,12 +231,12 @@ export class Issuer {
     try {
       this.#checkOpen();
       // The previous holder may have stored a token between our last read and the lock.
-      const adopted = await this.#adoptable(req);
+      const adopted = mayAdopt ? await this.#adoptable(req) : undefined;
       if (adopted !== undefined) return adopted;
       if (req.forced) {
         d.throttle.takeForced(); // throws ERR_ISSUE_THROTTLED at the cap
       } else {
-        const blocked = await d.budget.blockedUntil();
+        const blocked = await d.budget.blockedUntil(d.policy.lastCutoffPassedAt(d.now()));
         if (blocked !== undefined) return blocked;
       }
       this.#checkOpen();

@@ -466,7 +466,8 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   async #probeClock(): Promise<void> {
     if (this.#skew.estimate() !== null) return;
     const sample = await this.client.serverTime({ signal: this.#requests.signal }).catch(() => undefined);
-    if (sample === undefined || !this.#skew.sample({ ...sample, resolutionMs: 1000 })) return;
+    // An issuance meanwhile gave a better sample (its JWT iat): keep that one.
+    if (sample === undefined || this.#skew.estimate() !== null || !this.#skew.sample({ ...sample, resolutionMs: 1000 })) return;
     const cur = this.#current;
     const exp = cur === undefined ? undefined : readJwtClaims(cur.token)?.exp;
     if (cur === undefined || exp === undefined || this.#closing.signal.aborted) return;

@@ -113,6 +113,13 @@ export class TokenPolicy {
     return nextCutoffAt(t + lowMs, cutoff) - lowMs;
   }
 
+  /** Host time from which the broker's clock had surely passed its last cut-off before host time `t`; `-Infinity` without a cut-off. */
+  lastCutoffPassedAt(t: number): number {
+    if (this.options.cutoff === null) return -Infinity;
+    const passed = this.cutoffPassedAt(t - DAY_MS);
+    return passed <= t ? passed : passed - DAY_MS;
+  }
+
   /** The earliest host time at which a token issued at host time `t` may be dead. */
   successorExpiry(t: number): number {
     const { cutoff, lifetimeMs } = this.options;

@@ -529,6 +529,8 @@ export async function startMockLsServer(options: MockLsServerOptions = {}): Prom
     const body = reply.json !== undefined ? JSON.stringify(reply.json) : (reply.text?.body ?? '');
     const contentType = reply.json !== undefined ? 'application/json; charset=utf-8' : (reply.text?.contentType ?? 'text/plain; charset=utf-8');
     res.writeHead(reply.status, {
+      // LS's clock is the mock's clock (the `now` option), in the Date header too.
+      date: new Date(now()).toUTCString(),
       'content-type': contentType,
       'content-length': String(Buffer.byteLength(body)),
       ...reply.headers,
