@@ -17,6 +17,9 @@
  *
  * SQLite suits one host. Several processes may share the file (busyTimeout), but the issuance
  * lock is then per process: for a fleet that starts at once, use Redis (see fleet.ts).
+ *
+ * The file holds live tokens (in clear without `encryptionKey`), so it is created private (mode
+ * 0600, whatever the umask) before SQLite opens it, exactly as `ls-token --store sqlite://…` does.
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,11 +27,16 @@ import axios from 'axios';
 import { Keyv } from 'keyv';
 import KeyvSqlite from '@keyv/sqlite';
 import { TokenLifecycle } from '../src/index.js'; // in your code: from 'ls-token-lifecycle'
+import { ensurePrivateFile } from '../src/integrations/private-file.js'; // in your code: from 'ls-token-lifecycle'
 import { every, sampleTrCall, setUp, short } from './_support.js';
 
 const ex = await setUp('sqlite-daemon', { extra: { db: { type: 'string' } } });
 const fromEnv = process.env['LS_TOKEN_STORE']?.startsWith('sqlite://') ? process.env['LS_TOKEN_STORE'].slice('sqlite://'.length) : undefined;
 const file = (ex.values['db'] as string | undefined) ?? fromEnv ?? join(tmpdir(), 'ls-token-example.sqlite');
+
+// Mode 0600 before SQLite creates it with 0644; an existing file that others can read is reported.
+const storeFile = await ensurePrivateFile(file);
+if (storeFile.warning !== undefined) ex.log(`warning: ${storeFile.warning}`);
 
 // The same construction `ls-token --store sqlite://<file>` uses (keyv's default namespace).
 const keyv = new Keyv({ store: new KeyvSqlite({ uri: `sqlite://${file}`, busyTimeout: 5_000 }), throwOnErrors: true });

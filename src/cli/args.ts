@@ -1,7 +1,12 @@
 /**
  * Command-line parsing with node's own `util.parseArgs` (no argument-parser dependency; see
  * `main.ts`). Each command declares its options once here; the same declarations produce the
- * parser configuration and the `--help` text, so the two cannot drift apart.
+ * parser configuration and (in `help.ts`) the usage line and the `--help` text, so they cannot
+ * drift apart.
+ *
+ * Secrets have no flag at all (a flag shows in `ps` and `/proc/<pid>/cmdline` while the command
+ * runs): they are declared `envOnly`, read from their environment variable or from the file of
+ * their `fileOption`, and the old flag is refused with a line saying where to put the secret.
  */
 import { parseArgs } from 'node:util';
 import { LsTokenError, ErrorCodes } from '../core/errors.js';
@@ -16,6 +21,13 @@ export interface OptionSpec {
   readonly arg?: string;
   /** Environment variable read when the flag is absent. */
   readonly env?: string;
+  /**
+   * No command-line flag: the value comes from `env` only (a secret: a flag would show in `ps`).
+   * `--<name>` on the command line is refused with a line naming `env` and `fileOption`.
+   */
+  readonly envOnly?: boolean;
+  /** For an `envOnly` secret: the option that reads it from a file instead. */
+  readonly fileOption?: string;
   /** Help text (one line). */
   readonly help: string;
 }
@@ -29,8 +41,13 @@ export interface CommandSpec {
   readonly name: CommandName;
   /** One-line summary for the command list. */
   readonly summary: string;
-  /** Usage line after `ls-token <name>`. */
-  readonly usage: string;
+  /** The positional arguments as shown in the usage line (e.g. `[-]`); omitted when there are none. */
+  readonly operands?: string;
+  /**
+   * @deprecated Ignored: the usage line is generated from {@link operands} and {@link options}.
+   * Kept only until no entry sets it.
+   */
+  readonly usage?: string;
   /** Longer description (may hold several lines). */
   readonly description: string;
   /** Most positional arguments accepted. */
@@ -41,21 +58,33 @@ export interface CommandSpec {
 
 const help: OptionSpec = { type: 'boolean', short: 'h', help: 'show this help' };
 const debug: OptionSpec = { type: 'boolean', help: 'print stack traces of unexpected errors' };
-const json: OptionSpec = { type: 'boolean', help: 'machine-readable JSON on stdout' };
+const json: OptionSpec = { type: 'boolean', help: 'machine-readable JSON on stdout, failures included ({"error": {"code", "message"}})' };
 const utc: OptionSpec = { type: 'boolean', help: 'show times in UTC instead of KST (UTC+9)' };
+const appkey: OptionSpec = { type: 'string', arg: '<key>', env: 'LS_APPKEY', help: 'LS app key' };
+
+/** Options that read secrets from files. */
+const SECRET_FILE_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  'allow-shared-secret-file': { type: 'boolean', help: 'accept secret and token files that group or others can read (refused by default)' },
+};
 
 /** Options that select the credentials and LS endpoint. */
 const LS_OPTIONS: Readonly<Record<string, OptionSpec>> = {
-  appkey: { type: 'string', arg: '<key>', env: 'LS_APPKEY', help: 'LS app key' },
-  appsecretkey: { type: 'string', arg: '<secret>', env: 'LS_APPSECRETKEY', help: 'LS app secret (prefer the env variable or a file: flags show in `ps`)' },
-  'appsecretkey-file': { type: 'string', arg: '<path>', env: 'LS_APPSECRETKEY_FILE', help: 'read the app secret from this file' },
+  appkey,
+  appsecretkey: { type: 'string', envOnly: true, env: 'LS_APPSECRETKEY', fileOption: 'appsecretkey-file', help: 'LS app secret' },
+  'appsecretkey-file': {
+    type: 'string',
+    arg: '<path>',
+    env: 'LS_APPSECRETKEY_FILE',
+    help: 'read the app secret from this file (mode 0600), or from stdin with -',
+  },
   'base-url': { type: 'string', arg: '<url>', env: 'LS_BASE_URL', help: 'LS gateway (default https://openapi.ls-sec.co.kr:8080)' },
+  'allow-insecure-http': { type: 'boolean', help: 'allow a plain http:// --base-url that is not loopback (the app secret crosses the network in clear)' },
   'timeout-ms': { type: 'string', arg: '<ms>', env: 'LS_TIMEOUT_MS', help: 'deadline of each LS request (default 10000)' },
 };
 
 /** Options that select the token store. */
 const STORE_OPTIONS: Readonly<Record<string, OptionSpec>> = {
-  store: { type: 'string', arg: '<url>', env: 'LS_TOKEN_STORE', help: 'redis://[user:pass@]host:port[/db], rediss://…, sqlite://<path>, or memory (default)' },
+  store: { type: 'string', arg: '<url>', env: 'LS_TOKEN_STORE', help: 'redis://[user:pass@]host:port[/db], rediss://…, sqlite://<path>, or memory' },
   namespace: { type: 'string', arg: '<prefix>', env: 'LS_TOKEN_NAMESPACE', help: 'key prefix inside the store, the lifecycle\'s `namespace` option (default ls-token)' },
   'keyv-namespace': {
     type: 'string',
@@ -63,7 +92,19 @@ const STORE_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     env: 'LS_KEYV_NAMESPACE',
     help: 'keyv namespace of the store (default: none for redis, "keyv" for sqlite; must match your daemons)',
   },
-  'encryption-key': { type: 'string', arg: '<key>', env: 'LS_TOKEN_ENCRYPTION_KEY', help: '32-byte key (64 hex or base64) if your daemons encrypt tokens at rest' },
+  'encryption-key': {
+    type: 'string',
+    envOnly: true,
+    env: 'LS_TOKEN_ENCRYPTION_KEY',
+    fileOption: 'encryption-key-file',
+    help: 'encryption key of tokens at rest (64 hex or base64), if your daemons set encryptionKey',
+  },
+  'encryption-key-file': {
+    type: 'string',
+    arg: '<path>',
+    env: 'LS_TOKEN_ENCRYPTION_KEY_FILE',
+    help: 'read the encryption key from this file (mode 0600), or from stdin with -',
+  },
 };
 
 /** Every command, in help order. */
@@ -71,43 +112,50 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'issue',
     summary: 'get a token for the app key (adopts a valid stored one unless --new)',
-    usage: '[--new] [--reveal] [--json]',
     description: [
       'Prints the token\'s fingerprint, expiry and planned revocation; the raw token only with --reveal.',
       'Like a daemon, it adopts a valid token already in the store, because LS keeps ONE live token per',
       'app key: --new issues a fresh one, which kills the previous token of the app key (daemons sharing',
       'the store adopt the new one on their next IGW00121). The token is recorded in the store and is not',
-      'revoked when the command exits; `sweep` or a daemon revokes it at its revokeAt.',
+      'revoked when the command exits; `sweep` or a daemon revokes it at its revokeAt. A failed request',
+      '(5xx, timeout, rate limit) is retried with backoff until --deadline-ms.',
     ].join('\n'),
     maxPositionals: 0,
     options: {
       new: { type: 'boolean', help: 'issue a new token even if a valid one is stored (kills the previous one)' },
       reveal: { type: 'boolean', help: 'also print the raw access token (a secret: mind your terminal and logs)' },
+      'deadline-ms': { type: 'string', arg: '<ms>', help: 'give up retrying after this long (default 30000)' },
       json,
       utc,
       ...LS_OPTIONS,
       ...STORE_OPTIONS,
+      ...SECRET_FILE_OPTIONS,
       debug,
       help,
     },
   },
   {
     name: 'revoke',
-    summary: 'revoke one token, given raw (`-` reads stdin) or by --id fingerprint',
-    usage: '<token> | - | --id <fingerprint>',
+    summary: 'revoke one token, read from stdin or --token-file, or chosen by --id fingerprint',
+    operands: '[-]',
     description: [
-      'Revokes one token at LS now and records it as revoked (reason manual). --id takes the full',
-      '64-hex id or a unique prefix of at least 6 hex digits, as printed by `list`. A raw token on the',
-      'command line shows in `ps` and shell history: prefer `-` and pipe it on stdin.',
-      'LS answering "already invalid" (IGW00121/22/23) counts as done.',
+      'Revokes one token at LS now and records it as revoked (reason manual). The raw token is read from',
+      'stdin (`-`, or no argument when stdin is not a terminal) or from --token-file, never from the command',
+      'line (ps and shell history would show it). --id takes the full 64-hex id or a unique prefix of at',
+      'least 6 hex digits, as printed by `list`. A string that is not an LS access token of this app key',
+      '(a typo, a truncated paste, another key\'s token) is refused before anything is sent, because LS',
+      'would answer "invalid token", which reads as "already revoked". LS answering "already invalid"',
+      '(IGW00121/22/23) for a real token counts as done. Exit 1 when the token is still alive.',
     ].join('\n'),
     maxPositionals: 1,
     options: {
       id: { type: 'string', arg: '<fingerprint>', help: 'the token\'s id or a unique prefix of it (see `list`)' },
+      'token-file': { type: 'string', arg: '<path>', help: 'read the raw token from this file (mode 0600)' },
       'deadline-ms': { type: 'string', arg: '<ms>', help: 'give up retrying after this long (default 30000)' },
       json,
       ...LS_OPTIONS,
       ...STORE_OPTIONS,
+      ...SECRET_FILE_OPTIONS,
       debug,
       help,
     },
@@ -115,11 +163,10 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'list',
     summary: 'table of tracked tokens: id, state, issued, expires, revokeAt, reason, holders',
-    usage: '[--all] [--state <s,…>] [--json] [--utc]',
     description: [
       'Lists the token records in the store (never raw tokens). With an app key configured only its',
       'records are shown, unless --all. `holders` counts the live leases of running lifecycles.',
-      'Needs no app secret.',
+      'Needs a store (--store or LS_TOKEN_STORE) but no app secret.',
     ].join('\n'),
     maxPositionals: 0,
     options: {
@@ -127,8 +174,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       state: { type: 'string', arg: '<states>', help: 'comma-separated: active,revoking,revoked,failed,expired' },
       json,
       utc,
-      appkey: LS_OPTIONS['appkey']!,
+      appkey,
       ...STORE_OPTIONS,
+      ...SECRET_FILE_OPTIONS,
       debug,
       help,
     },
@@ -136,12 +184,12 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'sweep',
     summary: 'revoke every due, owed or orphaned token of the app key',
-    usage: '[--keep-shared] [--deadline-ms <ms>] [--json]',
     description: [
       'Runs one lifecycle sweep and waits for the revocations it starts: tokens past their revokeAt,',
       'tokens left `revoking` by a dead process, and tokens no live process holds (including the',
       'newest one, unless --keep-shared). Tokens held by live processes are never touched.',
-      'A progress bar on a terminal, one line per token otherwise.',
+      'A progress bar on a terminal, one line per token otherwise. The last line ends with',
+      '"N tokens still alive" (exit 1) when any token it took on was not revoked.',
     ].join('\n'),
     maxPositionals: 0,
     options: {
@@ -151,6 +199,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       json,
       ...LS_OPTIONS,
       ...STORE_OPTIONS,
+      ...SECRET_FILE_OPTIONS,
       debug,
       help,
     },
@@ -158,7 +207,6 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'status',
     summary: 'what a lifecycle starting now would do: adopt, refresh, revoke',
-    usage: '[--json] [--utc]',
     description: [
       'Reads the store and explains what a TokenLifecycle (default options) starting now would do:',
       'records by state, live holders, which token it would adopt, when that token is refreshed and',
@@ -169,8 +217,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       'refresh-margin-ms': { type: 'string', arg: '<ms>', help: 'the lifecycle\'s refreshMarginMs (default 300000)' },
       json,
       utc,
-      appkey: LS_OPTIONS['appkey']!,
+      appkey,
       ...STORE_OPTIONS,
+      ...SECRET_FILE_OPTIONS,
       debug,
       help,
     },
@@ -203,6 +252,7 @@ export type OptionValues = Readonly<Record<string, string | boolean | undefined>
 
 /** What {@link parseCommandLine} found. */
 export type ParsedCommandLine =
+  | { readonly kind: 'none' }
   | { readonly kind: 'help' }
   | { readonly kind: 'version' }
   | { readonly kind: 'command'; readonly spec: CommandSpec; readonly values: OptionValues; readonly positionals: readonly string[] };
@@ -217,23 +267,66 @@ export function findCommand(name: string): CommandSpec | undefined {
   return COMMANDS.find((c) => c.name === name);
 }
 
+/** The options of `spec` that are real command-line flags (not `envOnly`). */
+export function flagOptions(spec: CommandSpec): [string, OptionSpec][] {
+  return Object.entries(spec.options).filter(([, o]) => o.envOnly !== true);
+}
+
+/** Where to put an `envOnly` secret instead of a flag, e.g. `LS_APPSECRETKEY or --appsecretkey-file <path>`. */
+export function secretSource(option: OptionSpec): string {
+  return `${option.env ?? 'its environment variable'}${option.fileOption === undefined ? '' : ` or --${option.fileOption} <path>`}`;
+}
+
+/** The option name of a command-line word: `--name` or `--name=value` gives `name` (never the value). */
+function flagName(word: string): string | undefined {
+  return /^--([^=]+)/.exec(word)?.[1];
+}
+
+/**
+ * Refuses `envOnly` secrets given as flags, in any command, before anything else reads the line.
+ * @throws LsTokenError `ERR_INVALID_OPTION` naming the flag and where the secret goes instead.
+ */
+function refuseSecretFlags(words: readonly string[]): void {
+  for (const word of words) {
+    if (word === '--') return;
+    const name = flagName(word);
+    if (name === undefined) continue;
+    for (const c of COMMANDS) {
+      const o = c.options[name];
+      if (o?.envOnly === true) {
+        throw usageError(`--${name} is not accepted: a secret on the command line shows in ps; set ${secretSource(o)}`, name);
+      }
+    }
+  }
+}
+
 /**
  * Parses `argv` (without `node` and the script). The command comes first; `--help`/`-h` and
- * `--version` also work on their own.
+ * `--version` also work on their own. No arguments at all gives `none` (usage on stderr, exit 2).
  *
- * @throws LsTokenError `ERR_INVALID_OPTION` for an unknown command or option, a missing value or
- *   too many arguments. Messages never repeat argument values (they may be secrets).
+ * @throws LsTokenError `ERR_INVALID_OPTION` for an unknown command or option, a missing value, too
+ *   many arguments or a secret given as a flag. Messages never repeat argument values (they may be
+ *   secrets), only option names.
  */
 export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
+  refuseSecretFlags(argv);
   const [first, ...rest] = argv;
-  if (first === undefined || first === '--help' || first === '-h' || first === 'help') return { kind: 'help' };
+  if (first === undefined) return { kind: 'none' };
+  if (first === '--help' || first === '-h' || first === 'help') return { kind: 'help' };
   if (first === '--version' || first === '-v') return { kind: 'version' };
-  if (first.startsWith('-')) throw usageError(`the command must come first, e.g. "ls-token list ${first}"`);
+  if (first.startsWith('-')) {
+    const shown = flagName(first) === undefined ? '' : ` --${flagName(first)}`;
+    throw usageError(`the command must come first, e.g. "ls-token list${shown}" (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
+  }
   const spec = findCommand(first);
-  if (spec === undefined) throw usageError(`unknown command "${first.slice(0, 40)}" (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
+  if (spec === undefined) {
+    // Echo the word only when it looks like a mistyped command, never a pasted secret.
+    const shown = /^[a-z][a-z-]{0,19}$/i.test(first) ? ` "${first}"` : '';
+    throw usageError(`unknown command${shown} (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
+  }
 
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
-  for (const [name, o] of Object.entries(spec.options)) options[name] = o.short === undefined ? { type: o.type } : { type: o.type, short: o.short };
+  for (const [name, o] of flagOptions(spec)) options[name] = o.short === undefined ? { type: o.type } : { type: o.type, short: o.short };
   let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
   try {
     parsed = parseArgs({ args: [...rest], options, strict: true, allowPositionals: true }) as typeof parsed;
@@ -264,42 +357,4 @@ function describeParseError(err: unknown, spec: CommandSpec): string {
     default:
       return 'invalid command line';
   }
-}
-
-/** The top-level help. */
-export function generalHelp(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  return [
-    'usage: ls-token <command> [options]',
-    '',
-    'Operate LS Securities Open API access tokens tracked by ls-token-lifecycle.',
-    '',
-    'commands:',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
-    '',
-    'configuration (flags win over environment):',
-    '  LS_APPKEY, LS_APPSECRETKEY (or LS_APPSECRETKEY_FILE), LS_BASE_URL,',
-    '  LS_TOKEN_STORE (redis://…, sqlite://<path>, or none for memory), LS_TOKEN_NAMESPACE,',
-    '  LS_KEYV_NAMESPACE, LS_TOKEN_ENCRYPTION_KEY',
-    '',
-    'exit codes: 0 done, 1 failed or partly failed, 2 usage or configuration error',
-    'run "ls-token <command> --help" for the options of a command.',
-  ].join('\n');
-}
-
-/** The help of one command. */
-export function commandHelp(spec: CommandSpec): string {
-  const rows = Object.entries(spec.options).map(([name, o]) => {
-    const flag = `${o.short === undefined ? '    ' : `-${o.short}, `}--${name}${o.arg === undefined ? '' : ` ${o.arg}`}`;
-    return [flag, `${o.help}${o.env === undefined ? '' : ` [env ${o.env}]`}`] as const;
-  });
-  const width = Math.min(34, Math.max(...rows.map(([f]) => f.length)));
-  return [
-    `usage: ls-token ${spec.name} ${spec.usage}`,
-    '',
-    spec.description,
-    '',
-    'options:',
-    ...rows.map(([f, h]) => (f.length > width ? `  ${f}\n  ${''.padEnd(width)}  ${h}` : `  ${f.padEnd(width)}  ${h}`)),
-  ].join('\n');
 }

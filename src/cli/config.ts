@@ -1,13 +1,16 @@
 /**
  * Resolves the CLI's configuration: a flag wins over its environment variable, which wins over
- * the default. Secrets are registered with the {@link Output} as soon as they are read, so that
- * no later message can print them.
+ * the default. Secrets come only from the environment, a private file or stdin (see
+ * `secret-input.ts`), and are registered with the {@link Output} as soon as they are read, so that
+ * no later message can print them. Errors name the flag or variable the bad value came from.
  */
-import { readFile } from 'node:fs/promises';
+import { isLsTokenError } from '../core/errors.js';
+import { requireBaseUrl } from '../core/validate.js';
 import { DEFAULT_PREFIX } from '../store/token-store.js';
 import type { CommandSpec, OptionValues } from './args.js';
-import { usageError } from './args.js';
+import { secretSource, usageError } from './args.js';
 import type { Output } from './output.js';
+import { readSecretFile, type StdinOnce } from './secret-input.js';
 import { parseStoreUrl, type StoreSpec } from './store-url.js';
 
 /** Reads options of one command: flags first, then their environment variables. */
@@ -44,6 +47,11 @@ export class ConfigReader {
     return e === undefined || e === '' ? undefined : e;
   }
 
+  /** The command these options belong to. */
+  get command(): CommandSpec {
+    return this.#spec;
+  }
+
   /** Whether switch `name` was given. */
   flag(name: string): boolean {
     return this.#values[name] === true;
@@ -73,15 +81,22 @@ export class ConfigReader {
     if (text === undefined) return def;
     const n = Number(text);
     if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-      throw usageError(`--${name} must be an integer from ${min} to ${max}`, name);
+      throw usageError(`${this.origin(name)} must be an integer from ${min} to ${max}`, name);
     }
     return n;
   }
 
-  /** A label naming where option `name` comes from: `--flag` or `$ENV`. */
+  /** Where option `name` can be set, for "set …" hints: `--flag or ENV`, `ENV` for an `envOnly` one. */
   source(name: string): string {
+    const o = this.#spec.options[name];
+    if (o?.envOnly === true) return secretSource(o);
+    return o?.env === undefined ? `--${name}` : `--${name} or ${o.env}`;
+  }
+
+  /** Where the value of option `name` came from this time: `--flag` when given, else its variable. */
+  origin(name: string): string {
     const env = this.#spec.options[name]?.env;
-    return env === undefined ? `--${name}` : `--${name} or ${env}`;
+    return typeof this.#values[name] === 'string' || env === undefined ? `--${name}` : env;
   }
 }
 
@@ -93,6 +108,8 @@ export interface LsConfig {
   readonly appSecretKey: string;
   /** The gateway URL, if not the default. */
   readonly baseUrl: string | undefined;
+  /** `--allow-insecure-http`: plain http to a non-loopback gateway. */
+  readonly allowInsecureHttp: boolean;
   /** Per-request deadline, ms. */
   readonly timeoutMs: number;
 }
@@ -101,12 +118,24 @@ export interface LsConfig {
 export interface StoreConfig {
   /** The parsed store URL. */
   readonly spec: StoreSpec;
+  /** Where the store URL came from (`--store`, `LS_TOKEN_STORE`), or `undefined` when none was given. */
+  readonly source: string | undefined;
   /** Key prefix inside the store (the lifecycle's `namespace`). */
   readonly namespace: string;
   /** keyv namespace, when not the adapter default. */
   readonly keyvNamespace: string | undefined;
   /** Encryption key for tokens at rest, if any. */
   readonly encryptionKey: string | undefined;
+}
+
+/** What reading the configuration needs from the command's context. */
+export interface ConfigInput {
+  /** The options. */
+  readonly cfg: ConfigReader;
+  /** Redacting output (secrets are registered with it). */
+  readonly out: Output;
+  /** Stdin, for `-` file names. */
+  readonly stdin: StdinOnce;
 }
 
 /**
@@ -121,52 +150,81 @@ export function requireAppKey(cfg: ConfigReader, out: Output): string {
 }
 
 /**
- * Credentials and endpoint for commands that talk to LS.
- * @throws LsTokenError `ERR_INVALID_OPTION` when something required is missing.
+ * An `envOnly` secret (`name`) or the content of its file option: `--<name>-file` wins over the
+ * environment; the variable and the file variable together are ambiguous.
+ * @throws LsTokenError `ERR_INVALID_OPTION` naming the flag, variable or path at fault.
  */
-export async function readLsConfig(cfg: ConfigReader, out: Output): Promise<LsConfig> {
+async function readSecret(input: ConfigInput, name: string, what: string): Promise<string | undefined> {
+  const { cfg, out } = input;
+  const option = cfg.command.options[name];
+  const fileName = option?.fileOption;
+  if (option === undefined || fileName === undefined) return undefined;
+  const fromFile = (path: string): Promise<string> =>
+    readSecretFile({ path, source: cfg.origin(fileName), what, allowShared: cfg.flag('allow-shared-secret-file'), stdin: input.stdin });
+  const flagFile = cfg.flagString(fileName);
+  const envValue = cfg.envString(name);
+  const envFile = cfg.envString(fileName);
+  if (flagFile === undefined && envValue !== undefined && envFile !== undefined) {
+    throw usageError(`both ${option.env} and ${cfg.command.options[fileName]?.env} are set: unset one`, name);
+  }
+  const value = flagFile !== undefined ? await fromFile(flagFile) : (envValue ?? (envFile !== undefined ? await fromFile(envFile) : undefined));
+  out.addSecret(value);
+  return value;
+}
+
+/**
+ * The gateway URL, checked as the library checks it but with the CLI's words.
+ * @throws LsTokenError `ERR_INVALID_OPTION` naming `--base-url`/`LS_BASE_URL`.
+ */
+function readBaseUrl(cfg: ConfigReader, allowInsecureHttp: boolean): string | undefined {
+  const text = cfg.string('base-url');
+  if (text === undefined) return undefined;
+  const from = cfg.origin('base-url');
+  try {
+    requireBaseUrl('baseUrl', text, '', allowInsecureHttp); // (the default is never used: text is set)
+  } catch (err) {
+    if (!isLsTokenError(err)) throw err;
+    const problem = /uses plain http/.test(err.message)
+      ? 'uses plain http to a host that is not loopback, so the app secret would cross the network in clear: use https, or add --allow-insecure-http if you mean it'
+      : err.message.replace(/^Invalid option "baseUrl": /, '');
+    throw usageError(`${from} ${problem}`, 'base-url');
+  }
+  return text;
+}
+
+/**
+ * Credentials and endpoint for commands that talk to LS.
+ * @throws LsTokenError `ERR_INVALID_OPTION` when something required is missing or unsafe.
+ */
+export async function readLsConfig(input: ConfigInput): Promise<LsConfig> {
+  const { cfg, out } = input;
   const appKey = requireAppKey(cfg, out);
-  // Flags win over the environment; a secret and a secret file given the same way are ambiguous.
-  const fromFile = async (file: string): Promise<string> => {
-    try {
-      return (await readFile(file, 'utf8')).trim();
-    } catch (err) {
-      throw usageError(`cannot read the app secret file (${(err as NodeJS.ErrnoException).code ?? 'error'})`, 'appsecretkey-file');
-    }
-  };
-  const flagSecret = cfg.flagString('appsecretkey');
-  const flagFile = cfg.flagString('appsecretkey-file');
-  const envSecret = cfg.envString('appsecretkey');
-  const envFile = cfg.envString('appsecretkey-file');
-  if (flagSecret !== undefined && flagFile !== undefined) throw usageError('give the app secret once: --appsecretkey or --appsecretkey-file', 'appsecretkey');
-  if (flagSecret === undefined && flagFile === undefined && envSecret !== undefined && envFile !== undefined) {
-    throw usageError('both LS_APPSECRETKEY and LS_APPSECRETKEY_FILE are set: unset one', 'appsecretkey');
-  }
-  const appSecretKey =
-    flagSecret ?? (flagFile !== undefined ? await fromFile(flagFile) : (envSecret ?? (envFile !== undefined ? await fromFile(envFile) : undefined)));
-  if (appSecretKey === undefined || appSecretKey === '') {
-    throw usageError(`no app secret: set LS_APPSECRETKEY, LS_APPSECRETKEY_FILE or --appsecretkey-file`, 'appsecretkey');
-  }
-  out.addSecret(appSecretKey);
+  const appSecretKey = await readSecret(input, 'appsecretkey', 'app secret');
+  if (appSecretKey === undefined) throw usageError(`no app secret: set ${cfg.source('appsecretkey')}`, 'appsecretkey');
+  const allowInsecureHttp = cfg.flag('allow-insecure-http');
   return {
     appKey,
     appSecretKey,
-    baseUrl: cfg.string('base-url'),
+    baseUrl: readBaseUrl(cfg, allowInsecureHttp),
+    allowInsecureHttp,
     timeoutMs: cfg.integer('timeout-ms', 10_000, 1, 600_000),
   };
 }
 
 /**
  * The store configuration.
- * @throws LsTokenError `ERR_INVALID_OPTION` for a store URL we cannot open.
+ * @throws LsTokenError `ERR_INVALID_OPTION` for a store URL we cannot open or an unreadable key file.
  */
-export function readStoreConfig(cfg: ConfigReader, out: Output): StoreConfig {
-  const spec = parseStoreUrl(cfg.string('store'));
+export async function readStoreConfig(input: ConfigInput): Promise<StoreConfig> {
+  const { cfg, out } = input;
+  const text = cfg.string('store');
+  const source = text === undefined ? undefined : cfg.origin('store');
+  const spec = parseStoreUrl(text, source ?? '--store');
   if (spec.kind === 'redis') out.addSecret(spec.password);
-  const encryptionKey = cfg.string('encryption-key');
-  out.addSecret(encryptionKey);
+  const encryptionKey = await readSecret(input, 'encryption-key', 'encryption key');
   return {
     spec,
+    source,
     namespace: cfg.string('namespace') ?? DEFAULT_PREFIX,
     keyvNamespace: cfg.given('keyv-namespace') ? (cfg.raw('keyv-namespace') ?? '') : undefined,
     encryptionKey,

@@ -6,9 +6,11 @@ import { hostname } from 'node:os';
 import type { Keyv } from 'keyv';
 import { TokenLifecycle, type TokenLifecycleOptions } from '../lifecycle/token-lifecycle.js';
 import type { TokenStore } from '../store/token-store.js';
+import { usageError } from './args.js';
 import type { ConfigReader, LsConfig, StoreConfig } from './config.js';
 import type { Output } from './output.js';
-import { type ModuleImporter, type OpenedKeyv, openKeyv, probeStore, tokenStoreOn } from './store-url.js';
+import type { StdinOnce } from './secret-input.js';
+import { type ModuleImporter, type OpenedKeyv, openKeyv, prepareSqliteFile, probeStore, tokenStoreOn } from './store-url.js';
 
 /** The environment of one command run. */
 export interface CommandContext {
@@ -18,6 +20,8 @@ export interface CommandContext {
   readonly cfg: ConfigReader;
   /** Positional arguments. */
   readonly positionals: readonly string[];
+  /** Stdin, readable once (a `-` file name, or the token of `revoke`). */
+  readonly stdin: StdinOnce;
   /** Clock, epoch ms. */
   readonly now: () => number;
   /** Module loader for the optional store adapters (tests replace it). */
@@ -40,13 +44,30 @@ export interface OpenStore {
 }
 
 /**
- * Opens and probes the configured store, runs `fn`, and closes the store whatever happens.
- * With the (empty) memory store it warns on stderr when `warnIfMemory`, since reading an empty
- * in-process store is almost always a forgotten `--store`.
+ * What a command does with a store it is not pointed at (the in-memory store, empty at start):
+ * `refuse` for commands that only make sense on the daemons' store (`list`, `status`, `sweep`:
+ * reading an empty store would report "nothing"), `warn` for those that still do their job.
  */
-export async function withStore<T>(ctx: CommandContext, store: StoreConfig, warnIfMemory: boolean, fn: (s: OpenStore) => Promise<T>): Promise<T> {
-  if (warnIfMemory && store.spec.kind === 'memory') {
-    ctx.out.err('ls-token: note: no --store / LS_TOKEN_STORE: using an empty in-memory store (see "ls-token --help")');
+export type MemoryStorePolicy = 'refuse' | 'warn';
+
+/**
+ * Opens and probes the configured store, runs `fn`, and closes the store whatever happens.
+ * @throws LsTokenError `ERR_INVALID_OPTION` when the command needs a real store and has none, or
+ *   its sqlite file does not exist; `ERR_STORE` when the store does not answer.
+ */
+export async function withStore<T>(ctx: CommandContext, store: StoreConfig, memory: MemoryStorePolicy, fn: (s: OpenStore) => Promise<T>): Promise<T> {
+  const command = ctx.cfg.command.name;
+  if (store.spec.kind === 'memory') {
+    const hint = 'point it at your daemons\' store with --store <url> or LS_TOKEN_STORE (redis://host:6379, sqlite://<path>)';
+    if (memory === 'refuse') {
+      const why = store.source === undefined ? `no store given` : `${store.source} is memory, which is empty in a new process`;
+      throw usageError(`"${command}" reads the token store and ${why}: ${hint}`, 'store');
+    }
+    ctx.out.err(`ls-token: note: no store: nothing is recorded where daemons or "sweep" can see it (an issued token stays alive, untracked); ${hint}`);
+  }
+  if (store.spec.kind === 'sqlite') {
+    const warning = await prepareSqliteFile(store.spec, store.source ?? '--store', memory === 'refuse');
+    if (warning !== undefined) ctx.out.err(`ls-token: warning: ${warning}`);
   }
   const opened: OpenedKeyv = await openKeyv(store.spec, store.keyvNamespace, ctx.importer);
   try {
@@ -72,6 +93,7 @@ export function cliLifecycle(ls: LsConfig, store: StoreConfig, s: OpenStore, ext
     appKey: ls.appKey,
     appSecretKey: ls.appSecretKey,
     ...(ls.baseUrl === undefined ? {} : { baseUrl: ls.baseUrl }),
+    ...(ls.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
     timeoutMs: ls.timeoutMs,
     store: s.keyv,
     namespace: store.namespace,

@@ -7,11 +7,17 @@
  * ```
  *
  * Commands: `issue`, `revoke`, `list`, `sweep`, `status`, `mock-server` (see `ls-token --help`).
- * Exit codes scripts can rely on: `0` done, `1` failed or partly failed, `2` usage or
- * configuration error. Errors are one line on stderr, `ls-token: <CODE>: <message>`, with no
- * stack trace for expected errors (every `LsTokenError`) and never a secret: the app secret, the
- * app key and raw tokens are redacted from everything the CLI prints, except the token that
- * `issue --reveal` was explicitly asked to print.
+ * Exit codes scripts can rely on (`exit-codes.ts`): `0` done, `1` failed or partly failed
+ * (tokens still alive included), `2` usage, configuration or input error. Errors are one line on
+ * stderr, `ls-token: <CODE>: <message>`, and with `--json` also `{"error": {"code", "message", …}}`
+ * on stdout; no stack trace for expected errors (every `LsTokenError`) and never a secret: the
+ * app secret, the app key and raw tokens are redacted from everything the CLI prints, except the
+ * token that `issue --reveal` was explicitly asked to print.
+ *
+ * Every command keeps the process alive until its work has settled: the library's timers
+ * (retry backoff, scheduler) are `unref()`ed so that they never hold a daemon open, which in a
+ * CLI would let node exit in the middle of a retry (exit 13, "unsettled top-level await", no
+ * output). {@link runCli} holds one ref'd handle for the duration of the command instead.
  *
  * Decision: arguments are parsed with node's own `util.parseArgs`, not commander or yargs. The
  * runtime dependencies of the package stay exactly axios, keyv, p-retry and eventemitter3; the
@@ -22,22 +28,17 @@
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ErrorCodes, isLsTokenError } from '../core/errors.js';
-import { type CommandName, commandHelp, generalHelp, parseCommandLine } from './args.js';
+import { ErrorCodes, isLsTokenError, type LsTokenError } from '../core/errors.js';
+import { type CommandName, parseCommandLine } from './args.js';
 import { ConfigReader } from './config.js';
 import type { Command, CommandContext } from './context.js';
+import { type ExitCode, ExitCodes } from './exit-codes.js';
+import { commandHelp, generalHelp } from './help.js';
 import { Output, type CliStreams } from './output.js';
+import { StdinOnce } from './secret-input.js';
 import type { ModuleImporter } from './store-url.js';
 
-/** Exit codes of `ls-token`. */
-export const ExitCodes = {
-  /** Everything asked for was done. */
-  OK: 0,
-  /** It failed, or part of it failed (e.g. one revocation of a sweep). */
-  FAILED: 1,
-  /** Bad command line or configuration (unknown option, missing app key, unusable store URL). */
-  USAGE: 2,
-} as const;
+export { ExitCodes } from './exit-codes.js';
 
 const COMMAND_LOADERS: Record<CommandName, () => Promise<Command>> = {
   issue: async () => (await import('./commands/issue.js')).issueCommand,
@@ -70,10 +71,26 @@ export interface RunCliOptions {
  * Never rejects: every error becomes one line on stderr.
  */
 export async function runCli(argv: readonly string[], streams: CliStreams, options: RunCliOptions = {}): Promise<number> {
+  // Ref'd for the whole command: see the module notes. 2^30 ms stays under node's 2^31 clamp.
+  const keepAlive = setInterval(() => undefined, 2 ** 30);
+  try {
+    return await runCommand(argv, streams, options);
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+async function runCommand(argv: readonly string[], streams: CliStreams, options: RunCliOptions): Promise<number> {
   const out = new Output(streams);
   const debug = argv.includes('--debug');
+  // Read off the raw line: a failure to parse it must still answer in JSON when JSON was asked for.
+  const json = argv.includes('--json');
   try {
     const parsed = parseCommandLine(argv);
+    if (parsed.kind === 'none') {
+      out.err(generalHelp());
+      return ExitCodes.USAGE;
+    }
     if (parsed.kind === 'help') {
       out.out(generalHelp());
       return ExitCodes.OK;
@@ -90,6 +107,7 @@ export async function runCli(argv: readonly string[], streams: CliStreams, optio
       out,
       cfg: new ConfigReader(parsed.spec, parsed.values, streams.env),
       positionals: parsed.positionals,
+      stdin: new StdinOnce(() => streams.stdin),
       now: options.now ?? Date.now,
       importer: options.importer,
     };
@@ -97,15 +115,28 @@ export async function runCli(argv: readonly string[], streams: CliStreams, optio
     return await command(ctx);
   } catch (err) {
     if (isLsTokenError(err)) {
+      const exitCode = exitCodeOf(err);
       out.err(`ls-token: ${err.code}: ${err.message}${err.lsCode !== undefined && !err.message.includes(err.lsCode) ? ` (${err.lsCode})` : ''}`);
-      return err.code === ErrorCodes.INVALID_OPTION ? ExitCodes.USAGE : ExitCodes.FAILED;
+      if (json) out.json({ error: { ...err.toJSON(), exitCode } });
+      return exitCode;
     }
     // Not an error we expect: still one line (redacted) unless --debug asks for the stack.
-    const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    out.err(`ls-token: unexpected error: ${text.replace(/\s+/g, ' ').slice(0, 300)}${debug ? '' : ' (run with --debug for a stack trace)'}`);
+    const text = (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).replace(/\s+/g, ' ').slice(0, 300);
+    out.err(`ls-token: unexpected error: ${text}${debug ? '' : ' (run with --debug for a stack trace)'}`);
     if (debug && err instanceof Error && err.stack !== undefined) out.err(err.stack);
+    if (json) out.json({ error: { code: 'ERR_UNEXPECTED', message: text, exitCode: ExitCodes.FAILED } });
     return ExitCodes.FAILED;
   }
+}
+
+/**
+ * Exit code of an error that ended a command: 2 for what the user must fix before anything is
+ * sent (a bad option, or input refused locally, which carries the `field` at fault), else 1.
+ */
+function exitCodeOf(err: LsTokenError): ExitCode {
+  if (err.code === ErrorCodes.INVALID_OPTION) return ExitCodes.USAGE;
+  if (err.code === ErrorCodes.INVALID_TOKEN && err.field !== undefined) return ExitCodes.USAGE;
+  return ExitCodes.FAILED;
 }
 
 /** True when this module is the program being run (not imported by a test). */

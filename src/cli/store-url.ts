@@ -7,13 +7,18 @@
  * | `redis://…`, `rediss://…` | `@keyv/redis` | `createKeyv({ url, socket: { connectTimeout: 2000, reconnectStrategy: false } }, { throwOnErrors: true })` |
  * | `sqlite://<path>` | `@keyv/sqlite` | `new Keyv({ store: new KeyvSqlite({ uri, busyTimeout: 5000 }), throwOnErrors: true })` |
  *
+ * A sqlite file is created by the CLI itself with mode 0600 before the adapter opens it (see
+ * {@link prepareSqliteFile}): it holds live tokens.
+ *
  * The adapters are optional peer dependencies, loaded with `import()` only when such a URL is
  * used; a missing one is a one-line error naming the package to install. Redis is opened with a
  * short connect timeout and no reconnect loop, so a Redis that is down is an error within seconds
  * instead of a hang.
  */
+import { stat } from 'node:fs/promises';
 import { Keyv } from 'keyv';
 import { ErrorCodes, LsTokenError } from '../core/errors.js';
+import { ensurePrivateFile } from '../integrations/private-file.js';
 import { TokenStore } from '../store/token-store.js';
 import { usageError } from './args.js';
 
@@ -30,9 +35,10 @@ export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
 
 /**
  * Parses a store URL.
+ * @param source where the URL came from (`--store` or `LS_TOKEN_STORE`), named in errors.
  * @throws LsTokenError `ERR_INVALID_OPTION` (field `store`) for an unknown scheme or a malformed URL.
  */
-export function parseStoreUrl(text: string | undefined): StoreSpec {
+export function parseStoreUrl(text: string | undefined, source = '--store'): StoreSpec {
   const t = text?.trim() ?? '';
   if (t === '' || t === 'memory' || t === 'memory://') return { kind: 'memory', display: 'memory (in-process, empty at start)' };
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(t)?.[1]?.toLowerCase();
@@ -41,9 +47,9 @@ export function parseStoreUrl(text: string | undefined): StoreSpec {
     try {
       url = new URL(t);
     } catch {
-      throw usageError('the store URL is not a valid redis:// URL', 'store');
+      throw usageError(`${source} is not a valid redis:// URL`, 'store');
     }
-    if (url.hostname === '') throw usageError('the redis store URL has no host', 'store');
+    if (url.hostname === '') throw usageError(`${source}: the redis URL has no host`, 'store');
     const password = url.password === '' ? undefined : decodeURIComponent(url.password);
     const shown = new URL(t);
     if (shown.password !== '') shown.password = '***';
@@ -51,10 +57,32 @@ export function parseStoreUrl(text: string | undefined): StoreSpec {
   }
   if (scheme === 'sqlite') {
     const path = t.slice('sqlite://'.length);
-    if (!t.toLowerCase().startsWith('sqlite://') || path === '') throw usageError('the sqlite store URL needs a file: sqlite://<path>, e.g. sqlite://./tokens.sqlite', 'store');
+    if (!t.toLowerCase().startsWith('sqlite://') || path === '') throw usageError(`${source}: a sqlite store URL needs a file: sqlite://<path>, e.g. sqlite://./tokens.sqlite`, 'store');
     return { kind: 'sqlite', uri: `sqlite://${path}`, path, display: `sqlite://${path}` };
   }
-  throw usageError('the store must be redis://…, rediss://…, sqlite://<path> or memory', 'store');
+  throw usageError(`${source}: the store must be redis://…, rediss://…, sqlite://<path> or memory`, 'store');
+}
+
+/**
+ * Makes the file of a sqlite store private before the adapter opens it: a missing file is created
+ * with mode 0600 (unless `mustExist`: a command that only reads a store refuses a path where none
+ * is, which is a typo far more often than a new store); an existing file open to group or others
+ * gives a warning. SQLite's `:memory:` has no file.
+ * @returns the warning to print, if any.
+ * @throws LsTokenError `ERR_INVALID_OPTION` naming the path when `mustExist` and there is no file;
+ *   `ERR_STORE` when the file cannot be created.
+ */
+export async function prepareSqliteFile(spec: Extract<StoreSpec, { kind: 'sqlite' }>, source: string, mustExist: boolean): Promise<string | undefined> {
+  if (spec.path === ':memory:') return undefined;
+  if (mustExist) {
+    try {
+      await stat(spec.path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      throw usageError(`${source}: no store file at ${spec.path} (${code}): check the path (this command only reads a store)`, 'store');
+    }
+  }
+  return (await ensurePrivateFile(spec.path)).warning;
 }
 
 /** Loads a module by name; injectable so tests can simulate a missing adapter. */

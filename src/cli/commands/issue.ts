@@ -3,27 +3,33 @@
  * token unless `--new`), records it, and prints its fingerprint and times. The raw token is
  * printed only with `--reveal`. The token is left alive: it is recorded with its revokeAt, so a
  * daemon or `ls-token sweep` revokes it in time.
+ *
+ * A retryable failure (5xx, timeout, network, rate limit) is retried with backoff until
+ * `--deadline-ms`. The CLI does the pacing itself, so the lifecycle's issuance cool-down (meant for
+ * a daemon's many callers) is off here; the cap on forced re-issues stays.
  */
 import { ErrorCodes, LsTokenError } from '../../core/errors.js';
 import type { IssuedEvent, ErrorEvent } from '../../core/events.js';
 import { shortId } from '../../core/fingerprint.js';
 import { readLsConfig, readStoreConfig } from '../config.js';
 import { type Command, cliLifecycle, withStore } from '../context.js';
-import { formatTimeAndRelative } from '../format.js';
+import { formatDuration, formatTimeAndRelative } from '../format.js';
+import { retryRetryable } from '../retry.js';
 
 /** Runs `ls-token issue`. */
 export const issueCommand: Command = async (ctx) => {
   const { out, cfg } = ctx;
-  const ls = await readLsConfig(cfg, out);
-  const storeCfg = readStoreConfig(cfg, out);
+  const ls = await readLsConfig(ctx);
+  const storeCfg = await readStoreConfig(ctx);
   const forceNew = cfg.flag('new');
   const reveal = cfg.flag('reveal');
+  const deadlineMs = cfg.integer('deadline-ms', 30_000, 0, 3_600_000);
   const style = { utc: cfg.flag('utc') };
 
-  return withStore(ctx, storeCfg, false, async (s) => {
+  return withStore(ctx, storeCfg, 'warn', async (s) => {
     // --new is the operator's explicit decision to replace the app key's token: like a forced
     // re-issue, it is not held back by the one-issuance-a-minute budget.
-    const lc = cliLifecycle(ls, storeCfg, s, forceNew ? { reuseStoredToken: false, minIssueIntervalMs: 0 } : {});
+    const lc = cliLifecycle(ls, storeCfg, s, { reuseStoredToken: !forceNew, issueThrottle: { cooldownMs: 0 }, ...(forceNew ? { minIssueIntervalMs: 0 } : {}) });
     let issued: IssuedEvent | undefined;
     const warnings: string[] = [];
     lc.on('issued', (e) => {
@@ -33,8 +39,13 @@ export const issueCommand: Command = async (ctx) => {
     // Valid tokens of this app key before we start: with --new, LS kills them.
     const before = forceNew ? (await s.store.list({ appKeyId: lc.appKeyId, states: ['active'] })).filter((r) => r.expiresAt > ctx.now()) : [];
     let token: string;
+    let attempts: number;
     try {
-      token = await lc.getAccessToken();
+      ({ value: token, attempts } = await retryRetryable(() => lc.getAccessToken(), {
+        deadlineMs,
+        now: ctx.now,
+        onRetry: (err, attempt, delayMs) => out.err(`ls-token: note: attempt ${attempt} failed (${err.code}: ${err.message}); retrying in ${formatDuration(delayMs)}`),
+      }));
     } finally {
       await lc.shutdown({ deadlineMs: 5_000 });
     }
@@ -44,11 +55,11 @@ export const issueCommand: Command = async (ctx) => {
     const e = issued;
     const now = ctx.now();
     if (cfg.flag('json')) {
-      const value = { id: e.id, fingerprint: shortId(e.id), source: e.source, appKeyId: e.appKeyId, issuedAt: e.issuedAt, expiresAt: e.expiresAt, revokeAt: e.revokeAt };
+      const value = { id: e.id, fingerprint: shortId(e.id), source: e.source, attempts, appKeyId: e.appKeyId, issuedAt: e.issuedAt, expiresAt: e.expiresAt, revokeAt: e.revokeAt };
       if (reveal) out.reveal(JSON.stringify({ ...value, token }, null, 2));
       else out.json(value);
     } else {
-      out.out(`${e.source === 'issued' ? 'issued new token' : 'adopted stored token'} ${shortId(e.id)}`);
+      out.out(`${e.source === 'issued' ? 'issued new token' : 'adopted stored token'} ${shortId(e.id)}${attempts > 1 ? ` (${attempts} attempts)` : ''}`);
       out.out(`  id         ${e.id}`);
       out.out(`  issued     ${formatTimeAndRelative(e.issuedAt, now, style)}`);
       out.out(`  expires    ${formatTimeAndRelative(e.expiresAt, now, style)}`);

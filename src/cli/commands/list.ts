@@ -22,14 +22,14 @@ function parseStates(text: string | undefined): TokenState[] | undefined {
 /** Runs `ls-token list`. */
 export const listCommand: Command = async (ctx) => {
   const { out, cfg } = ctx;
-  const storeCfg = readStoreConfig(cfg, out);
+  const storeCfg = await readStoreConfig(ctx);
   const states = parseStates(cfg.string('state'));
   const appKey = cfg.string('appkey');
   out.addSecret(appKey);
   const appKeyId = appKey === undefined || cfg.flag('all') ? undefined : hashAppKey(appKey);
   const style = { utc: cfg.flag('utc') };
 
-  return withStore(ctx, storeCfg, true, async (s) => {
+  return withStore(ctx, storeCfg, 'refuse', async (s) => {
     const records: TokenRecord[] = await s.store.list({ ...(appKeyId === undefined ? {} : { appKeyId }), ...(states === undefined ? {} : { states }) });
     records.sort((a, b) => b.issuedAt - a.issuedAt || (a.id < b.id ? -1 : 1));
     const holders = await leaseHolders(s.store, appKeyId);

@@ -1,26 +1,25 @@
 /**
- * `ls-token revoke`: revokes one token now, given raw (argument, or `-` for stdin) or by its id
- * (`--id`, the full 64-hex id or a unique prefix of at least 6 hex digits as `list` prints it).
- * "Already invalid" at LS counts as done; a token whose record has already ended sends nothing.
+ * `ls-token revoke`: revokes one token now, given raw (on stdin: `-`, or no argument when stdin is
+ * not a terminal; or `--token-file`) or by its id (`--id`, the full 64-hex id or a unique prefix of
+ * at least 6 hex digits as `list` prints it). Never from an argument: the command line shows in
+ * `ps` and shell history. A raw token must be an LS access token of this app key (see
+ * `checkLsAccessToken`), else nothing is sent. "Already invalid" at LS counts as done; a token
+ * whose record has already ended sends nothing. Any other outcome means the token is still alive:
+ * exit 1, and the last line says so.
  */
 import { ErrorCodes, LsTokenError } from '../../core/errors.js';
 import type { ErrorEvent } from '../../core/events.js';
 import { appKeyId as hashAppKey, shortId, tokenId } from '../../core/fingerprint.js';
-import { readJwtClaims } from '../../ls/jwt-claims.js';
+import { assertLsAccessToken } from '../../ls/access-token.js';
 import type { RevocationResult } from '../../schedule/revocation-scheduler.js';
 import type { TokenStore } from '../../store/token-store.js';
 import { usageError } from '../args.js';
 import { readLsConfig, readStoreConfig } from '../config.js';
-import { type Command, cliLifecycle, withStore } from '../context.js';
+import { type Command, type CommandContext, cliLifecycle, withStore } from '../context.js';
+import { readSecretFile } from '../secret-input.js';
+import { isSettled, stillAliveText } from '../outcomes.js';
 
 const MIN_PREFIX = 6;
-
-/** Reads all of stdin (for `revoke -`), trimmed. */
-async function readStdin(stream: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8').trim();
-}
 
 /**
  * The full id of the record of `appKeyId` whose id starts with `prefix`.
@@ -42,30 +41,45 @@ export async function resolveId(store: TokenStore, appKeyId: string, prefix: str
   throw new LsTokenError(ErrorCodes.NOT_FOUND, `no token with id ${p} in the store (see "ls-token list --all")`);
 }
 
+/**
+ * The raw token to revoke, or `undefined` with `--id`. Exactly one source: `-` (or no argument
+ * with stdin not a terminal), `--token-file`, or `--id`.
+ * @throws LsTokenError `ERR_INVALID_OPTION` for a token argument, no source or two sources.
+ */
+async function readRawToken(ctx: CommandContext): Promise<string | undefined> {
+  const { cfg } = ctx;
+  const arg = ctx.positionals[0];
+  if (arg !== undefined && arg !== '-') {
+    throw usageError('revoke takes no token argument (ps and shell history would show it): pipe it on stdin ("ls-token revoke -") or use --token-file <path>', 'token');
+  }
+  const file = cfg.string('token-file');
+  const id = cfg.string('id');
+  const stdin = arg === '-' || (arg === undefined && file === undefined && id === undefined && !ctx.stdin.isTTY());
+  const sources = [stdin, file !== undefined, id !== undefined].filter(Boolean).length;
+  if (sources === 0) throw usageError('which token? pipe it on stdin ("ls-token revoke -"), or give --token-file <path> or --id <fingerprint>', 'token');
+  if (sources > 1) throw usageError('give one token: on stdin (-), with --token-file, or with --id', 'token');
+  if (stdin) return ctx.stdin.read('token');
+  if (file !== undefined) {
+    return readSecretFile({ path: file, source: '--token-file', what: 'token', allowShared: cfg.flag('allow-shared-secret-file'), stdin: ctx.stdin });
+  }
+  return undefined;
+}
+
 /** Runs `ls-token revoke`. */
 export const revokeCommand: Command = async (ctx) => {
   const { out, cfg } = ctx;
+  const rawToken = await readRawToken(ctx);
+  out.addSecret(rawToken);
   const idArg = cfg.string('id');
-  const positional = ctx.positionals[0];
-  if ((idArg === undefined) === (positional === undefined)) throw usageError('give either a token (or - for stdin) or --id <fingerprint>, not both', 'token');
-  let rawToken: string | undefined;
-  if (positional !== undefined) {
-    rawToken = positional === '-' ? await readStdin(ctx.out.streams.stdin) : positional;
-    if (rawToken === '') throw usageError('no token on stdin', 'token');
-    out.addSecret(rawToken);
-  }
-  const ls = await readLsConfig(cfg, out);
-  const storeCfg = readStoreConfig(cfg, out);
+  const ls = await readLsConfig(ctx);
+  const storeCfg = await readStoreConfig(ctx);
   const deadlineMs = cfg.integer('deadline-ms', 30_000, 0, 3_600_000);
 
-  // LS tokens carry their app key in `jti`. Revoking another key's token with our credentials
-  // would be answered "invalid token", which reads as "already revoked": refuse instead.
-  const jti = rawToken === undefined ? undefined : readJwtClaims(rawToken)?.jti;
-  if (jti !== undefined && jti !== ls.appKey) {
-    throw usageError('this token was issued for another app key: revoke it with that app key and its secret', 'token');
-  }
+  // LS answers "invalid token" for anything it does not know, which reads as "already revoked":
+  // refuse here what is not an access token of this app key (typo, truncated paste, other key).
+  if (rawToken !== undefined) assertLsAccessToken(rawToken, ls.appKey, 'token');
 
-  return withStore(ctx, storeCfg, false, async (s) => {
+  return withStore(ctx, storeCfg, 'warn', async (s) => {
     const keyId = hashAppKey(ls.appKey);
     const id = rawToken === undefined ? await resolveId(s.store, keyId, idArg!) : tokenId(rawToken);
     const before = await s.store.get(id);
@@ -82,29 +96,40 @@ export const revokeCommand: Command = async (ctx) => {
       await lc.shutdown({ deadlineMs: 5_000 });
     }
     const after = await s.store.get(id).catch(() => undefined);
-    const ok = result.outcome === 'revoked' || result.outcome === 'already-invalid' || result.outcome === 'expired' || result.outcome === 'skipped';
+    const ok = isSettled(result.outcome);
+    const fp = shortId(id);
+    const failure = ok ? undefined : `revoke of ${fp} ${result.outcome}${result.error === undefined ? '' : `: ${result.error.code}: ${result.error.message}`}; ${stillAliveText(1)}`;
     if (cfg.flag('json')) {
-      out.json({ id, fingerprint: shortId(id), outcome: result.outcome, attempts: result.attempts, durationMs: result.durationMs, state: after?.state ?? null, error: result.error ?? null });
-    } else {
-      const fp = shortId(id);
-      switch (result.outcome) {
-        case 'revoked':
-          out.out(`revoked ${fp} (LS confirmed, ${result.attempts} attempt${result.attempts === 1 ? '' : 's'}, ${result.durationMs} ms)`);
-          break;
-        case 'already-invalid':
-          out.out(`revoked ${fp}: LS says it was already invalid (nothing left to do)`);
-          break;
-        case 'expired':
-          out.out(`${fp} had already expired: recorded as expired, no request sent`);
-          break;
-        case 'skipped':
-          out.out(before === undefined ? `${fp} is not tracked in the store and not held here: nothing sent` : `${fp} is already ${before.state}: nothing sent`);
-          break;
-        default:
-          out.err(`ls-token: revoke of ${fp} ${result.outcome}: ${result.error?.code ?? ''} ${result.error?.message ?? ''}`.trim());
-      }
+      out.json({
+        id,
+        fingerprint: fp,
+        outcome: result.outcome,
+        attempts: result.attempts,
+        durationMs: result.durationMs,
+        state: after?.state ?? null,
+        stillAlive: ok ? 0 : 1,
+        ...(ok ? {} : { error: { code: result.error?.code ?? ErrorCodes.ABORTED, message: failure, ...(result.error?.lsCode === undefined ? {} : { lsCode: result.error.lsCode }), exitCode: 1 } }),
+      });
     }
-    for (const e of errors) if (!ok) out.err(`ls-token: ${e.op}: ${e.error.code}: ${e.error.message}`);
-    return ok ? 0 : 1;
+    if (!ok) {
+      for (const e of errors) if (e.op !== 'drain') out.err(`ls-token: warning: ${e.op}: ${e.error.code}: ${e.error.message}`);
+      out.err(`ls-token: ${failure}`);
+      return 1;
+    }
+    if (cfg.flag('json')) return 0;
+    switch (result.outcome) {
+      case 'revoked':
+        out.out(`revoked ${fp} (LS confirmed, ${result.attempts} attempt${result.attempts === 1 ? '' : 's'}, ${result.durationMs} ms)`);
+        break;
+      case 'already-invalid':
+        out.out(`revoked ${fp}: LS says it was already invalid (nothing left to do)`);
+        break;
+      case 'expired':
+        out.out(`${fp} had already expired: recorded as expired, no request sent`);
+        break;
+      default:
+        out.out(before === undefined ? `${fp} is not tracked in the store and not held here: nothing sent` : `${fp} is already ${before.state}: nothing sent`);
+    }
+    return 0;
   });
 };

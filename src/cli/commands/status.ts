@@ -119,12 +119,12 @@ function describe(plan: StatusPlan, now: number, style: TimeStyle): string[] {
 export const statusCommand: Command = async (ctx) => {
   const { out, cfg } = ctx;
   const appKey = requireAppKey(cfg, out);
-  const storeCfg = readStoreConfig(cfg, out);
+  const storeCfg = await readStoreConfig(ctx);
   const refreshMarginMs = cfg.integer('refresh-margin-ms', 300_000, 0, 86_400_000);
   const style = { utc: cfg.flag('utc') };
   const appKeyId = hashAppKey(appKey);
 
-  return withStore(ctx, storeCfg, true, async (s) => {
+  return withStore(ctx, storeCfg, 'refuse', async (s) => {
     const now = ctx.now();
     const records = await s.store.list({ appKeyId });
     const holders = await leaseHolders(s.store, appKeyId);
