@@ -26,8 +26,7 @@ import { join } from 'node:path';
 import axios from 'axios';
 import { Keyv } from 'keyv';
 import KeyvSqlite from '@keyv/sqlite';
-import { TokenLifecycle } from '../src/index.js'; // in your code: from 'ls-token-lifecycle'
-import { ensurePrivateFile } from '../src/integrations/private-file.js'; // in your code: from 'ls-token-lifecycle'
+import { TokenLifecycle, ensurePrivateFile } from '../src/index.js'; // in your code: from 'ls-token-lifecycle'
 import { every, sampleTrCall, setUp, short } from './_support.js';
 
 const ex = await setUp('sqlite-daemon', { extra: { db: { type: 'string' } } });

@@ -45,5 +45,9 @@ export type {
 } from './core/events.js';
 export { tokenId, tokenFingerprint, appKeyId } from './core/fingerprint.js';
 export { readJwtClaims } from './ls/jwt-claims.js';
+export { checkLsAccessToken, assertLsAccessToken } from './ls/access-token.js';
+export type { LsAccessTokenCheck, LsAccessTokenClaims } from './ls/access-token.js';
+export { ensurePrivateFile, isOpenToOthers, formatMode, PRIVATE_FILE_MODE } from './integrations/private-file.js';
+export type { PrivateFileResult } from './integrations/private-file.js';
 export type { LsTokenClaims } from './ls/jwt-claims.js';
 export type { Clock } from './core/clock.js';

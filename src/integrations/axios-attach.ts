@@ -1,6 +1,9 @@
 /**
  * axios integration: put the lifecycle's token on every LS request, and when LS says the token is
- * invalid (IGW00121/IGW00123 in the body, or HTTP 401), get a fresh token once and repeat once.
+ * dead (IGW00121 invalid, IGW00122 unknown, IGW00123 expired, in the body), get a fresh token once
+ * and repeat once. Classified by the LS code in the body, never by the HTTP status: LS sends its
+ * codes with 200, 401, 403 or 500 alike, and a 401 with IGW40342 (no permission for this TR) is no
+ * reason to re-issue (which would kill every sibling's token).
  */
 import type { AxiosError, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 
@@ -19,7 +22,7 @@ export interface AttachOptions {
 }
 
 const RETRIED = Symbol('ls-token-lifecycle.retried');
-const INVALID_TOKEN_CODES = new Set(['IGW00121', 'IGW00123']);
+const INVALID_TOKEN_CODES = new Set(['IGW00121', 'IGW00122', 'IGW00123']);
 
 type Marked = InternalAxiosRequestConfig & { [RETRIED]?: boolean };
 
@@ -62,13 +65,13 @@ export function attachToAxios(source: TokenSource, instance: AxiosInstance, opti
     config.headers.set('authorization', `Bearer ${fresh}`);
     return instance.request(config);
   };
-  const shouldRetry = (config: Marked | undefined, status: number | undefined, data: unknown): config is Marked =>
-    config !== undefined && config[RETRIED] !== true && filter(config) && (status === 401 || INVALID_TOKEN_CODES.has(bodyCode(data) ?? ''));
+  const shouldRetry = (config: Marked | undefined, data: unknown): config is Marked =>
+    config !== undefined && config[RETRIED] !== true && filter(config) && INVALID_TOKEN_CODES.has(bodyCode(data) ?? '');
 
   const resId = instance.interceptors.response.use(
-    async (res) => (shouldRetry(res.config as Marked, res.status, res.data) ? retry(res.config as Marked) : res),
+    async (res) => (shouldRetry(res.config as Marked, res.data) ? retry(res.config as Marked) : res),
     async (err: AxiosError) => {
-      if (shouldRetry(err.config as Marked | undefined, err.response?.status, err.response?.data)) return retry(err.config as Marked);
+      if (shouldRetry(err.config as Marked | undefined, err.response?.data)) return retry(err.config as Marked);
       throw err;
     },
   );

@@ -105,9 +105,18 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** Did LS surely not issue? (It answered with an error.) Then the budget is given back. */
+/** Transport errors raised before a request can have reached LS. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * Did LS surely not issue? It answered with an error, or the request never reached it. Then the
+ * budget is given back. A timeout or a reset mid-answer may hide a token LS did issue: kept.
+ */
 function surelyNotIssued(err: unknown): boolean {
-  return isLsTokenError(err) && err.httpStatus !== undefined && err.code !== ErrorCodes.BAD_RESPONSE;
+  if (!isLsTokenError(err)) return false;
+  if (err.httpStatus !== undefined) return err.code !== ErrorCodes.BAD_RESPONSE;
+  const transport = (err.cause as { code?: unknown } | undefined)?.code;
+  return typeof transport === 'string' && NOT_SENT.has(transport);
 }
 
 /** Adopts or issues; see the module notes. */

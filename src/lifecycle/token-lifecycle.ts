@@ -17,6 +17,7 @@ import { appKeyId as hashAppKey, tokenId } from '../core/fingerprint.js';
 import { optionalDuration } from '../core/validate.js';
 import { attachToAxios, type AttachOptions } from '../integrations/axios-attach.js';
 import { installExitHooks, type ExitHookOptions } from '../integrations/exit-hooks.js';
+import { assertLsAccessToken } from '../ls/access-token.js';
 import { readJwtClaims } from '../ls/jwt-claims.js';
 import { LsOAuthClient } from '../ls/ls-client.js';
 import { type EventSink, RevocationScheduler, type RevocationResult } from '../schedule/revocation-scheduler.js';
@@ -90,6 +91,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   /** The LS client. */
   readonly client: LsOAuthClient;
 
+  readonly #appKey: string;
   readonly #cfg: LifecycleConfig;
   readonly #now: Clock;
   readonly #skew = new ClockSkew();
@@ -115,6 +117,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     this.#cfg = cfg;
     this.client = new LsOAuthClient(options); // validates the connection options (and `now`)
     this.#now = options.now ?? systemClock;
+    this.#appKey = options.appKey;
     this.appKeyId = hashAppKey(options.appKey);
     this.instanceId = cfg.instanceId;
     const c = cfg.store;
@@ -239,16 +242,18 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
 
   /**
    * Revokes one token now, given as the raw token or its id (64 hex digits). Tokens not held here
-   * are read from the store; a raw token unknown to the store is still sent. A raw token of
-   * another app key is refused (LS would answer "already invalid" while it lives on).
+   * are read from the store; a raw token unknown to the store is still sent. A string that is not
+   * an LS access token of this app key is refused with `ERR_INVALID_TOKEN` (LS would answer
+   * "already invalid" to it, which reads as success while the real token lives on).
    */
   async revoke(tokenOrId: string, reason: RevokeReason = 'manual'): Promise<RevocationResult> {
     if (typeof tokenOrId !== 'string' || tokenOrId === '') throw invalidOption('tokenOrId', 'must be a non-empty string');
     const isId = STORE_ID.test(tokenOrId);
     const id = isId ? tokenOrId : tokenId(tokenOrId);
     if (!isId) {
-      const jti = readJwtClaims(tokenOrId)?.jti;
-      if (jti !== undefined && hashAppKey(jti) !== this.appKeyId) throw invalidOption('tokenOrId', 'is a token of another app key; revoke it with a lifecycle or client for that key');
+      // LS answers IGW00121 ("already invalid") for anything it does not know: a typo, a truncated
+      // paste or another app key's token would read as revoked while the real token lives on.
+      assertLsAccessToken(tokenOrId, this.#appKey, 'tokenOrId');
       this.#vault.hold(id, tokenOrId);
     }
     if (this.#current?.id === id) this.#setCurrent(undefined);
@@ -313,7 +318,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
 
   /**
    * Puts `authorization: Bearer <token>` on every request of an axios instance used for LS TR
-   * calls, and when LS answers that the token is invalid (IGW00121/IGW00123 in the body) takes a
+   * calls, and when LS answers that the token is dead (IGW00121/22/23 in the body) takes a
    * fresh token once and repeats the request once. Returns a function that detaches.
    */
   attach(instance: AxiosInstance, options: AttachOptions = {}): () => void {

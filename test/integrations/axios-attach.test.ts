@@ -97,7 +97,7 @@ describe('lifecycle.attach(axios)', () => {
     expect(await lc.store.get(tokenId(old))).toMatchObject({ state: 'revoked', reason: 'superseded' });
   });
 
-  it('on HTTP 401 gets a fresh token once and repeats the request once', async () => {
+  it('on HTTP 401 carrying IGW00121 gets a fresh token once and repeats the request once', async () => {
     lc.attach(http);
     await http.post(TR_PATH, TR_BODY);
     const old = mock.activeTokens()[0]!;
@@ -109,6 +109,17 @@ describe('lifecycle.attach(axios)', () => {
     expect(res.data.rsp_cd).toBe('00000');
     expect(mock.stats()).toMatchObject({ trRequests: 2, issued: 1 });
     expect(mock.activeTokens()).not.toContain(old);
+  });
+
+  it('does not re-issue on a 401 whose body code is not a dead-token code (IGW40342: no permission)', async () => {
+    const tr = await startTrServer(() => ({ status: 401, body: { rsp_cd: 'IGW40342', rsp_msg: '권한이 없습니다.' } }));
+    const api = axios.create({ baseURL: tr.url });
+    lc.attach(api);
+    const err = await api.post(TR_PATH).catch((e: unknown) => e);
+    expect((err as AxiosError).response?.status).toBe(401);
+    expect(tr.seen).toHaveLength(1); // not repeated
+    expect(mock.stats().issued).toBe(1); // and the fleet's token was not killed by a re-issue
+    expect(mock.isActive(tr.seen[0]!)).toBe(true);
   });
 
   it('treats IGW00123 (expired) in the body like IGW00121', async () => {

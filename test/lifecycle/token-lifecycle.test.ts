@@ -214,14 +214,17 @@ describe('TokenLifecycle against the mock LS server', () => {
     expect(await lc.revoke(other, 'manual')).toMatchObject({ outcome: 'revoked' });
   });
 
-  it('refuses to "revoke" a token of another app key, which LS would answer as already invalid', async () => {
+  it('refuses to "revoke" a token of another app key or a string that is no LS token, which LS would answer as already invalid', async () => {
     await mock.close();
     await startMock({ credentials: 'any' });
     const lc = make();
     const otherClient = new LsOAuthClient({ appKey: 'OTHER-APPKEY-00000000000000000000001', appSecretKey: SECRET, baseUrl: mock.url });
     const foreign = await otherClient.issueToken();
     otherClient.close();
-    await expect(lc.revoke(foreign.accessToken)).rejects.toMatchObject({ code: ErrorCodes.INVALID_OPTION, field: 'tokenOrId' });
+    await expect(lc.revoke(foreign.accessToken)).rejects.toMatchObject({ code: ErrorCodes.INVALID_TOKEN, field: 'tokenOrId' });
+    // A typo or a truncated paste is refused too, not answered "already invalid".
+    await expect(lc.revoke('nope')).rejects.toMatchObject({ code: ErrorCodes.INVALID_TOKEN, field: 'tokenOrId' });
+    await expect(lc.revoke(foreign.accessToken.slice(0, -10))).rejects.toMatchObject({ code: ErrorCodes.INVALID_TOKEN });
     expect(mock.isActive(foreign.accessToken)).toBe(true);
     expect(mock.stats().revokeRequests).toBe(0);
   });
