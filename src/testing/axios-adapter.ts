@@ -136,7 +136,12 @@ export function mockAxiosAdapter(target: MockTransportTarget, options: MockAxios
       const plan = exchange.plan;
       if (plan.kind === 'answer') after(latencyMs, () => deliver(plan.response));
       else if (plan.kind === 'reset') after(latencyMs, () => fail(new AxiosError('socket hang up', 'ECONNRESET', config, request)));
-      else if (plan.ms !== undefined) after(plan.ms, () => after(latencyMs, () => deliver(exchange!.resume())));
+      else if (plan.ms !== undefined) {
+        after(plan.ms, () => {
+          const res = exchange!.resume(); // the gateway does the work when the hang ends; latency delays only the answer
+          after(latencyMs, () => deliver(res));
+        });
+      }
       // a hang without hangMs never answers: only the timeout, the signal or the cancel token end it
     });
 }
