@@ -5,24 +5,7 @@
  * `content-type: application/json` (so a web page cannot reach it with a "simple" cross-origin
  * request). Broker-neutral: a KIS or Kiwoom mock serves the same paths with the same bodies.
  *
- * | request | body | answer |
- * |---|---|---|
- * | `GET /__mock/state` | | `200` the model's state (counters, faults, live tokens, clock) |
- * | `GET /__mock/faults` | | `200 { "faults": [...] }` |
- * | `POST /__mock/faults` | a fault `{ "endpoint": "token", "kind": "http500", "count": 2 }`, a text form `"token:http500:2"`, or an array of either | `201 { "added": n, "faults": [...] }` |
- * | `DELETE /__mock/faults` | | `200 { "cleared": n }` |
- * | `POST /__mock/tokens/kill` | `{}` or `{ "appKey": "..." }` | `200 { "killed": n }`: live tokens die as if another process had issued |
- * | `POST /__mock/clock` | `{ "offsetMs": n }` or `{ "at": "2024-03-15T06:59:00+09:00" }` | `200 { "now": iso, "clockOffsetMs": n }` |
- *
- * Errors answer `{ "error": "..." }`: 400 bad body, 403 not loopback, 404 unknown path,
- * 405 wrong method, 415 not JSON.
- *
- * @example
- * ```sh
- * ls-token mock-server --control --port 8080 &
- * curl -s -X POST localhost:8080/__mock/faults -H 'content-type: application/json' -d '"revoke:http500:2"'
- * curl -s localhost:8080/__mock/state
- * ```
+ * See {@link handleControlRequest} for the requests it answers.
  *
  * @module
  */
@@ -108,7 +91,27 @@ function postOnly(req: MockRequest, fn: (body: unknown) => MockResponse): MockRe
 
 /**
  * Answers one request to the control endpoint (a path under {@link MOCK_CONTROL_PREFIX}).
- * `remoteAddress` is the caller's socket address: anything but loopback gets 403.
+ * `remoteAddress` is the caller's socket address: anything but loopback gets 403. Its `POST`s need
+ * `content-type: application/json` (a web page cannot send that cross-origin without a preflight).
+ *
+ * | request | body | answer |
+ * |---|---|---|
+ * | `GET /__mock/state` | | `200` the model's state (counters, faults, live tokens, clock) |
+ * | `GET /__mock/faults` | | `200 { "faults": [...] }` |
+ * | `POST /__mock/faults` | a fault `{ "endpoint": "token", "kind": "http500", "count": 2 }`, a text form `"token:http500:2"`, or an array of either | `201 { "added": n, "faults": [...] }` |
+ * | `DELETE /__mock/faults` | | `200 { "cleared": n }` |
+ * | `POST /__mock/tokens/kill` | `{}` or `{ "appKey": "..." }` | `200 { "killed": n }`: live tokens die as if another process had issued |
+ * | `POST /__mock/clock` | `{ "offsetMs": n }` or `{ "at": "2024-03-15T06:59:00+09:00" }` | `200 { "now": iso, "clockOffsetMs": n }` |
+ *
+ * Errors answer `{ "error": "..." }`: 400 bad body, 403 not loopback, 404 unknown path,
+ * 405 wrong method, 415 not JSON.
+ *
+ * @example
+ * ```sh
+ * ls-token mock-server --control --port 8080 &
+ * curl -s -X POST localhost:8080/__mock/faults -H 'content-type: application/json' -d '"revoke:http500:2"'
+ * curl -s localhost:8080/__mock/state
+ * ```
  */
 export function handleControlRequest(target: MockControlTarget, req: MockRequest, remoteAddress: string | undefined): MockResponse {
   if (!isLoopbackAddress(remoteAddress)) return error(403, 'the mock control endpoint answers loopback callers only');

@@ -16,11 +16,14 @@ import { textResponse, type MockRequest, type MockResponse } from './wire.js';
 export interface MockHttpOptions {
   /** TCP port. Default `0` (an ephemeral port). */
   port?: number;
-  /** Interface to listen on. Default `'127.0.0.1'`. */
+  /** Interface to listen on. Default `'127.0.0.1'`. For a wildcard host (`0.0.0.0`, `::`) the `url` names loopback. */
   host?: string;
   /** Added before every answer (faults included), in ms. Default `0`. */
   latencyMs?: number;
-  /** Serve the control endpoint (`/__mock/...`, loopback callers only). Default `false`. */
+  /**
+   * Serve the control endpoint (`/__mock/...`, loopback callers only; see {@link handleControlRequest}).
+   * Default `false`: paths under `/__mock/` answer 404.
+   */
   control?: boolean;
 }
 

@@ -1,33 +1,6 @@
 /**
  * The TR route table of the LS mock: which TRs answer with a body of their own, and how to add
- * one. A TR call is any `POST` path other than the two OAuth paths; LS names the TR in the `tr_cd`
- * request header and pages with the `tr_cont`/`tr_cont_key` headers (request and answer).
- *
- * The mock checks the bearer token of every TR call first (a missing, unknown, revoked or
- * superseded token answers `IGW00121`, an expired one `IGW00123`, both HTTP 200 with
- * `rsp_cd`/`rsp_msg`, as LS does). A live token then goes to the route whose `path` and `trCode`
- * match; a TR without a route gets the stand-in answer `{ "rsp_cd": "00000", "rsp_msg": ...,
- * "echo": <the request body> }`.
- *
- * Built-in routes ({@link LS_DEFAULT_TR_ROUTES}):
- * - `FOCCQ33600` on `/stock/accno` (주식계좌 기간별수익률 상세): the account TR LS clients call right
- *   after login, reading `rsp_msg` to tell a paper-trading (모의투자) app key from a live one. For
- *   a live key it answers `00136` "조회가 완료되었습니다." with minimal `FOCCQ33600OutBlock1..3`;
- *   for a paper key (a credential with `paper: true`) it answers `01900` "모의투자에서는 해당업무가
- *   제공되지 않습니다.", which public client code for this API reports from LS's paper service.
- *
- * @example Adding a TR with two pages
- * ```ts
- * const t8407: MockTrRoute = {
- *   path: '/stock/market-data',
- *   trCode: 't8407',
- *   answer: (call) =>
- *     call.trCont === 'Y' && call.trContKey === 'p2'
- *       ? { rspCd: '00000', rspMsg: '조회완료', blocks: { t8407OutBlock1: [{ shcode: '000660' }] } }
- *       : { rspCd: '00000', rspMsg: '조회완료', blocks: { t8407OutBlock1: [{ shcode: '005930' }] }, trCont: 'Y', trContKey: 'p2' },
- * };
- * const server = await startMockLsServer({ trRoutes: [t8407] });
- * ```
+ * one (see {@link MockTrRoute} and {@link LS_DEFAULT_TR_ROUTES}).
  *
  * @module
  */
@@ -71,7 +44,33 @@ export interface MockTrAnswer {
   readonly status?: number;
 }
 
-/** One entry of the route table: the TR `trCode` on `path`. */
+/**
+ * One entry of the mock's TR route table: the TR `trCode` on `path`. Pass extra routes with the
+ * `trRoutes` option; they add to {@link LS_DEFAULT_TR_ROUTES} (a route with the same path and TR
+ * code replaces the built-in one).
+ *
+ * A TR call is any `POST` path other than the two OAuth paths (and `/__mock/...`); LS names the
+ * TR in the `tr_cd` request header and pages with the `tr_cont`/`tr_cont_key` headers, request and
+ * answer. The mock checks the bearer token of every TR call first: a missing, unknown, revoked or
+ * superseded token answers `IGW00121`, an expired one `IGW00123`, both with HTTP 200 and
+ * `rsp_cd`/`rsp_msg`, as LS does. A live token then goes to the route whose `path` and `trCode`
+ * match; a TR without a route gets the stand-in answer
+ * `{ "rsp_cd": "00000", "rsp_msg": "...", "echo": <the request body> }`. Every TR answer carries
+ * the `tr_cd`, `tr_cont` and `tr_cont_key` headers (`N` and `''` unless the route says otherwise).
+ *
+ * @example A TR with two pages
+ * ```ts
+ * const t8407: MockTrRoute = {
+ *   path: '/stock/market-data',
+ *   trCode: 't8407',
+ *   answer: (call) =>
+ *     call.trCont === 'Y' && call.trContKey === 'p2'
+ *       ? { rspCd: '00000', rspMsg: '조회완료', blocks: { t8407OutBlock1: [{ shcode: '000660' }] } }
+ *       : { rspCd: '00000', rspMsg: '조회완료', blocks: { t8407OutBlock1: [{ shcode: '005930' }] }, trCont: 'Y', trContKey: 'p2' },
+ * };
+ * const server = await startMockLsServer({ trRoutes: [t8407] });
+ * ```
+ */
 export interface MockTrRoute {
   /** The path, e.g. `/stock/accno`. */
   readonly path: string;
@@ -116,7 +115,16 @@ const FOCCQ33600: MockTrRoute = {
   },
 };
 
-/** The routes every LS mock knows; `trRoutes` adds to them (a route with the same path and TR code replaces the built-in one). */
+/**
+ * The TRs every LS mock knows; the `trRoutes` option adds to them (see {@link MockTrRoute}).
+ *
+ * - `FOCCQ33600` on `/stock/accno` (주식계좌 기간별수익률 상세): the account TR LS clients call right
+ *   after login, reading `rsp_msg` to tell a paper-trading (모의투자) app key from a live one. For a
+ *   live key it answers `00136` "조회가 완료되었습니다." with minimal `FOCCQ33600OutBlock1..3`
+ *   (OutBlock1 echoes the query dates); for a paper key (a credential with `paper: true`) it
+ *   answers `01900` "모의투자에서는 해당업무가 제공되지 않습니다.", which public client code for this
+ *   API reports from LS's paper service.
+ */
 export const LS_DEFAULT_TR_ROUTES: readonly MockTrRoute[] = [FOCCQ33600];
 
 /** Routes by `"<path> <trCode>"`. */

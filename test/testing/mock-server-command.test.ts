@@ -42,11 +42,11 @@ function runMockServer(args: readonly string[], env: Record<string, string> = {}
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
-/** Waits for the line that says where it listens (or fails if the process ends first). */
+/** Waits for the whole banner (its last line is "Ctrl-C stops it"); resolves the URL it listens on. */
 async function listening(run: ReturnType<typeof runMockServer>): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     const check = (): void => {
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(run.stdout());
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)[\s\S]*Ctrl-C stops it\n/.exec(run.stdout());
       if (m) resolve(m[1]!);
     };
     run.child.stdout!.on('data', check);

@@ -14,7 +14,11 @@ import { usageError } from '../args.js';
 import type { ConfigReader } from '../config.js';
 import type { Command } from '../context.js';
 import type { Output } from '../output.js';
-import type { MockCredential, MockFault, MockLsServerOptions } from '../../testing/index.js';
+// This module is itself loaded only for `mock-server`, so the mock is imported statically here.
+import { parseFaultSpec, type MockFault } from '../../testing/faults.js';
+import type { MockCredential } from '../../testing/ls-model-options.js';
+import { parseHhMm } from '../../testing/mock-jwt.js';
+import { startMockLsServer, type MockLsServerOptions } from '../../testing/mock-ls-server.js';
 
 async function readCredentials(cfg: ConfigReader, out: Output): Promise<{ list: MockCredential[]; path: string } | undefined> {
   const path = cfg.string('credentials-file');
@@ -39,10 +43,9 @@ async function readCredentials(cfg: ConfigReader, out: Output): Promise<{ list: 
   return { list: value as MockCredential[], path }; // the model checks each entry and names the bad one
 }
 
-async function readFaults(cfg: ConfigReader): Promise<MockFault[]> {
+function readFaults(cfg: ConfigReader): MockFault[] {
   const text = cfg.string('fault');
   if (text === undefined) return [];
-  const { parseFaultSpec } = await import('../../testing/faults.js');
   return text
     .split(',')
     .filter((s) => s.trim() !== '')
@@ -68,10 +71,16 @@ export const mockServerCommand: Command = async (ctx) => {
   const lifetimeField = oneOf(cfg, 'lifetime-field', ['expires_in', 'expire_in'] as const);
   const revokeCode = oneOf(cfg, 'revoke-code', ['number', 'string'] as const);
   const cutoffText = cfg.string('cutoff') ?? '07:00';
-  if (cutoffText !== 'none' && !/^([01]\d|2[0-3]):[0-5]\d$/.test(cutoffText)) throw usageError('--cutoff must be HH:MM (KST), e.g. 07:00, or none', 'cutoff');
+  if (cutoffText !== 'none') {
+    try {
+      parseHhMm(cutoffText);
+    } catch {
+      throw usageError('--cutoff must be HH:MM (KST), e.g. 07:00, or none', 'cutoff');
+    }
+  }
   const cutoffKst = cutoffText === 'none' ? null : cutoffText;
   const credentials = await readCredentials(cfg, out);
-  const faults = await readFaults(cfg);
+  const faults = readFaults(cfg);
   const options: MockLsServerOptions = {
     port: cfg.integer('port', 8080, 0, 65_535),
     host: cfg.string('host') ?? '127.0.0.1',
@@ -85,8 +94,6 @@ export const mockServerCommand: Command = async (ctx) => {
     ...(lifetimeField === undefined ? {} : { lifetimeField }),
     ...(revokeCode === undefined ? {} : { revokeCode }),
   };
-  // Loaded only here: the testing entry is not needed by the other commands.
-  const { startMockLsServer } = await import('../../testing/mock-ls-server.js');
   const server = await startMockLsServer(options);
   for (const f of faults) server.inject(f);
 
