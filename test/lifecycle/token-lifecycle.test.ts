@@ -35,7 +35,7 @@ describe('TokenLifecycle against the mock LS server', () => {
   let recorded: Recorded;
 
   async function startMock(extra: MockLsServerOptions = {}) {
-    mock = await startMockLsServer({ credentials: [{ appKey: APP_KEY, appSecretKey: SECRET }], now: clock, ...extra });
+    mock = await startMockLsServer({ credentials: [{ appKey: APP_KEY, appSecretKey: SECRET }], now: clock, cutoffKst: null, ...extra });
   }
 
   function make(extra: Partial<TokenLifecycleOptions> = {}): TokenLifecycle {

@@ -34,7 +34,7 @@ describe('LsOAuthClient against the mock LS server', () => {
   let client: LsOAuthClient;
 
   beforeAll(async () => {
-    mock = await startMockLsServer({ credentials: [{ appKey: APP_KEY, appSecretKey: APP_SECRET }] });
+    mock = await startMockLsServer({ credentials: [{ appKey: APP_KEY, appSecretKey: APP_SECRET }], cutoffKst: null });
     client = new LsOAuthClient({ appKey: APP_KEY, appSecretKey: APP_SECRET, baseUrl: mock.url, timeoutMs: 1_000 });
   });
   afterAll(async () => {
