@@ -17,7 +17,7 @@
  * @module
  */
 import type { MockEndpoint, MockFault } from './faults.js';
-import { jsonResponse, textResponse, type MockResponse } from './wire.js';
+import { JSON_CONTENT_TYPE, jsonResponse, textResponse, type MockResponse } from './wire.js';
 
 /** LS's OAuth paths. Any other `POST` path is a TR call. */
 export const LS_PATHS = { token: '/oauth2/token', revoke: '/oauth2/revoke' } as const;
@@ -132,7 +132,7 @@ export function lsFaultResponse(fault: MockFault, endpoint: MockEndpoint, trCode
     case 'invalid-token':
       return lsError(endpoint, 401, 'IGW00121', {}, trCode);
     case 'malformed':
-      return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8', ...lastPageHeaders(endpoint, trCode) }, body: TRUNCATED_BODY[endpoint] };
+      return { status: 200, headers: { 'content-type': JSON_CONTENT_TYPE, ...lastPageHeaders(endpoint, trCode) }, body: TRUNCATED_BODY[endpoint] };
     default:
       throw new Error(`fault kind ${fault.kind} has no answer of its own`);
   }

@@ -4,6 +4,13 @@
  * specific to LS: a KIS or Kiwoom model answers the same types, so the same server, adapter and
  * control endpoint can carry it.
  *
+ * Adding a broker's mock follows the LS one: a `<broker>-dialect.ts` holding everything the broker
+ * says its own way (paths, form or JSON fields, codes and messages, error body shape per endpoint,
+ * TR headers), a `<broker>-model.ts` whose `receive()` maps requests to the logical endpoints
+ * `token`/`revoke`/`tr` and picks faults from a `FaultTable`, and the shared pieces unchanged:
+ * `serveMockModel` (HTTP), `mockAxiosAdapter` (no sockets), `handleControlRequest` (`/__mock/...`)
+ * and the fault kinds and their `endpoint:kind[:count]` text form.
+ *
  * @module
  */
 
