@@ -1,13 +1,20 @@
 /**
  * Test helpers for `ls-token-lifecycle` (the `ls-token-lifecycle/testing` entry point): an
- * LS-compatible mock server to run the library, its tests, benchmarks and demos against, without
- * touching the real LS Open API.
+ * LS-compatible mock to run the library, its tests, benchmarks, demos and daemons in any language
+ * against, without touching the real LS Open API.
+ *
+ * - {@link createLsModel}: LS as a pure model (no socket, no timer), driven by injected `now` and
+ *   `random`; {@link mockLsAxiosAdapter} puts it behind an axios instance (fake-timer friendly).
+ * - {@link startMockLsServer}: the same model over HTTP, with an optional loopback-only control
+ *   endpoint (`/__mock/...`); `ls-token mock-server` runs it from the command line.
+ *
+ * By default the mock models LS's day: every token dies at the next 07:00 KST (`cutoffKst`).
  *
  * @example
  * ```ts
  * import { startMockLsServer } from 'ls-token-lifecycle/testing';
  *
- * const server = await startMockLsServer({ cutoffKst: '07:00' });
+ * const server = await startMockLsServer();
  * // point the library at server.url, then:
  * server.inject({ endpoint: 'token', kind: 'rate-limit', count: 1, retryAfterS: 1 });
  * await server.close();
@@ -16,14 +23,20 @@
  * @module
  */
 export { startMockLsServer } from './mock-ls-server.js';
-export type {
-  MockCredential,
-  MockEndpoint,
-  MockFault,
-  MockFaultKind,
-  MockLsServer,
-  MockLsServerOptions,
-  MockLsStats,
-} from './mock-ls-server.js';
+export type { MockLsServer, MockLsServerOptions } from './mock-ls-server.js';
+export { createLsModel } from './ls-model.js';
+export type { LsModel, MockLiveTokenState, MockLsControls, MockLsState, MockLsStats, MockTokenInfo, MockTokenState } from './ls-model.js';
+export type { LsModelOptions, MockCredential } from './ls-model-options.js';
+export { mockAxiosAdapter, mockLsAxiosAdapter } from './axios-adapter.js';
+export type { MockAxiosAdapterOptions, MockTransportTarget } from './axios-adapter.js';
+export { serveMockModel } from './http-shell.js';
+export type { MockHttpOptions, MockHttpServer } from './http-shell.js';
+export { handleControlRequest, isLoopbackAddress, MOCK_CONTROL_PREFIX } from './control-endpoint.js';
+export type { MockControlTarget } from './control-endpoint.js';
+export { FAULT_KINDS, parseFaultSpec, validateFault } from './faults.js';
+export type { MockEndpoint, MockFault, MockFaultKind, MockFaultState } from './faults.js';
+export { LS_DEFAULT_TR_ROUTES } from './ls-tr-routes.js';
+export type { MockTrAnswer, MockTrCall, MockTrRoute } from './ls-tr-routes.js';
+export type { MockAnswerPlan, MockExchange, MockHangPlan, MockPlan, MockRequest, MockResetPlan, MockResponse } from './wire.js';
 export { nextCutoffMs, mintMockJwt, verifyMockJwt, createMockJwtSecret, parseHhMm, KST_OFFSET_MS } from './mock-jwt.js';
 export type { MockJwtClaims, MintMockJwtInput } from './mock-jwt.js';

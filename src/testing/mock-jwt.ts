@@ -3,18 +3,13 @@
  *
  * LS tokens are compact HS512 JWTs (header `{"typ":"JWT","alg":"HS512"}`) whose claims, decoded
  * from LS's own examples, are `sub: "token"`, `aud` (a UUID), `nbf`, `grant_type: "Client"`,
- * `iss: "unogw"`, `exp`, `iat` (epoch seconds) and `jti` (the app key). See
- * `../shared/ls-openapi-oauth.md` (the project's API reference), "Issue a token".
+ * `iss: "unogw"`, `exp`, `iat` (epoch seconds) and `jti` (the app key).
  *
  * @module
  */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { ErrorCodes, LsTokenError } from '../core/errors.js';
+import { mockOptionError } from './faults.js';
 
-/** Mock options are checked like the library's: a typed LsTokenError naming the field. */
-function mockOptionError(field: string, message: string): LsTokenError {
-  return new LsTokenError(ErrorCodes.INVALID_OPTION, `Invalid mock option "${field}": ${message}`, { field });
-}
 
 /** The claims of a mock LS access token, in the order LS writes them. */
 export interface MockJwtClaims {
@@ -110,7 +105,7 @@ const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
 /**
  * Parses `'HH:MM'` (24-hour, two digits each, e.g. `'07:00'`) into minutes after midnight.
  *
- * @throws RangeError if the text is not a valid `HH:MM` time.
+ * @throws LsTokenError `ERR_INVALID_OPTION` if the text is not a valid `HH:MM` time.
  */
 export function parseHhMm(hhmm: string): number {
   const m = HHMM.exec(hhmm);
@@ -127,12 +122,32 @@ export function parseHhMm(hhmm: string): number {
  * // 12:53:21 KST -> 07:00 KST the next day, 65,199 s later
  * nextCutoffMs(Date.UTC(2024, 0, 1, 3, 53, 21), '07:00') === Date.UTC(2024, 0, 1, 22, 0, 0);
  * ```
- * @throws RangeError if `hhmm` is not a valid `HH:MM` time.
+ * @throws LsTokenError `ERR_INVALID_OPTION` if `hhmm` is not a valid `HH:MM` time.
  */
 export function nextCutoffMs(issuedAtMs: number, hhmm: string): number {
-  const minutes = parseHhMm(hhmm);
-  const kstDayStart = Math.floor((issuedAtMs + KST_OFFSET_MS) / DAY_MS) * DAY_MS - KST_OFFSET_MS;
-  let cutoff = kstDayStart + minutes * 60_000;
-  while (cutoff <= issuedAtMs) cutoff += DAY_MS;
-  return cutoff;
+  return nextKstMinuteAfter(issuedAtMs, parseHhMm(hhmm));
+}
+
+/**
+ * {@link nextCutoffMs} with the time already parsed into minutes after midnight (see
+ * {@link parseHhMm}): the next such KST wall-clock time strictly after `afterMs`. Cheap enough to
+ * call on every issuance of a simulated day.
+ */
+export function nextKstMinuteAfter(afterMs: number, minutes: number): number {
+  const kstDayStart = Math.floor((afterMs + KST_OFFSET_MS) / DAY_MS) * DAY_MS - KST_OFFSET_MS;
+  const cutoff = kstDayStart + minutes * 60_000;
+  return cutoff > afterMs ? cutoff : cutoff + DAY_MS;
+}
+
+/**
+ * A UUID-v4-shaped `aud` claim derived from `secret` and a counter: unique per token of one model,
+ * and the same on every run when the model's JWT secret is fixed (so a seeded simulation replays
+ * byte for byte).
+ */
+export function mockAud(secret: Buffer, n: number): string {
+  const b = createHmac('sha256', secret).update(`aud:${n}`).digest().subarray(0, 16);
+  b[6] = (b[6]! & 0x0f) | 0x40;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }

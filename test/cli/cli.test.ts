@@ -298,7 +298,7 @@ describe('revoke', () => {
   it('exits 1 when LS keeps failing, the last line saying the token is still alive, and records the failure', async () => {
     const { store } = openStore();
     const { token, record } = await seedToken(store);
-    h.mock.inject({ endpoint: 'revoke', kind: 'http500', rate: 1 });
+    h.mock.inject({ endpoint: 'revoke', kind: 'http500-text', rate: 1 });
     const r = await run(['revoke', '--id', record.id, '--deadline-ms', '1200']);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');

@@ -35,7 +35,7 @@ describe('TokenLifecycle against the mock LS server', () => {
   let recorded: Recorded;
 
   async function startMock(extra: MockLsServerOptions = {}) {
-    mock = await startMockLsServer({ credentials: [{ appKey: APP_KEY, appSecretKey: SECRET }], now: clock, ...extra });
+    mock = await startMockLsServer({ credentials: [{ appKey: APP_KEY, appSecretKey: SECRET }], now: clock, cutoffKst: null, ...extra });
   }
 
   function make(extra: Partial<TokenLifecycleOptions> = {}): TokenLifecycle {
@@ -126,7 +126,7 @@ describe('TokenLifecycle against the mock LS server', () => {
     const lc = make({ refreshMarginMs: 600_000 });
     const first = await lc.getAccessToken();
     now = lc.status().current!.refreshAt + 1;
-    mock.inject({ endpoint: 'token', kind: 'http500', count: 1 });
+    mock.inject({ endpoint: 'token', kind: 'http500-text', count: 1 });
     const failed = nextEvent(lc, 'error', (e) => e.op === 'refresh');
     expect(await lc.getAccessToken()).toBe(first);
     expect((await failed).error.code).toBe(ErrorCodes.HTTP);

@@ -34,7 +34,7 @@ describe('LsOAuthClient against the mock LS server', () => {
   let client: LsOAuthClient;
 
   beforeAll(async () => {
-    mock = await startMockLsServer({ credentials: [{ appKey: APP_KEY, appSecretKey: APP_SECRET }] });
+    mock = await startMockLsServer({ credentials: [{ appKey: APP_KEY, appSecretKey: APP_SECRET }], cutoffKst: null });
     client = new LsOAuthClient({ appKey: APP_KEY, appSecretKey: APP_SECRET, baseUrl: mock.url, timeoutMs: 1_000 });
   });
   afterAll(async () => {
@@ -81,12 +81,14 @@ describe('LsOAuthClient against the mock LS server', () => {
   });
 
   const faults = [
-    { kind: 'http500', endpoint: 'token', code: ErrorCodes.HTTP, retryable: true },
+    { kind: 'http500', endpoint: 'token', code: ErrorCodes.LS_REJECTED, retryable: true }, // JSON body with an LS code: classified by it
+    { kind: 'http500-text', endpoint: 'token', code: ErrorCodes.HTTP, retryable: true }, // no LS code: by the status
     { kind: 'rate-limit', endpoint: 'token', code: ErrorCodes.RATE_LIMITED, retryable: true },
     { kind: 'malformed', endpoint: 'token', code: ErrorCodes.BAD_RESPONSE, retryable: true },
     { kind: 'hang', endpoint: 'token', code: ErrorCodes.TIMEOUT, retryable: true },
     { kind: 'reset', endpoint: 'token', code: ErrorCodes.NETWORK, retryable: true },
-    { kind: 'http500', endpoint: 'revoke', code: ErrorCodes.HTTP, retryable: true },
+    { kind: 'http500', endpoint: 'revoke', code: ErrorCodes.LS_REJECTED, retryable: true },
+    { kind: 'http500-text', endpoint: 'revoke', code: ErrorCodes.HTTP, retryable: true },
     { kind: 'rate-limit', endpoint: 'revoke', code: ErrorCodes.RATE_LIMITED, retryable: true },
     { kind: 'malformed', endpoint: 'revoke', code: ErrorCodes.BAD_RESPONSE, retryable: true },
     { kind: 'hang', endpoint: 'revoke', code: ErrorCodes.TIMEOUT, retryable: true },

@@ -96,7 +96,7 @@ describe('nextCutoffMs', () => {
 describe('POST /oauth2/token', () => {
   it('issues a unique HS512 JWT with the LS claims and expires_in as a number', async () => {
     const t = 1_700_000_000_123;
-    const s = await start({ now: () => t });
+    const s = await start({ now: () => t, cutoffKst: null });
     const res = await issue(s);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
@@ -123,6 +123,23 @@ describe('POST /oauth2/token', () => {
     expect(other).not.toBe(token);
     expect(decodeJwt(other).claims.aud).not.toBe(claims.aud);
     expect(s.issuedTokens()).toEqual([token, other]);
+  });
+
+  it('by default a token dies at the next 07:00 KST (LS measured live), in expires_in and in the JWT exp', async () => {
+    const t = 1_700_000_000_123; // 2023-11-15 07:13:20 KST
+    const s = await start({ now: () => t });
+    const body = (await (await issue(s)).json()) as { access_token: string; expires_in: number };
+    const cutoffS = Date.UTC(2023, 10, 15, 22, 0, 0) / 1000; // 2023-11-16 07:00 KST
+    expect(body.expires_in).toBe(cutoffS - 1_700_000_000);
+    expect(decodeJwt(body.access_token).claims.exp).toBe(cutoffS);
+  });
+
+  it('by default a token issued at 06:59:30 KST lives 30 s; cutoffKst: null gives the full lifetime', async () => {
+    const t = Date.UTC(2024, 2, 14, 21, 59, 30);
+    const dflt = await start({ now: () => t });
+    expect(((await (await issue(dflt)).json()) as { expires_in: number }).expires_in).toBe(30);
+    const off = await start({ now: () => t, cutoffKst: null });
+    expect(((await (await issue(off)).json()) as { expires_in: number }).expires_in).toBe(86_400);
   });
 
   it("answers the lifetime as a numeric string under expire_in with lifetimeField 'expire_in'", async () => {
@@ -188,8 +205,12 @@ describe('POST /oauth2/token', () => {
     t += 1;
     expect(s.isActive(token)).toBe(false);
     expect(s.activeTokens()).toEqual([]);
-    expect(((await (await tr(s, token)).json()) as { rsp_cd: string }).rsp_cd).toBe('IGW00121');
-    expect((await revoke(s, token)).status).toBe(401);
+    expect(s.model.tokenInfo(token)?.state).toBe('expired');
+    // an expired token answers IGW00123 (expired), a killed one IGW00121 (invalid)
+    expect(((await (await tr(s, token)).json()) as { rsp_cd: string }).rsp_cd).toBe('IGW00123');
+    const rev = await revoke(s, token);
+    expect(rev.status).toBe(401);
+    expect(((await rev.json()) as { rsp_cd: string }).rsp_cd).toBe('IGW00123');
   });
 
   it('answers IGW00103 / IGW00105 with HTTP 403 and the error_code body shape', async () => {
@@ -358,17 +379,44 @@ describe('TR endpoint (any other POST path)', () => {
 });
 
 describe('faults', () => {
-  it('http500 applies to the next `count` matching calls only', async () => {
+  it('http500 applies to the next `count` matching calls only, with a JSON body in the token endpoint\'s shape', async () => {
     const s = await start();
     s.inject({ endpoint: 'token', kind: 'http500', count: 2 });
     for (let i = 0; i < 2; i++) {
       const res = await issue(s);
       expect(res.status).toBe(500);
-      expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
-      expect(await res.text()).toBe('Internal Server Error');
+      expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      expect(await res.json()).toEqual({ error_code: 'IGW00002', error_description: expect.any(String) });
     }
     expect((await issue(s)).status).toBe(200);
     expect(s.stats()).toMatchObject({ tokenRequests: 3, issued: 1, faultsInjected: 2 });
+  });
+
+  it('http500 answers rsp_cd/rsp_msg on revoke and TR calls (TR with tr_cont headers), with the given 5xx status', async () => {
+    const s = await start();
+    s.inject({ endpoint: 'revoke', kind: 'http500' });
+    s.inject({ endpoint: 'tr', kind: 'http500', status: 503 });
+    const rev = await revoke(s, 'x');
+    expect(rev.status).toBe(500);
+    expect(await rev.json()).toEqual({ rsp_cd: 'IGW00002', rsp_msg: expect.any(String) });
+    const trRes = await tr(s, 'x');
+    expect(trRes.status).toBe(503);
+    expect(trRes.headers.get('tr_cont')).toBe('N');
+    expect(trRes.headers.get('tr_cont_key')).toBe('');
+    expect(await trRes.json()).toEqual({ rsp_cd: 'IGW00002', rsp_msg: expect.any(String) });
+  });
+
+  it('http500-text answers a raw text/plain 5xx without an LS code or TR headers', async () => {
+    const s = await start();
+    s.inject({ endpoint: 'any', kind: 'http500-text', count: 2 });
+    const res = await issue(s);
+    expect(res.status).toBe(500);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(await res.text()).toBe('Internal Server Error');
+    const trRes = await tr(s, 'x');
+    expect(trRes.status).toBe(500);
+    expect(trRes.headers.get('tr_cont')).toBeNull();
+    expect((await issue(s)).status).toBe(200);
   });
 
   it('count defaults to 1, and faults only hit their endpoint', async () => {
@@ -397,10 +445,12 @@ describe('faults', () => {
     const res = await issue(s);
     expect(res.status).toBe(403);
     expect(res.headers.get('retry-after')).toBe('2');
-    expect(await res.json()).toEqual({ rsp_cd: 'IGW00201', rsp_msg: '초당 거래건수를 초과하였습니다.' });
+    // the token endpoint's shape, the same as the mock's own issue-interval limit
+    expect(await res.json()).toEqual({ error_code: 'IGW00201', error_description: '초당 거래건수를 초과하였습니다.' });
     const trRes = await tr(s, 'x');
     expect(trRes.status).toBe(403);
     expect(trRes.headers.get('retry-after')).toBeNull();
+    expect(await trRes.json()).toEqual({ rsp_cd: 'IGW00201', rsp_msg: '초당 거래건수를 초과하였습니다.' });
   });
 
   it('invalid-token on revoke answers 401 IGW00121 and leaves the token alive', async () => {

@@ -1,36 +1,114 @@
 /**
  * `ls-token mock-server`: the LS mock of `ls-token-lifecycle/testing` in the foreground, for
- * trying the CLI and the examples without LS credentials. Resolves (exit code 0) after
- * SIGINT/SIGTERM once the server has closed; a second signal exits at once.
+ * trying the CLI and the examples without LS credentials, and for daemons in any language to
+ * rehearse LS's day and its faults. The only command-line runner of the mock (`npm run
+ * mock-server` runs this command too). Resolves (exit code 0) after SIGINT/SIGTERM once the server
+ * has closed; a second signal exits at once.
+ *
+ * Secrets never come from the command line: accepted credentials are read from the JSON file
+ * named by `--credentials-file` (or `LS_MOCK_CREDENTIALS_FILE`), an array of
+ * `{ "appKey", "appSecretKey", "paper"? }`.
  */
+import { readFile } from 'node:fs/promises';
 import { usageError } from '../args.js';
+import type { ConfigReader } from '../config.js';
 import type { Command } from '../context.js';
+import type { Output } from '../output.js';
+// This module is itself loaded only for `mock-server`, so the mock is imported statically here.
+import { parseFaultSpec, type MockFault } from '../../testing/faults.js';
+import type { MockCredential } from '../../testing/ls-model-options.js';
+import { parseHhMm } from '../../testing/mock-jwt.js';
+import { startMockLsServer, type MockLsServerOptions } from '../../testing/mock-ls-server.js';
+
+async function readCredentials(cfg: ConfigReader, out: Output): Promise<{ list: MockCredential[]; path: string } | undefined> {
+  const path = cfg.string('credentials-file');
+  if (path === undefined) return undefined;
+  const where = `${cfg.source('credentials-file')} (${path})`;
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw usageError(`cannot read the credentials file ${where}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, 'credentials-file');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw usageError(`the credentials file ${where} is not JSON: expected [{ "appKey": "...", "appSecretKey": "...", "paper": false }]`, 'credentials-file');
+  }
+  if (!Array.isArray(value) || value.length === 0) {
+    throw usageError(`the credentials file ${where} must hold a non-empty JSON array of { "appKey", "appSecretKey", "paper"? }`, 'credentials-file');
+  }
+  for (const c of value as Partial<MockCredential>[]) out.addSecret(typeof c?.appSecretKey === 'string' ? c.appSecretKey : undefined);
+  return { list: value as MockCredential[], path }; // the model checks each entry and names the bad one
+}
+
+function readFaults(cfg: ConfigReader): MockFault[] {
+  const text = cfg.string('fault');
+  if (text === undefined) return [];
+  return text
+    .split(',')
+    .filter((s) => s.trim() !== '')
+    .map((spec) => {
+      try {
+        return parseFaultSpec(spec);
+      } catch (err) {
+        throw usageError(`--fault: ${(err as Error).message.replace(/^Invalid mock option "fault": /, '')}`, 'fault');
+      }
+    });
+}
+
+function oneOf<T extends string>(cfg: ConfigReader, name: string, allowed: readonly T[]): T | undefined {
+  const v = cfg.string(name);
+  if (v !== undefined && !(allowed as readonly string[]).includes(v)) throw usageError(`--${name} must be ${allowed.join(' or ')}`, name);
+  return v as T | undefined;
+}
 
 /** Runs `ls-token mock-server`. */
 export const mockServerCommand: Command = async (ctx) => {
   const { out, cfg } = ctx;
-  const reissue = cfg.string('reissue');
-  if (reissue !== undefined && reissue !== 'invalidate-previous' && reissue !== 'independent') {
-    throw usageError('--reissue must be invalidate-previous or independent', 'reissue');
+  const reissue = oneOf(cfg, 'reissue', ['invalidate-previous', 'independent'] as const);
+  const lifetimeField = oneOf(cfg, 'lifetime-field', ['expires_in', 'expire_in'] as const);
+  const revokeCode = oneOf(cfg, 'revoke-code', ['number', 'string'] as const);
+  const cutoffText = cfg.string('cutoff') ?? '07:00';
+  if (cutoffText !== 'none') {
+    try {
+      parseHhMm(cutoffText);
+    } catch {
+      throw usageError('--cutoff must be HH:MM (KST), e.g. 07:00, or none', 'cutoff');
+    }
   }
-  const cutoff = cfg.string('cutoff-kst');
-  if (cutoff !== undefined && !/^([01]\d|2[0-3]):[0-5]\d$/.test(cutoff)) throw usageError('--cutoff-kst must be HH:MM, e.g. 07:00', 'cutoff-kst');
-  const port = cfg.integer('port', 8080, 0, 65_535);
-  const lifetime = cfg.string('lifetime-s') === undefined ? undefined : cfg.integer('lifetime-s', 86_400, 1, 10 * 86_400);
-  const latency = cfg.integer('latency-ms', 0, 0, 600_000);
-  // Loaded only here: the testing entry is not needed by the other commands.
-  const { startMockLsServer } = await import('../../testing/mock-ls-server.js');
-  const server = await startMockLsServer({
-    port,
+  const cutoffKst = cutoffText === 'none' ? null : cutoffText;
+  const credentials = await readCredentials(cfg, out);
+  const faults = readFaults(cfg);
+  const options: MockLsServerOptions = {
+    port: cfg.integer('port', 8080, 0, 65_535),
     host: cfg.string('host') ?? '127.0.0.1',
-    latencyMs: latency,
-    ...(lifetime === undefined ? {} : { tokenLifetimeS: lifetime }),
-    ...(cutoff === undefined ? {} : { cutoffKst: cutoff }),
+    latencyMs: cfg.integer('latency-ms', 0, 0, 600_000),
+    minIssueIntervalMs: cfg.integer('min-issue-interval-ms', 0, 0, 86_400_000),
+    cutoffKst,
+    control: cfg.flag('control'),
+    ...(cfg.string('lifetime-s') === undefined ? {} : { tokenLifetimeS: cfg.integer('lifetime-s', 86_400, 1, 10 * 86_400) }),
+    ...(credentials === undefined ? {} : { credentials: credentials.list }),
     ...(reissue === undefined ? {} : { reissue }),
-  });
+    ...(lifetimeField === undefined ? {} : { lifetimeField }),
+    ...(revokeCode === undefined ? {} : { revokeCode }),
+  };
+  const server = await startMockLsServer(options);
+  for (const f of faults) server.inject(f);
+
   out.out(`mock LS server listening on ${server.url}`);
-  out.out(`  export LS_BASE_URL=${server.url} LS_APPKEY=demo-app-key LS_APPSECRETKEY=demo-app-secret`);
-  out.out('  (any app key and secret are accepted; Ctrl-C stops it)');
+  if (credentials === undefined) {
+    out.out(`  export LS_BASE_URL=${server.url} LS_APPKEY=demo-app-key LS_APPSECRETKEY=demo-app-secret`);
+    out.out('  credentials: any app key and secret are accepted (--credentials-file to check them)');
+  } else {
+    const paper = credentials.list.filter((c) => c.paper === true).length;
+    out.out(`  credentials: ${credentials.list.length} app key(s) from ${credentials.path}${paper > 0 ? `, ${paper} paper` : ''}`);
+  }
+  out.out(`  tokens die at ${cutoffKst === null ? `iat + ${options.tokenLifetimeS ?? 86_400} s (no cut-off)` : `${cutoffKst} KST`}; one issuance per app key per ${options.minIssueIntervalMs ?? 0} ms`);
+  if (faults.length > 0) out.out(`  faults armed: ${faults.map((f) => `${f.endpoint}:${f.kind}${f.count === undefined ? '' : `:${f.count}`}`).join(', ')}`);
+  if (options.control === true) out.out(`  control endpoint: ${server.url}/__mock/ (loopback callers only)`);
+  out.out('  Ctrl-C stops it');
   await new Promise<void>((resolve) => {
     const onSignal = (): void => {
       process.off('SIGINT', onSignal);

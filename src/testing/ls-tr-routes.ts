@@ -1,0 +1,171 @@
+/**
+ * The TR route table of the LS mock: which TRs answer with a body of their own, and how to add
+ * one (see {@link MockTrRoute} and {@link LS_DEFAULT_TR_ROUTES}).
+ *
+ * @module
+ */
+import { mockOptionError } from './faults.js';
+import { LS_TR_STAND_IN, trHeaders } from './ls-dialect.js';
+import { jsonResponse, type MockResponse } from './wire.js';
+
+/** A TR call with a live token, as a route sees it. */
+export interface MockTrCall {
+  /** The request path, e.g. `/stock/accno`. */
+  readonly path: string;
+  /** The `tr_cd` request header, if sent. */
+  readonly trCode: string | undefined;
+  /** The `tr_cont` request header: `Y` asks for the page after `trContKey`. Default `N`. */
+  readonly trCont: string;
+  /** The `tr_cont_key` request header. Default `''`. */
+  readonly trContKey: string;
+  /** The request body parsed as JSON, or `null` when it is empty or not JSON. */
+  readonly body: unknown;
+  /** The app key the token was issued to. */
+  readonly appKey: string;
+  /** Whether that app key is a paper-trading key (its credential has `paper: true`). */
+  readonly paper: boolean;
+  /** The model's clock, epoch ms. */
+  readonly nowMs: number;
+}
+
+/** What a route answers; the mock adds the LS headers and serialises it. */
+export interface MockTrAnswer {
+  /** `rsp_cd`, e.g. `'00000'`. */
+  readonly rspCd: string;
+  /** `rsp_msg`. */
+  readonly rspMsg: string;
+  /** The TR's blocks (`<TR>OutBlock...`), merged into the JSON body next to `rsp_cd`/`rsp_msg`. */
+  readonly blocks?: Readonly<Record<string, unknown>>;
+  /** The `tr_cont` answer header: `'Y'` when another page follows. Default `'N'`. */
+  readonly trCont?: 'Y' | 'N';
+  /** The `tr_cont_key` answer header: the key the client sends back for the next page. Default `''`. */
+  readonly trContKey?: string;
+  /** HTTP status. Default `200` (LS answers TR business errors with 200 too). */
+  readonly status?: number;
+}
+
+/**
+ * One entry of the mock's TR route table: the TR `trCode` on `path`. Pass extra routes with the
+ * `trRoutes` option; they add to {@link LS_DEFAULT_TR_ROUTES} (a route with the same path and TR
+ * code replaces the built-in one).
+ *
+ * A TR call is any `POST` path other than the two OAuth paths (and `/__mock/...`); LS names the
+ * TR in the `tr_cd` request header and pages with the `tr_cont`/`tr_cont_key` headers, request and
+ * answer. The mock checks the bearer token of every TR call first: a missing, unknown, revoked or
+ * superseded token answers `IGW00121`, an expired one `IGW00123`, both with HTTP 200 and
+ * `rsp_cd`/`rsp_msg`, as LS does. A live token then goes to the route whose `path` and `trCode`
+ * match; a TR without a route gets the stand-in answer
+ * `{ "rsp_cd": "00000", "rsp_msg": "...", "echo": <the request body> }`. Every TR answer carries
+ * the `tr_cd`, `tr_cont` and `tr_cont_key` headers (`N` and `''` unless the route says otherwise).
+ *
+ * @example A TR with two pages
+ * ```ts
+ * const t8407: MockTrRoute = {
+ *   path: '/stock/market-data',
+ *   trCode: 't8407',
+ *   answer: (call) =>
+ *     call.trCont === 'Y' && call.trContKey === 'p2'
+ *       ? { rspCd: '00000', rspMsg: '조회완료', blocks: { t8407OutBlock1: [{ shcode: '000660' }] } }
+ *       : { rspCd: '00000', rspMsg: '조회완료', blocks: { t8407OutBlock1: [{ shcode: '005930' }] }, trCont: 'Y', trContKey: 'p2' },
+ * };
+ * const server = await startMockLsServer({ trRoutes: [t8407] });
+ * ```
+ */
+export interface MockTrRoute {
+  /** The path, e.g. `/stock/accno`. */
+  readonly path: string;
+  /** The `tr_cd`, e.g. `FOCCQ33600`. */
+  readonly trCode: string;
+  /** Builds the answer; must not throw (a throw answers a 500). */
+  answer(call: MockTrCall): MockTrAnswer;
+}
+
+function inBlock(body: unknown, name: string): Record<string, unknown> {
+  const block = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined;
+  return typeof block === 'object' && block !== null ? (block as Record<string, unknown>) : {};
+}
+
+function text(v: unknown, fallback: string): string {
+  return typeof v === 'string' ? v : fallback;
+}
+
+/** `FOCCQ33600` on `/stock/accno`: see the module description. */
+const FOCCQ33600: MockTrRoute = {
+  path: '/stock/accno',
+  trCode: 'FOCCQ33600',
+  answer(call) {
+    if (call.paper) return { rspCd: '01900', rspMsg: '모의투자에서는 해당업무가 제공되지 않습니다.' };
+    const q = inBlock(call.body, 'FOCCQ33600InBlock1');
+    return {
+      rspCd: '00136',
+      rspMsg: '조회가 완료되었습니다.',
+      blocks: {
+        FOCCQ33600OutBlock1: {
+          RecCnt: 1,
+          AcntNo: '',
+          Pwd: '',
+          QrySrtDt: text(q.QrySrtDt, ''),
+          QryEndDt: text(q.QryEndDt, ''),
+          TermTp: text(q.TermTp, '1'),
+        },
+        FOCCQ33600OutBlock2: { RecCnt: 1, AcntNm: 'MOCK', BnsctrAmt: 0, MnyinAmt: 0, MnyoutAmt: 0, InvstAvrbalPramt: 0, InvstPlAmt: 0, InvstErnrat: 0 },
+        FOCCQ33600OutBlock3: [],
+      },
+    };
+  },
+};
+
+/**
+ * The TRs every LS mock knows; the `trRoutes` option adds to them (see {@link MockTrRoute}).
+ *
+ * - `FOCCQ33600` on `/stock/accno` (주식계좌 기간별수익률 상세): the account TR LS clients call right
+ *   after login, reading `rsp_msg` to tell a paper-trading (모의투자) app key from a live one. For a
+ *   live key it answers `00136` "조회가 완료되었습니다." with minimal `FOCCQ33600OutBlock1..3`
+ *   (OutBlock1 echoes the query dates); for a paper key (a credential with `paper: true`) it
+ *   answers `01900` "모의투자에서는 해당업무가 제공되지 않습니다.", which public client code for this
+ *   API reports from LS's paper service.
+ */
+export const LS_DEFAULT_TR_ROUTES: readonly MockTrRoute[] = [FOCCQ33600];
+
+/** Routes by `"<path> <trCode>"`. */
+export type TrRouteTable = ReadonlyMap<string, MockTrRoute>;
+
+function routeKey(path: string, trCode: string): string {
+  return `${path} ${trCode}`;
+}
+
+/**
+ * The built-in routes plus `extra`, checked.
+ *
+ * @throws LsTokenError `ERR_INVALID_OPTION` (field `trRoutes`) for a malformed route.
+ */
+export function buildTrRouteTable(extra: readonly MockTrRoute[] = []): TrRouteTable {
+  if (!Array.isArray(extra)) throw mockOptionError('trRoutes', 'trRoutes must be an array of { path, trCode, answer }');
+  const table = new Map<string, MockTrRoute>();
+  for (const r of [...LS_DEFAULT_TR_ROUTES, ...extra]) {
+    if (typeof r !== 'object' || r === null || typeof r.path !== 'string' || !r.path.startsWith('/') || typeof r.trCode !== 'string' || r.trCode === '' || typeof r.answer !== 'function') {
+      throw mockOptionError('trRoutes', 'every route needs a path starting with "/", a non-empty trCode and an answer function');
+    }
+    table.set(routeKey(r.path, r.trCode), r);
+  }
+  return table;
+}
+
+/** The route for a call, if the table has one. */
+export function findTrRoute(table: TrRouteTable, path: string, trCode: string | undefined): MockTrRoute | undefined {
+  return trCode === undefined ? undefined : table.get(routeKey(path, trCode));
+}
+
+/** A route's answer on the wire: JSON body `{ rsp_cd, rsp_msg, ...blocks }` and the TR headers. */
+export function trAnswerResponse(call: MockTrCall, answer: MockTrAnswer): MockResponse {
+  return jsonResponse(
+    answer.status ?? 200,
+    { rsp_cd: answer.rspCd, rsp_msg: answer.rspMsg, ...answer.blocks },
+    trHeaders(call.trCode, answer.trCont ?? 'N', answer.trContKey ?? ''),
+  );
+}
+
+/** The stand-in answer for a TR without a route: `00000` and the request body echoed. */
+export function trStandInResponse(call: MockTrCall): MockResponse {
+  return jsonResponse(200, { ...LS_TR_STAND_IN, echo: call.body }, trHeaders(call.trCode, 'N', ''));
+}

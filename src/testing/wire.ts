@@ -1,0 +1,97 @@
+/**
+ * The transport-neutral request and answer a mock broker model deals in, and the steps a
+ * transport (the HTTP server, the axios adapter) follows to deliver an answer. Nothing here is
+ * specific to LS: a KIS or Kiwoom model answers the same types, so the same server, adapter and
+ * control endpoint can carry it.
+ *
+ * Adding a broker's mock follows the LS one: a `<broker>-dialect.ts` holding everything the broker
+ * says its own way (paths, form or JSON fields, codes and messages, error body shape per endpoint,
+ * TR headers), a `<broker>-model.ts` whose `receive()` maps requests to the logical endpoints
+ * `token`/`revoke`/`tr` and picks faults from a `FaultTable`, and the shared pieces unchanged:
+ * `serveMockModel` (HTTP), `mockAxiosAdapter` (no sockets), `handleControlRequest` (`/__mock/...`)
+ * and the fault kinds and their `endpoint:kind[:count]` text form.
+ *
+ * @module
+ */
+
+/** One request as a transport hands it to a model. */
+export interface MockRequest {
+  /** HTTP method, upper case (`POST`). */
+  readonly method: string;
+  /** The path without query string, e.g. `/oauth2/token`. */
+  readonly path: string;
+  /** Request headers with lower-case names. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  /** The body as UTF-8 text (`''` when there is none). */
+  readonly body: string;
+}
+
+/** One answer: status, headers (lower-case names) and the body text, sent as is. */
+export interface MockResponse {
+  /** HTTP status. */
+  readonly status: number;
+  /** Response headers with lower-case names, `content-type` included. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The body text (UTF-8). */
+  readonly body: string;
+}
+
+/**
+ * What the transport does with a request, decided when the request arrives:
+ * - `answer`: send `response` (after the transport's latency);
+ * - `reset`: drop the connection without an answer (after the transport's latency);
+ * - `hang`: hold the request for `ms` (forever when `undefined`), then call
+ *   {@link MockExchange.resume} for the normal answer and send it (after the latency).
+ */
+export type MockPlan = MockAnswerPlan | MockResetPlan | MockHangPlan;
+
+/** Send `response` (after the transport's latency). */
+export interface MockAnswerPlan {
+  /** Discriminant. */
+  readonly kind: 'answer';
+  /** The answer. */
+  readonly response: MockResponse;
+}
+
+/** Drop the connection without an answer (after the transport's latency). */
+export interface MockResetPlan {
+  /** Discriminant. */
+  readonly kind: 'reset';
+}
+
+/** Hold the request, then answer normally; see {@link MockExchange.resume}. */
+export interface MockHangPlan {
+  /** Discriminant. */
+  readonly kind: 'hang';
+  /** How long to hold it, ms; `undefined`: until the client or the server gives up. */
+  readonly ms: number | undefined;
+}
+
+/** A request a model has received; see {@link MockPlan}. */
+export interface MockExchange {
+  /** The logical endpoint the request went to, or `undefined` for a path the model does not serve. */
+  readonly endpoint: 'token' | 'revoke' | 'tr' | undefined;
+  /** What to do with it. */
+  readonly plan: MockPlan;
+  /**
+   * For a `hang` plan, once the hang is over: handles the request now (tokens are issued or
+   * revoked at this moment, by the model's clock) and returns the answer. For other plans, returns
+   * their answer (or a 500 for `reset`, which has none).
+   */
+  resume(): MockResponse;
+  /** The transport is done with the request (answered, reset, or the client went away). Idempotent. */
+  end(): void;
+}
+
+/** The content type of every JSON answer LS sends. */
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/** A JSON answer. */
+export function jsonResponse(status: number, value: unknown, headers: Readonly<Record<string, string>> = {}): MockResponse {
+  return { status, headers: { 'content-type': JSON_CONTENT_TYPE, ...headers }, body: JSON.stringify(value) };
+}
+
+/** A plain-text answer (what a proxy or load balancer in front of the gateway sends). */
+export function textResponse(status: number, text: string, contentType = 'text/plain; charset=utf-8'): MockResponse {
+  return { status, headers: { 'content-type': contentType }, body: text };
+}
