@@ -43,11 +43,6 @@ export interface CommandSpec {
   readonly summary: string;
   /** The positional arguments as shown in the usage line (e.g. `[-]`); omitted when there are none. */
   readonly operands?: string;
-  /**
-   * @deprecated Ignored: the usage line is generated from {@link operands} and {@link options}.
-   * Kept only until no entry sets it.
-   */
-  readonly usage?: string;
   /** Longer description (may hold several lines). */
   readonly description: string;
   /** Most positional arguments accepted. */
@@ -227,9 +222,6 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'mock-server',
     summary: 'run the LS mock server in the foreground (to try things out or rehearse LS\'s day and faults)',
-    usage:
-      '[--port <port>] [--host <host>] [--credentials-file <path>] [--cutoff <HH:MM|none>] [--lifetime-s <s>] [--lifetime-field <name>] ' +
-      '[--min-issue-interval-ms <ms>] [--latency-ms <ms>] [--reissue <mode>] [--revoke-code <type>] [--fault <endpoint:kind[:count],…>] [--control]',
     description: [
       'Serves POST /oauth2/token, POST /oauth2/revoke and TR calls (any other POST path) as LS does:',
       'tokens die at the next 07:00 KST, a new token kills the app key\'s previous one, TR answers carry',

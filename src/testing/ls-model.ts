@@ -284,10 +284,11 @@ export function createLsModel(options: LsModelOptions = {}): LsModel {
   function receive(req: MockRequest): MockExchange {
     const exchange = route(req);
     const { plan } = exchange;
+    let resumed: MockResponse | undefined;
     return {
       ...exchange,
       plan: plan.kind === 'answer' ? { kind: 'answer', response: dated(plan.response) } : plan,
-      resume: () => dated(exchange.resume()),
+      resume: () => (resumed ??= dated(exchange.resume())),
     };
   }
 

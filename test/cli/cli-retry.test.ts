@@ -56,7 +56,8 @@ describe('an LS answering HTTP 500 twice, then succeeding', () => {
     const token = h.mock.activeTokens()[0]!;
     expect(r.stdout.split('\n')[0]).toBe(`issued new token ${shortId(tokenId(token))} (3 attempts)`);
     expect(lastLine(r.stdout)).toMatch(/^ {2}revokeAt {3}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d KST \(in /);
-    expect(r.stderr.match(/ls-token: note: attempt \d failed \(ERR_HTTP: .*\); retrying in \d+(ms|s)/g)).toHaveLength(2);
+    // LS answers a 5xx with a JSON body and a code (the mock's http500 fault does too): ERR_LS_REJECTED, retryable.
+    expect(r.stderr.match(/ls-token: note: attempt \d failed \(ERR_LS_REJECTED: .*\); retrying in \d+(ms|s)/g)).toHaveLength(2);
     expect(r.stderr).toMatch(/^ls-token: note: no store: /);
     expect(h.mock.stats()).toMatchObject({ tokenRequests: 3, issued: 1 });
   });
@@ -119,8 +120,8 @@ describe('an LS that cannot be reached', () => {
 });
 
 describe('a wrong app secret during a revocation', () => {
-  // Works whether the library ends such a revocation as `failed` (so far) or `owed`: the CLI
-  // counts every outcome that is not revoked, already-invalid, expired or skipped as alive.
+  // The library ends such a revocation as `owed`; the CLI counts every outcome that is not
+  // revoked, already-invalid, expired or skipped as alive.
   it('sweep exits 1 and ends with "1 token still alive"; the token is alive at LS', async () => {
     const { store } = h.openStore();
     const due = await seedToken(h.mock, store, { issuedAt: Date.now() - HOUR, revokeAt: Date.now() - 1_000 });
@@ -129,8 +130,15 @@ describe('a wrong app secret during a revocation', () => {
     const text = await h.run(['sweep'], { env: { LS_APPSECRETKEY: wrong } });
     expect(text.code).toBe(1);
     expect(text.stdout).toMatch(new RegExp(`^\\S+ +${shortId(due.record.id)} +reason=\\S+ +attempts=1 +\\d+ms +ERR_INVALID_CREDENTIALS: `));
-    expect(lastLine(text.stdout)).toMatch(/^sweep: 0 revoked, .*; not revoked: 1 \S+ \(ERR_INVALID_CREDENTIALS\): 1 token still alive$/);
+    expect(lastLine(text.stdout)).toMatch(/^sweep: 0 revoked, .*; not revoked: 1 owed \(ERR_INVALID_CREDENTIALS\): 1 token still alive$/);
     expect(h.mock.isActive(due.token)).toBe(true);
+    // A credentials error is not the token's fault: it stays owed, and the next sweep with the
+    // right secret revokes it (it used to be marked failed for good: "nothing to revoke", exit 0).
+    expect((await store.get(due.record.id))?.state).toBe('revoking');
+    const fixed = await h.run(['sweep']);
+    expect(fixed.code).toBe(0);
+    expect(fixed.stdout).toMatch(new RegExp(`^revoked +${shortId(due.record.id)} +reason=recovery +attempts=1 `, 'm'));
+    expect(h.mock.isActive(due.token)).toBe(false);
   });
 
   it('revoke exits 1 and ends with "1 token still alive"; the token is alive at LS', async () => {

@@ -334,7 +334,7 @@ describe('sweep', () => {
     expect(lineOf(undecryptable.record.id)).toMatch(/^failed\s+\S+\s+.*ERR_DECRYPT/);
     expect(lineOf(held.record.id)).toBeUndefined();
     expect(lines.at(-1)).toMatch(
-      /^sweep: 3 revoked, 0 already invalid, 0 expired, 1 left to their holders or not due \(\d+ms\); not revoked: 1 failed \(ERR_DECRYPT\): 1 token still alive$/,
+      /^sweep: 3 revoked, 0 already invalid, 0 expired, 1 left to their holders or not due \([\d.]+m?s\); not revoked: 1 failed \(ERR_DECRYPT\): 1 token still alive$/,
     );
 
     for (const t of [due, owed, orphan]) {
