@@ -11,7 +11,7 @@ const config: Config = {
   },
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  testPathIgnorePatterns: ['/node_modules/', '/test/chaos/'],
+  testPathIgnorePatterns: ['/node_modules/', '/test/chaos/', '/test/sim/'],
   // Integration tests spawn processes and talk to real servers; two cores here.
   maxWorkers: 2,
   testTimeout: 30_000,

@@ -1,0 +1,290 @@
+/**
+ * The simulated trading week: a fleet of lifecycles sharing one app key and one store, driven
+ * through several LS days in simulated time (fake timers: every `setTimeout`, `setInterval`,
+ * `Date` and `performance` of the process), against the mock's socket-free LS model through an
+ * axios adapter. Random restarts, crashes (a process whose I/O is cut, as a killed one's is),
+ * 5xx and rate-limit faults on the token endpoint, and host clocks up to +-5 s off LS's.
+ *
+ * Every call's token is checked against the model at the instant it is handed out. The report
+ * lists each violation of the invariants:
+ * - non-forced issuances per LS day <= 1 + the restarts that found no live token;
+ * - never two live tokens for the app key;
+ * - no call handed a token LS considers dead outside [cut-off, cut-off + 1 s];
+ * - after the final shutdown, no token alive.
+ *
+ * Used by `npm run test:sim` (test/sim/trading-days.sim.test.ts) and by the benchmark row
+ * "token requests per LS day" (bench/sim-day.ts). Deterministic for a seed.
+ */
+import FakeTimers from '@sinonjs/fake-timers';
+import axios, { AxiosError, type AxiosAdapter } from 'axios';
+import { Keyv } from 'keyv';
+import { TokenLifecycle } from '../../src/index.js';
+import { createLsModel, mockLsAxiosAdapter, type LsModel } from '../../src/testing/index.js';
+import { seededRandom } from '../helpers/net-and-random.js';
+
+/** Options of {@link runSimulation}. */
+export interface SimOptions {
+  readonly seed: number;
+  /** LS days to run. Default 7. */
+  readonly days?: number;
+  /** Lifecycles sharing the app key. Default 3. */
+  readonly fleet?: number;
+  /** Largest host clock offset from LS's, ms. Default 5000. */
+  readonly maxSkewMs?: number;
+  /** Graceful restarts per day (random process, random time). Default 2. */
+  readonly restartsPerDay?: number;
+  /** Crashes per day. Default 1. */
+  readonly crashesPerDay?: number;
+  /** Token-endpoint faults (5xx or rate limit) per day. Default 3. */
+  readonly faultsPerDay?: number;
+}
+
+/** What {@link runSimulation} found. */
+export interface SimReport {
+  readonly seed: number;
+  readonly days: number;
+  readonly fleet: number;
+  /** Requests to the token endpoint (faulted ones included). */
+  readonly tokenRequests: number;
+  /** Tokens LS issued. */
+  readonly issuances: number;
+  /** Issuances that followed an invalidate() (a dead token met on a call). */
+  readonly forcedIssuances: number;
+  /** Issuances per LS day, and what the invariant allows each day. */
+  readonly issuancesByDay: readonly number[];
+  readonly allowedByDay: readonly number[];
+  readonly calls: number;
+  readonly failedCalls: number;
+  /** Failed calls by error code. */
+  readonly failedByCode: Readonly<Record<string, number>>;
+  /** Dead tokens handed out inside the cut-off second (allowed). */
+  readonly deadInWindow: number;
+  readonly restarts: number;
+  readonly crashes: number;
+  readonly faults: number;
+  readonly aliveAtEnd: number;
+  readonly violations: readonly string[];
+}
+
+const APP_KEY = 'SIMappKey000000000000000000000000001';
+const SECRET = 'SIM-SENTINEL-SECRET-0123456789abcd';
+const DAY = 86_400_000;
+/** 07:00 KST on 2026-11-23 (22:00 UTC on the 22nd): the first cut-off of the week. */
+const CUTOFF0 = Date.UTC(2026, 10, 22, 22, 0, 0);
+
+interface Proc {
+  readonly slot: number;
+  readonly name: string;
+  readonly lc: TokenLifecycle;
+  readonly io: { up: boolean };
+}
+
+/** A keyv over the fleet's shared map whose every call fails once the process's I/O is cut. */
+function processKeyv(map: Map<string, unknown>, io: { up: boolean }): Keyv {
+  const check = (): void => {
+    if (!io.up) throw Object.assign(new Error('connect ECONNREFUSED (process is down)'), { code: 'ECONNREFUSED' });
+  };
+  const store = {
+    async get(k: string) {
+      check();
+      return map.get(k);
+    },
+    async set(k: string, v: unknown) {
+      check();
+      map.set(k, v);
+      return true;
+    },
+    async delete(k: string) {
+      check();
+      return map.delete(k);
+    },
+    async clear() {
+      check();
+      map.clear();
+    },
+    async *iterator() {
+      check();
+      for (const e of [...map.entries()]) yield e;
+    },
+    on() {
+      return store;
+    },
+  };
+  return new Keyv({ store: store as never, throwOnErrors: true });
+}
+
+/** The model's adapter, refusing connections once the process's I/O is cut. */
+function processAdapter(model: LsModel, io: { up: boolean }): AxiosAdapter {
+  const inner = mockLsAxiosAdapter(model, { latencyMs: 20 });
+  return (config) => (io.up ? inner(config) : Promise.reject(new AxiosError('connect ECONNREFUSED', 'ECONNREFUSED', config)));
+}
+
+/** Runs the simulation; see the module notes. Installs and removes fake timers itself. */
+export async function runSimulation(options: SimOptions): Promise<SimReport> {
+  const days = options.days ?? 7;
+  const fleet = options.fleet ?? 3;
+  const maxSkewMs = options.maxSkewMs ?? 5_000;
+  const rnd = seededRandom(options.seed);
+  const start = CUTOFF0 + 3_600_000; // 08:00 KST, day 0
+  const end = start + days * DAY;
+  const clock = FakeTimers.install({ now: start, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'Date', 'performance'] });
+  const violations: string[] = [];
+  const violate = (what: string): void => {
+    if (violations.length < 50) violations.push(`${new Date(Date.now()).toISOString()} ${what}`);
+  };
+  const lsDay = (t: number): number => Math.floor((t - CUTOFF0) / DAY);
+
+  try {
+    const model = createLsModel({ credentials: [{ appKey: APP_KEY, appSecretKey: SECRET }], random: seededRandom(options.seed ^ 0x5a5a), jwtSecret: 'sim-jwt-secret-0123456789abcdef' });
+    const storeMap = new Map<string, unknown>();
+    const procs = new Array<Proc | undefined>(fleet).fill(undefined);
+    const generation = new Array<number>(fleet).fill(0);
+    const allowed = new Array<number>(days + 1).fill(1);
+    const stopping: Promise<unknown>[] = [];
+    let calls = 0;
+    let failedCalls = 0;
+    const failedByCode: Record<string, number> = {};
+    let deadInWindow = 0;
+    let forced = 0;
+    let restarts = 0;
+    let crashes = 0;
+    let faults = 0;
+
+    const startProc = (slot: number): void => {
+      const g = ++generation[slot]!;
+      const io = { up: true };
+      const skew = Math.round((rnd() * 2 - 1) * maxSkewMs);
+      if (model.activeTokens().length === 0 && Date.now() > start) allowed[lsDay(Date.now())]! += 1; // found no live token
+      const lc = new TokenLifecycle({
+        appKey: APP_KEY,
+        appSecretKey: SECRET,
+        baseUrl: 'http://127.0.0.1:9',
+        axios: axios.create({ adapter: processAdapter(model, io) }),
+        store: processKeyv(storeMap, io),
+        now: () => Date.now() + skew,
+        random: seededRandom(options.seed + slot * 1_000 + g),
+        instanceId: `sim-${slot}-${g}`,
+        timeoutMs: 5_000,
+      });
+      procs[slot] = { slot, name: `sim-${slot}-${g}`, lc, io };
+    };
+
+    const call = (p: Proc): void => {
+      calls++;
+      p.lc.getAccessToken().then(
+        (token) => {
+          const now = Date.now();
+          if (model.isActive(token)) return;
+          const cut = CUTOFF0 + lsDay(now) * DAY;
+          if (now >= cut && now <= cut + 1_000) deadInWindow++;
+          else violate(`${p.name} was handed a token LS considers dead (${model.tokenInfo(token)?.state ?? 'unknown'})`);
+          // As attach() would on IGW00121/IGW00123: report it and take the next token.
+          if (procs[p.slot] === p && p.io.up) {
+            forced++;
+            p.lc.invalidate(token).catch(() => undefined);
+          }
+        },
+        (err: unknown) => {
+          failedCalls++;
+          const code = (err as { code?: string }).code ?? 'unknown';
+          failedByCode[code] = (failedByCode[code] ?? 0) + 1;
+        },
+      );
+    };
+
+    // The random events of the week, drawn up front.
+    type Ev = { at: number; kind: 'restart' | 'crash' | 'fault'; slot: number };
+    const events: Ev[] = [];
+    for (let d = 0; d < days; d++) {
+      const dayStart = start + d * DAY;
+      const draw = (n: number, kind: Ev['kind']): void => {
+        for (let i = 0; i < n; i++) events.push({ at: dayStart + Math.floor(rnd() * DAY), kind, slot: Math.floor(rnd() * fleet) });
+      };
+      draw(options.restartsPerDay ?? 2, 'restart');
+      draw(options.crashesPerDay ?? 1, 'crash');
+      draw(options.faultsPerDay ?? 3, 'fault');
+      // One event each day lands in the minute around the cut-off, where it hurts most.
+      events.push({ at: CUTOFF0 + (d + 1) * DAY - 30_000 + Math.floor(rnd() * 60_000), kind: (['restart', 'crash', 'fault'] as const)[Math.floor(rnd() * 3)]!, slot: Math.floor(rnd() * fleet) });
+    }
+    events.sort((a, b) => a.at - b.at);
+    const pendingStarts: Array<{ at: number; slot: number }> = [];
+
+    const apply = (ev: Ev): void => {
+      const p = procs[ev.slot];
+      if (ev.kind === 'fault') {
+        faults++;
+        if (rnd() < 0.5) model.inject({ endpoint: 'token', kind: 'http500', count: 1 + Math.floor(rnd() * 2) });
+        else model.inject({ endpoint: 'token', kind: 'rate-limit', count: 1, retryAfterS: 1 + Math.floor(rnd() * 3) });
+        return;
+      }
+      if (p === undefined) return;
+      procs[ev.slot] = undefined;
+      if (ev.kind === 'restart') {
+        restarts++;
+        stopping.push(p.lc.shutdown({ deadlineMs: 5_000 }));
+      } else {
+        crashes++;
+        p.io.up = false; // nothing it does from now on reaches LS or the store
+        stopping.push(p.lc.shutdown({ deadlineMs: 1_000 })); // only clears its timers: its I/O is cut
+      }
+      pendingStarts.push({ at: Date.now() + 1_000 + Math.floor(rnd() * 120_000), slot: ev.slot });
+    };
+
+    for (let s = 0; s < fleet; s++) startProc(s);
+    let t = start;
+    while (t < end) {
+      const cut = CUTOFF0 + (lsDay(t) + 1) * DAY;
+      const dense = cut - t <= 10_000 || t - (cut - DAY) < 10_000;
+      const step = dense ? 200 : 60_000;
+      let next = Math.min(t + step, end, cut - 10_000 > t ? cut - 10_000 : Infinity);
+      if (events.length > 0) next = Math.min(next, events[0]!.at);
+      pendingStarts.sort((a, b) => a.at - b.at);
+      if (pendingStarts.length > 0) next = Math.min(next, pendingStarts[0]!.at);
+      await clock.tickAsync(Math.max(0, next - t));
+      t = next;
+      while (events.length > 0 && events[0]!.at <= t) apply(events.shift()!);
+      while (pendingStarts.length > 0 && pendingStarts[0]!.at <= t) startProc(pendingStarts.shift()!.slot);
+      for (const p of procs) if (p !== undefined) call(p);
+      if (model.activeTokens().length > 1) violate(`${model.activeTokens().length} live tokens for one app key`);
+    }
+
+    // The end: every slot runs again, settles for a minute, then the whole fleet shuts down.
+    for (const { slot } of pendingStarts.splice(0)) if (procs[slot] === undefined) startProc(slot);
+    for (const p of procs) if (p !== undefined) call(p);
+    await clock.tickAsync(60_000);
+    const finals = procs.filter((p): p is Proc => p !== undefined).map((p) => p.lc.shutdown({ deadlineMs: 10_000 }));
+    await clock.tickAsync(15_000);
+    await Promise.all([...finals, ...stopping]);
+    const aliveAtEnd = model.activeTokens().length;
+    if (aliveAtEnd > 0) violate(`${aliveAtEnd} token(s) alive after the final shutdown`);
+
+    const issuancesByDay = new Array<number>(days + 1).fill(0);
+    for (const tok of model.issuedTokens()) issuancesByDay[lsDay(model.tokenInfo(tok)!.issuedAtMs)]! += 1;
+    const stats = model.stats();
+    // Forced issuances are outside the budget by design; they are reported, not counted against a day.
+    issuancesByDay.forEach((n, d) => {
+      if (n - forced > allowed[d]!) violate(`LS day ${d}: ${n} issuances, allowed ${allowed[d]} (+${forced} forced)`);
+    });
+    return {
+      seed: options.seed,
+      days,
+      fleet,
+      tokenRequests: stats.tokenRequests,
+      issuances: stats.issued,
+      forcedIssuances: forced,
+      issuancesByDay,
+      allowedByDay: allowed,
+      calls,
+      failedCalls,
+      failedByCode,
+      deadInWindow,
+      restarts,
+      crashes,
+      faults,
+      aliveAtEnd,
+      violations,
+    };
+  } finally {
+    clock.uninstall();
+  }
+}
