@@ -13,6 +13,7 @@ import { describe, expect, it } from '@jest/globals';
 import { appKeyId, shortId, tokenId } from '../../src/core/fingerprint.js';
 import type { TokenRecord } from '../../src/store/token-record.js';
 import { Progress } from '../../src/cli/progress.js';
+import { LS_DAILY_CUTOFF, LS_MAX_LIFETIME_MS, TokenPolicy } from '../../src/lifecycle/token-policy.js';
 import { APP_KEY, ENCRYPTION_KEY, HOUR, OTHER_KEY, OTHER_SECRET, ROOT, SECRET, baseEnv, hold, lastLine, seedToken as seed, useCliHarness } from './harness.js';
 
 const h = useCliHarness();
@@ -383,7 +384,10 @@ describe('status', () => {
       liveInstances: string[];
     };
     expect(s.counts).toMatchObject({ active: 2, revoked: 0 });
-    expect(s.adopt).toMatchObject({ id: newest.record.id, revokeAt: newest.record.revokeAt, refreshAt: newest.record.revokeAt - 300_000, holders: ['daemon-x'] });
+    // The times are the lifecycle's own policy applied to the stored record (defaults, LS's day).
+    const policy = new TokenPolicy({ refreshMarginMs: 300_000, revokeMarginMs: 60_000, maxLifetimeMs: Infinity, lifetimeMs: LS_MAX_LIFETIME_MS, cutoff: LS_DAILY_CUTOFF, cutoffJitterMs: 0 }, () => ({ lowMs: 0, highMs: 0 }));
+    const times = policy.times(newest.record.issuedAt, newest.record.expiresAt);
+    expect(s.adopt).toMatchObject({ id: newest.record.id, revokeAt: times.revokeAt, refreshAt: times.refreshAt, holders: ['daemon-x'] });
     expect(s.actions).toEqual(
       expect.arrayContaining([expect.objectContaining({ id: due.record.id, action: 'revoke' }), expect.objectContaining({ id: newest.record.id, action: 'adopt' })]),
     );

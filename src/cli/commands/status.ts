@@ -2,25 +2,26 @@
  * `ls-token status`: what a `TokenLifecycle` with default options would do if it started now,
  * worked out from the store alone (read-only; needs the app key but not its secret).
  *
- * It mirrors the lifecycle's rules: `getAccessToken()` adopts the newest `active` token that is
- * still valid past the refresh margin (else it issues one, which kills any other live token of
- * the app key); the first sweep revokes tokens past their revokeAt, tokens left `revoking` by a
- * dead process and tokens nobody holds whose owner is dead, keeps tokens with live leases, and
- * schedules the rest at their revokeAt.
+ * It asks the lifecycle's own rooms, so it cannot drift from them: the token policy decides what
+ * `getAccessToken()` would adopt (the fleet's newest usable token, when a new one would not live
+ * longer) and when it would refresh, and the sweep plan what the first sweep would revoke, keep or
+ * schedule. Times are judged by this host's clock (a lifecycle also corrects for LS's).
  */
 import { appKeyId as hashAppKey, shortId } from '../../core/fingerprint.js';
 import { TOKEN_STATES, type TokenRecord, type TokenState } from '../../store/token-record.js';
 import { readStoreConfig, requireAppKey } from '../config.js';
 import { type Command, withStore } from '../context.js';
 import { formatRelative, formatTime, formatTimeAndRelative, type TimeStyle } from '../format.js';
-import { leaseHolders } from '../../lifecycle/fleet.js';
+import { leaseHolders, liveInstances } from '../../lifecycle/fleet.js';
+import { planSweep } from '../../lifecycle/sweep.js';
+import { LS_DAILY_CUTOFF, LS_MAX_LIFETIME_MS, TokenPolicy } from '../../lifecycle/token-policy.js';
 
 /** What the first sweep of a new lifecycle would do with one record. */
 export interface PlannedAction {
   /** The token id. */
   readonly id: string;
-  /** `revoke` now, `schedule` its revocation at `at`, `keep` (held by live processes), `adopt` it, or nothing (`ended`). */
-  readonly action: 'revoke' | 'schedule' | 'keep' | 'adopt' | 'ended' | 'audit';
+  /** `revoke` now, `schedule` its revocation at `at`, `keep` (held or being revoked by live processes), `adopt` it, or `audit` (gave up; kept for the record). */
+  readonly action: 'revoke' | 'schedule' | 'keep' | 'adopt' | 'audit';
   /** Why, in a few words. */
   readonly why: string;
   /** When the revocation happens (for `schedule`, `keep`, `adopt`), epoch ms. */
@@ -51,45 +52,36 @@ export interface StatusInputs {
   readonly refreshMarginMs: number;
 }
 
-/** Works out the plan; pure. */
+/**
+ * Works out the plan with the lifecycle's own rules: its token policy (defaults, this host's
+ * clock) decides what `getAccessToken()` would adopt and when, and its sweep plan what the first
+ * sweep would do. Pure.
+ */
 export function planStatus(input: StatusInputs): StatusPlan {
   const { records, holders, alive, now, refreshMarginMs } = input;
   const counts = Object.fromEntries(TOKEN_STATES.map((s) => [s, 0])) as Record<TokenState, number>;
   for (const r of records) counts[r.state]++;
-  const newestFirst = [...records].sort((a, b) => b.issuedAt - a.issuedAt || b.expiresAt - a.expiresAt);
-  const usable = newestFirst.find((r) => r.state === 'active' && r.expiresAt > now + refreshMarginMs && r.revokeAt > now);
-  const shared = newestFirst.find((r) => r.state === 'active' && r.revokeAt > now && r.expiresAt > now);
-  const actions: PlannedAction[] = [];
-  for (const r of newestFirst) {
-    const held = holders.get(r.id) ?? [];
-    const ownerAlive = r.ownerId !== null && alive.has(r.ownerId);
-    let a: PlannedAction;
-    if (r.state === 'revoked' || r.state === 'expired') continue;
-    if (r.state === 'failed') a = { id: r.id, action: 'audit', why: `revocation gave up (${r.lastError?.code ?? 'unknown error'}); kept for audit`, at: null };
-    else if (r.state === 'revoking') {
-      a = ownerAlive
-        ? { id: r.id, action: 'keep', why: `being revoked by live instance ${r.ownerId}`, at: null }
-        : { id: r.id, action: 'revoke', why: 'owed: left revoking by a process that is gone', at: now };
-    } else if (r.revokeAt <= now) a = { id: r.id, action: 'revoke', why: `due (${r.reason ?? 'expiry'})`, at: now };
-    else if (r.id === usable?.id) a = { id: r.id, action: 'adopt', why: held.length > 0 ? `newest valid token, held by ${held.length} live instance(s)` : 'newest valid token, held by nobody', at: r.revokeAt };
-    else if (held.length > 0) a = { id: r.id, action: 'keep', why: `held by ${held.length} live instance(s)`, at: r.revokeAt };
-    else if (r.id === shared?.id) a = { id: r.id, action: 'schedule', why: 'newest token, too close to expiry to adopt', at: r.revokeAt };
-    else if (!ownerAlive) a = { id: r.id, action: 'revoke', why: 'orphan: nobody holds it and its owner is gone', at: now };
-    else a = { id: r.id, action: 'schedule', why: `owner ${r.ownerId} is alive`, at: r.revokeAt };
-    actions.push(a);
-  }
+  const policy = new TokenPolicy({ refreshMarginMs, revokeMarginMs: 60_000, maxLifetimeMs: Infinity, lifetimeMs: LS_MAX_LIFETIME_MS, cutoff: LS_DAILY_CUTOFF, cutoffJitterMs: 0 }, () => ({ lowMs: 0, highMs: 0 }));
+  const shared = policy.sharedToken(records, now);
+  const sharedTimes = shared === undefined ? undefined : policy.times(shared.issuedAt, shared.expiresAt);
+  const adopt = shared !== undefined && sharedTimes !== undefined && policy.worthAdopting(sharedTimes, now) ? shared : undefined;
+  const live = records.filter((r) => r.state === 'active' || r.state === 'revoking' || r.state === 'failed');
+  const sweep = planSweep({ records: live, holders, alive, self: null, currentId: undefined, held: new Set(), now, policy, orphanPolicy: 'adopt', reuseStoredToken: true });
+  const actions: PlannedAction[] = [...sweep]
+    .sort((a, b) => b.record.issuedAt - a.record.issuedAt)
+    .map((a): PlannedAction => {
+      const { id, revokeAt } = a.record;
+      if (id === adopt?.id) return { id, action: 'adopt', why: (holders.get(id)?.length ?? 0) > 0 ? `the fleet's token, held by ${holders.get(id)!.length} live instance(s)` : "the fleet's token, held by nobody", at: revokeAt };
+      if (a.kind === 'revoke' || a.kind === 'claim') return { id, action: 'revoke', why: a.why, at: now };
+      if (a.kind === 'schedule') return { id, action: (holders.get(id)?.length ?? 0) > 0 ? 'keep' : 'schedule', why: a.why, at: revokeAt };
+      return { id, action: a.record.state === 'failed' ? 'audit' : 'keep', why: a.why, at: null };
+    });
   return {
     counts,
     adopt:
-      usable === undefined
+      adopt === undefined || sharedTimes === undefined
         ? null
-        : {
-            id: usable.id,
-            refreshAt: Math.max(usable.issuedAt, usable.revokeAt - refreshMarginMs),
-            revokeAt: usable.revokeAt,
-            expiresAt: usable.expiresAt,
-            holders: holders.get(usable.id) ?? [],
-          },
+        : { id: adopt.id, refreshAt: sharedTimes.refreshAt, revokeAt: sharedTimes.revokeAt, expiresAt: sharedTimes.expiresAt, holders: holders.get(adopt.id) ?? [] },
     actions,
   };
 }
@@ -97,7 +89,7 @@ export function planStatus(input: StatusInputs): StatusPlan {
 function describe(plan: StatusPlan, now: number, style: TimeStyle): string[] {
   const lines: string[] = [];
   if (plan.adopt === null) {
-    lines.push('  getAccessToken()  would ISSUE a new token: no stored token is valid past the refresh margin');
+    lines.push('  getAccessToken()  would ISSUE a new token: no stored token is worth adopting');
     lines.push('                    (issuing kills any other live token of this app key at LS)');
   } else {
     const a = plan.adopt;
@@ -128,7 +120,7 @@ export const statusCommand: Command = async (ctx) => {
     const now = ctx.now();
     const records = await s.store.list({ appKeyId });
     const holders = await leaseHolders(s.store, appKeyId);
-    const alive = new Set((await s.store.listMeta('instance:')).map((m) => m.key.slice('instance:'.length)));
+    const alive = await liveInstances(s.store);
     const plan = planStatus({ records, holders, alive, now, refreshMarginMs });
     if (cfg.flag('json')) {
       out.json({ appKeyId, store: s.display, namespace: storeCfg.namespace, now, liveInstances: [...alive].sort(), holders: Object.fromEntries(holders), ...plan });
