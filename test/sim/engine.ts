@@ -204,7 +204,8 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
       draw(options.crashesPerDay ?? 1, 'crash');
       draw(options.faultsPerDay ?? 3, 'fault');
       // One event each day lands in the minute around the cut-off, where it hurts most.
-      events.push({ at: CUTOFF0 + (d + 1) * DAY - 30_000 + Math.floor(rnd() * 60_000), kind: (['restart', 'crash', 'fault'] as const)[Math.floor(rnd() * 3)]!, slot: Math.floor(rnd() * fleet) });
+      const kinds = (['restart', 'crash', 'fault'] as const).filter((k) => (k === 'restart' ? options.restartsPerDay ?? 2 : k === 'crash' ? options.crashesPerDay ?? 1 : options.faultsPerDay ?? 3) > 0);
+      if (kinds.length > 0) events.push({ at: CUTOFF0 + (d + 1) * DAY - 30_000 + Math.floor(rnd() * 60_000), kind: kinds[Math.floor(rnd() * kinds.length)]!, slot: Math.floor(rnd() * fleet) });
     }
     events.sort((a, b) => a.at - b.at);
     const pendingStarts: Array<{ at: number; slot: number }> = [];
