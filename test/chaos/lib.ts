@@ -194,6 +194,18 @@ export class PrivateRedis {
     this.#proc = undefined;
   }
 
+  /** Stops it the hard way (SIGKILL) without saving, and drops any saved data: a restart comes up empty. */
+  async killLosingData(): Promise<void> {
+    const proc = this.#proc;
+    this.#proc = undefined;
+    if (proc !== undefined && proc.exitCode === null) {
+      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+      proc.kill('SIGKILL');
+      await exited;
+    }
+    rmSync(join(this.dir, 'dump.rdb'), { force: true });
+  }
+
   async stop(): Promise<void> {
     const proc = this.#proc;
     this.#proc = undefined;

@@ -12,6 +12,7 @@ import { corruptRecordsScenario } from './scenarios/corrupt-records.js';
 import { faultsScenario } from './scenarios/faults.js';
 import { propertyScenario } from './scenarios/property.js';
 import { redisRestartScenario } from './scenarios/redis-restart.js';
+import { redisRestartEmptyScenario } from './scenarios/redis-restart-empty.js';
 import { sigkillScenario } from './scenarios/sigkill.js';
 import { PrivateRedis, SecretCorpus, emptyResult, scanForSecrets, type ScenarioResult } from './lib.js';
 
@@ -35,6 +36,7 @@ const scenarios: Scenario[] = [
   { name: 'corrupt-records', timeoutMs: 30_000, run: () => corruptRecordsScenario(corpus, sharedRedis.url) },
   { name: 'mock-faults', timeoutMs: 90_000, run: () => faultsScenario(corpus, seed) },
   { name: 'redis-restart', timeoutMs: 60_000, run: () => redisRestartScenario(corpus) },
+  { name: 'redis-restart-empty', timeoutMs: 60_000, run: () => redisRestartEmptyScenario(corpus) },
   { name: 'sigkill', timeoutMs: 120_000, run: () => sigkillScenario(corpus, seed) },
 ];
 const only = process.argv.slice(2);

@@ -166,6 +166,26 @@ describe('a fleet of daemons sharing one app key over Redis', () => {
     expect(mock.stats().active).toBe(0); // the new holder was the last: nothing is left alive
   });
 
+  it('Redis loses its data (FLUSHDB): the holders write their record again, and a newcomer adopts it instead of killing it', async () => {
+    const { children, id, token } = await coldFleet(['fleet-a', 'fleet-b', 'fleet-c']);
+    await raw.flushDb(); // a restart without persistence, a failover to an empty replica
+    expect(await leaseKeys()).toEqual([]);
+    // Within a heartbeat the holders lease the token again and, finding its record gone, write it again.
+    await waitUntil(async () => (await leaseKeys()).length > 0, LEASE_TTL_MS * 3, 'a holder\'s lease to reappear');
+    const newcomer = member('fleet-new');
+    const newId = (await newcomer.waitForLine((l) => l.startsWith('ready '))).slice(6);
+    expect(newId).toBe(id); // adopted: not a new token that would kill the fleet's
+    expect(mock.stats().issued).toBe(1);
+    expect(mock.isActive(token)).toBe(true);
+    expect(await storeView().get(id)).toMatchObject({ state: 'active' });
+    for (const c of [...children, newcomer]) {
+      expect(c.events()).not.toContainEqual(expect.objectContaining({ type: 'issued', source: 'issued', id: expect.not.stringMatching(id) }));
+      c.signal('SIGTERM');
+    }
+    await Promise.all([...children, newcomer].map((c) => exitWithin(c, 5_000)));
+    expect(mock.stats().active).toBe(0); // and the last to leave revoked it
+  });
+
   it('IGW00121: a member told its token is invalid takes the newer token from the store instead of issuing', async () => {
     const options = { appKey: FIXTURE_APP_KEY, appSecretKey: FIXTURE_SECRET, baseUrl: mock.url, sweepIntervalMs: 0, leaseTtlMs: LEASE_TTL_MS };
     const keyvA = createKeyv({ url: redis.url }, { namespace, throwOnErrors: true });
