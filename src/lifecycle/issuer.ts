@@ -17,7 +17,7 @@ import { boundedStoreCall } from '../store/store-call.js';
 import type { NewTokenRecord, TokenRecord } from '../store/token-record.js';
 import type { TokenStore } from '../store/token-store.js';
 import type { ClockSkew } from './clock-skew.js';
-import type { Fleet } from './fleet.js';
+import type { Fleet, HeldForFleet } from './fleet.js';
 import type { IssueBudget } from './issue-budget.js';
 import type { IssueLockProvider } from './issue-lock.js';
 import type { IssueThrottle } from './issue-throttle.js';
@@ -38,6 +38,12 @@ export interface HeldToken {
   readonly times: TokenTimes;
 }
 
+/** The fleet's view of a held token: what the heartbeat needs to lease it and write its record again. */
+export function fleetView(held: HeldToken, instanceId: string): HeldForFleet {
+  const r = held.record;
+  return { id: held.id, token: held.token, input: { appKeyId: r.appKeyId, tokenType: r.tokenType, issuedAt: r.issuedAt, expiresAt: r.expiresAt, revokeAt: r.revokeAt, ownerId: instanceId } };
+}
+
 /** What one flight wants. */
 export interface ObtainRequest {
   /** LS rejected the current token: re-read the store, then issue past the budget (forced cap applies). */
@@ -56,6 +62,8 @@ export type Obtained =
 /** What {@link Issuer} works with. */
 export interface IssuerDeps {
   readonly client: { issueToken(options: { signal?: AbortSignal }): Promise<IssuedToken> };
+  /** LS's clock from a bodiless request (for the clock estimate before any issuance). */
+  readonly serverTime: (signal: AbortSignal) => Promise<{ sentAt: number; receivedAt: number; serverMs: number } | undefined>;
   readonly store: TokenStore;
   readonly vault: TokenVault;
   readonly fleet: Fleet;
@@ -131,6 +139,21 @@ export class Issuer {
   /** Whether a token request is waiting for LS. */
   get requesting(): boolean {
     return this.#requests > 0;
+  }
+
+  /**
+   * Reads LS's clock once (a `HEAD /`) when no issuance has yet; returns `held` re-timed by the
+   * new estimate, or `undefined` when nothing changed. Never rejects.
+   */
+  async probeClock(held: HeldToken | undefined, signal: AbortSignal): Promise<HeldToken | undefined> {
+    const { skew, policy, serverTime } = this.#d;
+    if (skew.estimate() !== null) return undefined;
+    const sample = await serverTime(signal).catch(() => undefined);
+    // An issuance meanwhile gave a better sample (its JWT iat): keep that one.
+    if (sample === undefined || skew.estimate() !== null || !skew.sample({ ...sample, resolutionMs: 1000 })) return undefined;
+    const exp = held === undefined ? undefined : readJwtClaims(held.token)?.exp;
+    if (held === undefined || exp === undefined) return undefined;
+    return { ...held, times: policy.times(held.times.issuedAt, policy.expiryOf(held.times.issuedAt, undefined, exp)) };
   }
 
   /** Builds the in-memory view of a token and puts it in the vault. */

@@ -14,6 +14,7 @@ import type { RetryPolicy } from '../schedule/revocation-scheduler.js';
 import { TokenStore } from '../store/token-store.js';
 import type { IssueLockProvider } from './issue-lock.js';
 import type { IssueThrottleOptions } from './issue-throttle.js';
+import { isLifecycleLogger, type LifecycleLogger } from '../integrations/logger.js';
 
 /** What to do with the shared token at shutdown. */
 export type RevokeOnShutdown = 'last-holder' | 'always' | 'never';
@@ -94,6 +95,12 @@ export interface TokenLifecycleOptions extends LsOAuthClientOptions {
   issueLock?: IssueLockProvider;
   /** Random source in [0, 1), for the jitters. Default `Math.random`; simulations pass a seeded one. */
   random?: () => number;
+  /**
+   * A pino-compatible logger (`info/warn/error(obj, msg)`, `debug` optional). Every event is logged
+   * once at a fitting level (issued/revoked/expired: info, scheduled: debug, retrying: warn,
+   * revokeFailed/error: error), secret-free. Default: none (silent).
+   */
+  logger?: LifecycleLogger;
 }
 
 /** How the lifecycle gets its store. */
@@ -120,6 +127,7 @@ export interface LifecycleConfig {
   readonly throttle: Readonly<Required<IssueThrottleOptions>>;
   readonly issueLock: IssueLockProvider | undefined;
   readonly random: () => number;
+  readonly logger: LifecycleLogger | undefined;
   readonly store: StoreChoice;
   /** Passed to the scheduler, which validates them. */
   readonly scheduler: { readonly retry: RetryPolicy | undefined; readonly concurrency: number | undefined; readonly revokeRatePerSec: number | undefined };
@@ -127,6 +135,10 @@ export interface LifecycleConfig {
 
 function randomInstanceId(): string {
   return `${hostname().replace(/[^\w.-]/g, '_').slice(0, 40)}-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+function invalid(field: string, problem: string): never {
+  throw invalidOption(field, problem);
 }
 
 function optionalFunction<T>(field: string, value: unknown): T | undefined {
@@ -187,6 +199,7 @@ export function parseLifecycleOptions(options: TokenLifecycleOptions): Lifecycle
     }),
     issueLock,
     random: optionalFunction<() => number>('random', o.random) ?? Math.random,
+    logger: o.logger === undefined ? undefined : isLifecycleLogger(o.logger) ? o.logger : invalid('logger', 'must have info, warn and error methods (a pino-compatible logger)'),
     store: storeChoice(o),
     scheduler: Object.freeze({ retry: o.retry, concurrency: o.concurrency, revokeRatePerSec: o.revokeRatePerSec }),
   });

@@ -14,6 +14,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import type { DrainSummary, RevocationScheduler } from '../schedule/revocation-scheduler.js';
+import type { LifecycleParts } from './assemble.js';
 import type { Fleet } from './fleet.js';
 import type { RevokeOnShutdown } from './lifecycle-options.js';
 import type { TokenVault } from './token-vault.js';
@@ -126,4 +127,27 @@ export async function runShutdown(p: ShutdownParts): Promise<ShutdownSummary> {
     }
   }
   return { ...summary, keptForOthers: keep.size, notRevoked };
+}
+
+/**
+ * Runs the phases for a lifecycle's parts and then closes its scheduler and client. `closing`
+ * must already be aborted (nothing issues any more); `abortRequests` aborts an issuance request
+ * still waiting for LS.
+ */
+export function shutdownLifecycle(p: LifecycleParts, deadlineMs: number, inFlight: readonly (Promise<unknown> | undefined)[], currentId: string | undefined, abortRequests: () => void): Promise<ShutdownSummary> {
+  return runShutdown({
+    now: p.now,
+    deadlineMs,
+    inFlight,
+    abortRequests,
+    requestInFlight: () => p.issuer.requesting,
+    fleet: p.fleet,
+    vault: p.vault,
+    scheduler: p.scheduler,
+    currentId: () => currentId,
+    revokeOnShutdown: p.cfg.revokeOnShutdown,
+  }).finally(() => {
+    p.scheduler.close();
+    p.client.close();
+  });
 }

@@ -218,6 +218,11 @@ export class RevocationScheduler {
     return [...this.#queue.ids()];
   }
 
+  /** When the next scheduled revocation is due, if any. */
+  nextDueAt(): number | undefined {
+    return this.#queue.peek()?.at;
+  }
+
   /** When the revocation of `id` is due, if scheduled. */
   dueAt(id: string): number | undefined {
     return this.#queue.get(id)?.at;

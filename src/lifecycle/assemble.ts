@@ -1,0 +1,115 @@
+/**
+ * Builds the rooms a lifecycle is made of from its options: the client (which validates the
+ * connection options), the store, the token policy with its clock estimate, the vault, the fleet,
+ * the scheduler (reporting to the lifecycle's sink) and the issuer. One place wires them, so the
+ * facade only holds them.
+ */
+import { type Clock, systemClock } from '../core/clock.js';
+import { type LsTokenError } from '../core/errors.js';
+import { appKeyId as hashAppKey } from '../core/fingerprint.js';
+import { LsOAuthClient } from '../ls/ls-client.js';
+import { type EventSink, RevocationScheduler } from '../schedule/revocation-scheduler.js';
+import { TokenStore } from '../store/token-store.js';
+import { ClockSkew } from './clock-skew.js';
+import { Fleet } from './fleet.js';
+import { IssueBudget } from './issue-budget.js';
+import { lockProviderFor } from './issue-lock.js';
+import { IssueThrottle } from './issue-throttle.js';
+import { type HeldToken, Issuer } from './issuer.js';
+import { type LifecycleConfig, type TokenLifecycleOptions, parseLifecycleOptions } from './lifecycle-options.js';
+import { LS_DAILY_CUTOFF, LS_MAX_LIFETIME_MS, TokenPolicy } from './token-policy.js';
+import { TokenVault } from './token-vault.js';
+
+/** Everything a lifecycle holds. */
+export interface LifecycleParts {
+  readonly cfg: LifecycleConfig;
+  readonly appKey: string;
+  readonly appKeyId: string;
+  readonly now: Clock;
+  readonly client: LsOAuthClient;
+  readonly store: TokenStore;
+  readonly skew: ClockSkew;
+  readonly policy: TokenPolicy;
+  readonly vault: TokenVault;
+  readonly fleet: Fleet;
+  readonly scheduler: RevocationScheduler;
+  readonly issuer: Issuer;
+}
+
+/** What the parts report to, and listen to. */
+export interface AssemblyHooks {
+  /** The scheduler's outcomes (bookkeeping first, then the public event). */
+  readonly sink: EventSink;
+  /** Store trouble and other errors the parts survived. */
+  readonly onError: (err: unknown, op: string, id?: string) => void;
+  /** Corrupt or undecryptable records found by the store. */
+  readonly onStoreError: (error: LsTokenError, op: string) => void;
+  /** Aborted when the lifecycle closes. */
+  readonly closing: AbortSignal;
+  /** Aborted when shutdown gives up on a request in flight. */
+  readonly requests: AbortSignal;
+}
+
+/** Builds the parts; throws `ERR_INVALID_OPTION` (naming the field) for bad options. */
+export function assembleLifecycle(options: TokenLifecycleOptions, hooks: AssemblyHooks): LifecycleParts {
+  const cfg = parseLifecycleOptions(options);
+  const client = new LsOAuthClient(options); // validates the connection options (and `now`)
+  const now = options.now ?? systemClock;
+  const appKeyId = hashAppKey(options.appKey);
+  const c = cfg.store;
+  const store =
+    c.kind === 'given'
+      ? c.store
+      : new TokenStore({
+          // Absent keys are left out: keyv 5 breaks on `{ store: undefined }`-style objects.
+          ...(c.keyv === undefined ? {} : { keyv: c.keyv }),
+          ...(c.prefix === undefined ? {} : { prefix: c.prefix }),
+          ...(c.encryptionKey === undefined ? {} : { encryptionKey: c.encryptionKey }),
+          ...(c.retainMs === undefined ? {} : { retainMs: c.retainMs }),
+          now,
+          onError: (error, ctx) => hooks.onStoreError(error, ctx.op),
+        });
+  const skew = new ClockSkew();
+  const policy = new TokenPolicy(
+    { refreshMarginMs: cfg.refreshMarginMs, revokeMarginMs: cfg.revokeMarginMs, maxLifetimeMs: cfg.maxLifetimeMs, lifetimeMs: LS_MAX_LIFETIME_MS, cutoff: LS_DAILY_CUTOFF, cutoffJitterMs: Math.floor(cfg.random() * 250) },
+    () => skew.bounds(),
+  );
+  const vault = new TokenVault();
+  const base = { store, appKeyId, instanceId: cfg.instanceId, storeTimeoutMs: cfg.storeTimeoutMs, now };
+  const fleet = new Fleet({ ...base, leaseTtlMs: cfg.leaseTtlMs, onError: hooks.onError });
+  const s = cfg.scheduler;
+  const scheduler = new RevocationScheduler({
+    store,
+    revoke: (token, signal) => client.revokeToken(token, 'access_token', { signal }),
+    vault,
+    sink: hooks.sink,
+    storeTimeoutMs: cfg.storeTimeoutMs,
+    now,
+    random: cfg.random,
+    ...(s.retry === undefined ? {} : { retry: s.retry }),
+    ...(s.concurrency === undefined ? {} : { concurrency: s.concurrency }),
+    ...(s.revokeRatePerSec === undefined ? {} : { revokeRatePerSec: s.revokeRatePerSec }),
+  });
+  const issuer = new Issuer({
+    ...base,
+    client,
+    serverTime: (signal) => client.serverTime({ signal }),
+    vault,
+    fleet,
+    policy,
+    skew,
+    budget: new IssueBudget({ ...base, intervalMs: cfg.minIssueIntervalMs }),
+    throttle: new IssueThrottle(cfg.throttle, now),
+    lock: cfg.issueLock ?? lockProviderFor(store.keyv),
+    lockKey: `${store.prefix}:lock:issue:${appKeyId}`,
+    lockTtlMs: client.timeoutMs + 5_000,
+    reuseStoredToken: cfg.reuseStoredToken,
+    issueLockWaitMs: cfg.issueLockWaitMs,
+    closing: hooks.closing,
+    abortRequests: hooks.requests,
+    isRevoking: (id) => scheduler.isRevoking(id),
+    discard: (held: HeldToken) => void scheduler.revoke(held.id, 'recovery', held.times.expiresAt),
+    onError: hooks.onError,
+  });
+  return { cfg, appKey: options.appKey, appKeyId, now, client, store, skew, policy, vault, fleet, scheduler, issuer };
+}
