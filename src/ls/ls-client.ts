@@ -172,7 +172,17 @@ export class LsOAuthClient {
    *
    * @throws {@link LsTokenError} `ERR_TIMEOUT`, `ERR_NETWORK`, `ERR_ABORTED`.
    */
-  async serverTime(options: RequestOptions = {}): Promise<{ sentAt: number; receivedAt: number; serverMs: number } | undefined> {
+  async serverTime(options: RequestOptions = {}): Promise<
+    | {
+        /** When the probe was sent, epoch ms by this host's clock. */
+        sentAt: number;
+        /** When the answer arrived, epoch ms by this host's clock. */
+        receivedAt: number;
+        /** LS's `Date` header, epoch ms (1 s resolution). */
+        serverMs: number;
+      }
+    | undefined
+  > {
     const deadline = AbortSignal.timeout(this.timeoutMs);
     const signal = options.signal === undefined ? deadline : AbortSignal.any([deadline, options.signal]);
     const sentAt = this.#now();
