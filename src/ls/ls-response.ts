@@ -163,8 +163,8 @@ const rejectedTokens = new WeakMap<LsTokenError, string>();
 
 /**
  * The raw token of a token response that {@link LsOAuthClient.issueToken} rejected as
- * `ERR_BAD_RESPONSE` after LS had handed it out (bad characters, a lifetime out of bounds, or an
- * expiry not after its issue time), or `undefined` for any other error.
+ * `ERR_BAD_RESPONSE` after LS had handed it out (bad characters, a lifetime out of bounds, or a
+ * JWT `exp` not after its `iat`), or `undefined` for any other error.
  *
  * LS may have made that token live (and issuing it killed the previous token of the app key), so
  * revoke it: `client.revokeToken(rejectedTokenOf(err))`. The token is a secret: it is kept outside
@@ -191,8 +191,10 @@ function lifetimeSeconds(raw: unknown): number {
  * `expires_in` or `expire_in`, number or numeric string; the expiry is then cut to the JWT `exp`.
  * Rejects as `ERR_BAD_RESPONSE` a token outside the `b64token` characters, a lifetime above
  * {@link MAX_TOKEN_LIFETIME_S} (or not finite), a JWT `exp` more than that after `issuedAt`, and a
- * token whose effective expiry is not after `issuedAt`; the raw token of such a rejected answer is
- * kept for {@link rejectedTokenOf}.
+ * token dead on arrival by its own claims (`exp` not after `iat`, or `nbf` without `iat`); the raw
+ * token of such a rejected answer is kept for {@link rejectedTokenOf}. `expiresAt` may still be at
+ * or before `issuedAt` when this host's clock is ahead of LS's: judge that with a clock-skew
+ * estimate (the lifecycle does), not with the host clock alone.
  *
  * @param scrubber removes known secrets from server text quoted in error messages.
  */
@@ -221,12 +223,19 @@ export function parseTokenResponse(res: RawResponse, issuedAt: number, scrubber:
   const lifetimeS = lifetimeSeconds(json[lifetimeField]);
   if (!Number.isFinite(lifetimeS) || lifetimeS <= 0) throw reject(lifetimeField, 'is missing or not a positive number of seconds');
   if (lifetimeS > MAX_TOKEN_LIFETIME_S) throw reject(lifetimeField, `is more than 31 days (${MAX_TOKEN_LIFETIME_S} s); LS tokens live at most 24 h`);
-  const exp = readJwtClaims(accessToken)?.exp;
+  const claims = readJwtClaims(accessToken);
+  const exp = claims?.exp;
   if (exp !== undefined && exp * 1000 - issuedAt > MAX_TOKEN_LIFETIME_S * 1000) {
     throw reject('exp', 'of the JWT is more than 31 days after issuance; LS tokens live at most 24 h');
   }
+  // Dead on arrival by the token's own claims, whatever the clocks say. Whether a token is dead by
+  // the host clock is left to the caller: a host clock ahead of LS's (a token issued at 06:59 KST
+  // lives a minute) would otherwise throw away a good token.
+  const bornAt = claims?.iat ?? claims?.nbf;
+  if (exp !== undefined && bornAt !== undefined && exp <= bornAt) {
+    throw reject('exp', 'of the JWT is not after its iat/nbf: the token is dead on arrival');
+  }
   const expiresAt = effectiveExpiry(issuedAt, lifetimeS, accessToken);
-  if (!(expiresAt > issuedAt)) throw reject('exp', 'of the JWT is not after the issue time: the token is dead on arrival');
   return { accessToken, tokenType, scope, issuedAt, expiresAt, lifetimeMs: lifetimeS * 1000 };
 }
 

@@ -73,10 +73,10 @@ describe('lifetime bounds', () => {
 
 describe('a token that is already dead at issuance', () => {
   it.each([
-    ['exp before issuedAt', T0 / 1000 - 60],
-    ['exp equal to issuedAt', T0 / 1000],
-  ])('%s is ERR_BAD_RESPONSE; the raw token is on the error for revocation but never printed', (_name, exp) => {
-    const token = fakeJwt({ sub: 'token', iat: T0 / 1000 - 3600, exp, jti: 'PSd7orrAJnAfr202g4MpbzVxwqPBjjkvjLf2' });
+    ['exp before its iat', T0 / 1000 - 60, T0 / 1000],
+    ['exp equal to its iat', T0 / 1000, T0 / 1000],
+  ])('%s is ERR_BAD_RESPONSE; the raw token is on the error for revocation but never printed', (_name, exp, iat) => {
+    const token = fakeJwt({ sub: 'token', iat, exp, jti: 'PSd7orrAJnAfr202g4MpbzVxwqPBjjkvjLf2' });
     const err = parseError(response({ access_token: token, expires_in: DAY_S }));
     expect(err).toMatchObject({ code: ErrorCodes.BAD_RESPONSE, field: 'exp', retryable: true });
     expect(rejectedTokenOf(err)).toBe(token);
@@ -85,6 +85,16 @@ describe('a token that is already dead at issuance', () => {
     expect(printed).not.toContain(sig);
     expect(printed).not.toContain(token.split('.')[1]!);
     expect(structuredClone({ ...err })).not.toHaveProperty('token');
+  });
+
+  it('keeps (for the caller\'s clock-skew judgement) a token that is dead only by a host clock ahead of LS\'s', () => {
+    // Issued by LS at 06:59:00 KST, dies at 07:00:00; this host's clock says 07:01.
+    const iat = Date.UTC(2026, 10, 24, 21, 59, 0) / 1000;
+    const token = fakeJwt({ sub: 'token', iat, exp: iat + 60 });
+    const hostIssuedAt = (iat + 120) * 1000;
+    const t = parseTokenResponse(response({ access_token: token, expires_in: 60 }), hostIssuedAt);
+    expect(t.accessToken).toBe(token);
+    expect(t.expiresAt).toBe((iat + 60) * 1000);
   });
 
   it('rejectedTokenOf answers undefined for anything else', () => {
