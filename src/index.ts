@@ -13,8 +13,9 @@ export { TokenPolicy, LS_DAILY_CUTOFF, LS_MAX_LIFETIME_MS, CUTOFF_WAIT_MS, nextC
 export type { DailyCutoff, TokenPolicyOptions, TokenTimes, IssueDecision } from './lifecycle/token-policy.js';
 export { ClockSkew } from './lifecycle/clock-skew.js';
 export type { ClockSample, ClockBounds, ClockSkewEstimate } from './lifecycle/clock-skew.js';
-export { LsOAuthClient, LS_PRODUCTION_BASE_URL } from './ls/ls-client.js';
+export { LsOAuthClient, LS_PRODUCTION_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES } from './ls/ls-client.js';
 export type { LsOAuthClientOptions, RequestOptions, TokenTypeHint } from './ls/ls-client.js';
+export { rejectedTokenOf, MAX_TOKEN_LIFETIME_S } from './ls/ls-response.js';
 export type { IssuedToken, RevokeResult } from './ls/ls-response.js';
 export { TokenStore } from './store/token-store.js';
 export type { TokenStoreOptions, TokenStoreErrorContext, TokenListFilter, TokenUpdateOptions, MetaEntry } from './store/token-store.js';
@@ -29,8 +30,9 @@ export type { ExitHookOptions, ShutdownTarget } from './integrations/exit-hooks.
 export { ProcessLockProvider, RedisLockProvider, lockProviderFor } from './lifecycle/issue-lock.js';
 export type { IssueLockProvider, RawRedisClient } from './lifecycle/issue-lock.js';
 export type { IssueThrottleOptions } from './lifecycle/issue-throttle.js';
-export { LsTokenError, ErrorCodes, isLsTokenError } from './core/errors.js';
-export type { ErrorCode, LsTokenErrorDetails } from './core/errors.js';
+export { LsTokenError, ErrorCodes, isLsTokenError, ErrorCauseSummary, summarizeCause } from './core/errors.js';
+export type { ErrorCode, LsTokenErrorDetails, TextScrubber } from './core/errors.js';
+export { SecretRedactor, REDACTED, MIN_SECRET_LENGTH } from './core/redact.js';
 export { summarizeError } from './core/events.js';
 export type {
   LifecycleEvents,

@@ -58,7 +58,12 @@ export interface LsTokenErrorDetails {
   field?: string;
   /** Server-requested pause before retrying, in ms (from `Retry-After`), if any. */
   retryAfterMs?: number;
-  /** The underlying error. Never serialised by `toJSON()` (it may hold request data). */
+  /**
+   * The underlying error. Anything but an {@link LsTokenError} or an {@link ErrorCauseSummary} is
+   * replaced by an `ErrorCauseSummary` of it (JWT-shaped text scrubbed): a foreign error may hold
+   * request data (an axios error holds the request body, with the app secret) or quote a raw token.
+   * Pass `summarizeCause(err, redactor)` yourself to scrub known secrets by value as well.
+   */
   cause?: unknown;
 }
 
@@ -66,8 +71,10 @@ export interface LsTokenErrorDetails {
  * The one base class of every error thrown by ls-token-lifecycle.
  *
  * Messages are written by this library and never contain the app secret or a raw token; tokens are
- * shown by their short fingerprint. `cause` is kept for debugging but left out of `toJSON()` and of
- * `util.inspect` output, because an axios error carries the request body (which holds the secret).
+ * shown by their short fingerprint. `cause` is kept for debugging as a secret-free
+ * {@link ErrorCauseSummary} of the original error (never the original itself: an axios error
+ * carries the request body, which holds the secret), non-enumerable, and left out of `toJSON()` and
+ * of `util.inspect` output.
  */
 export class LsTokenError extends Error {
   /** Stable machine-readable code, one of {@link ErrorCodes}. */
@@ -92,8 +99,11 @@ export class LsTokenError extends Error {
     this.httpStatus = details.httpStatus;
     this.field = details.field;
     this.retryAfterMs = details.retryAfterMs;
-    // Non-enumerable so that JSON.stringify, structured loggers and inspect skip it.
-    Object.defineProperty(this, 'cause', { value: details.cause, enumerable: false, writable: true, configurable: true });
+    const cause = details.cause;
+    const safeCause = cause === undefined || cause instanceof LsTokenError || cause instanceof ErrorCauseSummary ? cause : summarizeCause(cause);
+    // Non-enumerable so that JSON.stringify and inspect skip it (pino still prints its message and
+    // stack, which is why it is a scrubbed summary).
+    Object.defineProperty(this, 'cause', { value: safeCause, enumerable: false, writable: true, configurable: true });
   }
 
   /** A plain, secret-free summary suitable for logs and events. */
@@ -147,14 +157,97 @@ export function scrubTokens(text: string, replacement = '[token]'): string {
   return text.replace(/eyJ[\w-]*\.[\w-]*\.?[\w-]*/g, replacement);
 }
 
+/** Anything that scrubs secrets out of text, e.g. a `SecretRedactor`. */
+export interface TextScrubber {
+  /** `text` with every secret removed. */
+  scrub(text: string): string;
+}
+
+const jwtScrubber: TextScrubber = { scrub: (text) => scrubTokens(text) };
+
+/** Longest message kept on an {@link ErrorCauseSummary}. */
+const MAX_CAUSE_MESSAGE = 500;
+/** How deep a cause chain is summarised. */
+const MAX_CAUSE_DEPTH = 4;
+
+/**
+ * A secret-free stand-in for a foreign error kept as `cause` of an {@link LsTokenError}: the
+ * original's `name`, scrubbed `message` and `stack`, its `code` when that is a short identifier
+ * (`ECONNREFUSED`, `ERR_BAD_RESPONSE`), and a summary of its own `cause`. Nothing else of the
+ * original is kept (no request config, no socket, no response), so it can be logged, inspected or
+ * serialised as it is.
+ */
+export class ErrorCauseSummary extends Error {
+  /** The original error's `code`, when it was a short identifier. */
+  readonly code: string | undefined;
+
+  /**
+   * @param name the original error's name.
+   * @param message the scrubbed message.
+   * @param code the original's code, if a short identifier.
+   * @param stack the scrubbed stack, if any.
+   * @param cause a summary of the original's own cause, if any.
+   */
+  constructor(name: string, message: string, code?: string, stack?: string, cause?: ErrorCauseSummary) {
+    super(message, cause === undefined ? undefined : { cause });
+    Object.defineProperty(this, 'name', { value: name, enumerable: false, writable: true, configurable: true });
+    this.code = code;
+    if (code === undefined) delete (this as { code?: string }).code;
+    Object.defineProperty(this, 'stack', { value: stack ?? `${name}: ${message}`, enumerable: false, writable: true, configurable: true });
+  }
+}
+
+/**
+ * Replaces a foreign error (or any thrown value) by an {@link ErrorCauseSummary}: name, message and
+ * stack scrubbed with `scrubber` (default: JWT-shaped text only), string `code` kept when it is a
+ * short identifier, and the same for its `cause` chain (4 levels deep). An {@link LsTokenError} or
+ * a summary is returned as it is.
+ */
+export function summarizeCause(err: unknown, scrubber: TextScrubber = jwtScrubber): ErrorCauseSummary | LsTokenError {
+  return summarize(err, scrubber, 0);
+}
+
+function summarize(err: unknown, scrubber: TextScrubber, depth: number): ErrorCauseSummary | LsTokenError {
+  if (err instanceof LsTokenError || err instanceof ErrorCauseSummary) return err;
+  const scrub = (text: string): string => scrubber.scrub(text);
+  if (typeof err !== 'object' || err === null || typeof (err as { message?: unknown }).message !== 'string') {
+    const message = typeof err === 'string' ? scrub(err).slice(0, MAX_CAUSE_MESSAGE) : `a thrown ${err === null ? 'null' : typeof err}`;
+    return new ErrorCauseSummary('NonError', message);
+  }
+  const e = err as { name?: unknown; message: string; code?: unknown; stack?: unknown; cause?: unknown };
+  const name = typeof e.name === 'string' && /^[\w$.-]{1,64}$/.test(e.name) ? e.name : 'Error';
+  const message = scrub(e.message).slice(0, MAX_CAUSE_MESSAGE);
+  const code = typeof e.code === 'string' && /^[\w.-]{1,64}$/.test(e.code) && scrub(e.code) === e.code ? e.code : undefined;
+  const stack = typeof e.stack === 'string' ? scrub(e.stack) : undefined;
+  let cause: ErrorCauseSummary | undefined;
+  if (e.cause !== undefined && depth + 1 < MAX_CAUSE_DEPTH) {
+    const inner = summarize(e.cause, scrubber, depth + 1);
+    // An LsTokenError deeper in the chain is ours, but keep the chain one type: summarise its text.
+    cause =
+      inner instanceof ErrorCauseSummary
+        ? inner
+        : new ErrorCauseSummary(
+            inner.name,
+            scrub(inner.message),
+            inner.code,
+            inner.stack === undefined ? undefined : scrub(inner.stack),
+            inner.cause instanceof ErrorCauseSummary ? inner.cause : undefined,
+          );
+  }
+  return new ErrorCauseSummary(name, message, code, stack, cause);
+}
+
 /**
  * Wraps any thrown value as an LsTokenError. The foreign message is kept (it says what broke, e.g.
- * `ECONNREFUSED`) but cut to 200 characters and scrubbed of anything shaped like a JWT, since a
- * backend error may quote the value it failed to write.
+ * `ECONNREFUSED`) but scrubbed and then cut to 200 characters, since a backend error may quote the
+ * value it failed to write; the error itself becomes a secret-free {@link ErrorCauseSummary} cause.
+ *
+ * @param scrubber removes known secrets by value (e.g. the shared `SecretRedactor`); default: only
+ *   JWT-shaped text.
  */
-export function toLsTokenError(err: unknown, code: ErrorCode, context: string, retryable = false): LsTokenError {
+export function toLsTokenError(err: unknown, code: ErrorCode, context: string, retryable = false, scrubber: TextScrubber = jwtScrubber): LsTokenError {
   if (err instanceof LsTokenError) return err;
   const raw = err instanceof Error ? `${err.name}: ${err.message}` : typeof err;
-  const safe = scrubTokens(raw).slice(0, 200);
-  return new LsTokenError(code, `${context}: ${safe}`, { cause: err, retryable });
+  const safe = scrubTokens(scrubber.scrub(raw)).slice(0, 200);
+  return new LsTokenError(code, `${context}: ${safe}`, { cause: summarizeCause(err, scrubber), retryable });
 }

@@ -3,7 +3,7 @@
  * Payloads are plain readonly data that carry the token's fingerprint id, never the raw token,
  * so they can be logged or shipped as they are.
  */
-import type { LsTokenError } from './errors.js';
+import { scrubTokens, type LsTokenError, type TextScrubber } from './errors.js';
 import type { RevokeReason } from '../store/token-record.js';
 
 /** A secret-free summary of an error, as carried by events. */
@@ -120,7 +120,12 @@ export interface LifecycleEvents {
   error: (event: ErrorEvent) => void;
 }
 
-/** Builds the secret-free summary of an error carried by events. */
-export function summarizeError(err: LsTokenError): ErrorSummary {
-  return { code: err.code, message: err.message, lsCode: err.lsCode, retryable: err.retryable };
+/**
+ * Builds the secret-free summary of an error carried by events. The message is scrubbed once more
+ * (JWT-shaped text always; known secrets by value when `scrubber`, e.g. the shared
+ * `SecretRedactor`, is given), in case the error was built by code that did not scrub it.
+ */
+export function summarizeError(err: LsTokenError, scrubber?: TextScrubber): ErrorSummary {
+  const message = scrubTokens(scrubber === undefined ? err.message : scrubber.scrub(err.message));
+  return { code: err.code, message, lsCode: err.lsCode, retryable: err.retryable };
 }

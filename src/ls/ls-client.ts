@@ -1,19 +1,29 @@
 /**
  * The LS Securities OAuth2 endpoints over axios: `POST /oauth2/token` and `POST /oauth2/revoke`
- * (reference: `../shared/ls-openapi-oauth.md`; LS's revoke page: "REST접근토큰 폐기").
+ * (LS's pages "접근토큰 발급" and "REST접근토큰 폐기").
  */
 import http from 'node:http';
 import https from 'node:https';
 import { inspect } from 'node:util';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
-import { ErrorCodes, LsTokenError, invalidOption } from '../core/errors.js';
+import { ErrorCodes, LsTokenError, invalidOption, summarizeCause } from '../core/errors.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { tokenFingerprint } from '../core/fingerprint.js';
+import { SecretRedactor } from '../core/redact.js';
 import { parseRevokeResponse, parseTokenResponse, type IssuedToken, type RawResponse, type RevokeResult } from './ls-response.js';
 import { optionalBoolean, optionalInteger, requireBaseUrl, requireCredential, requireObject } from '../core/validate.js';
 
 /** LS's production REST host. */
 export const LS_PRODUCTION_BASE_URL = 'https://openapi.ls-sec.co.kr:8080';
+
+/** Default cap of a response body: 64 KiB (an LS token answer is under 2 KB). */
+export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024;
+/** Highest accepted `maxResponseBytes`: 16 MiB. */
+const MAX_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+/** Cap of a request body: the form holds the key, the secret and at most one token. */
+const MAX_REQUEST_BYTES = 64 * 1024;
+/** Longest token `revokeToken` sends (LS issues at most 1000 characters; the store keeps 16384). */
+const MAX_REVOKE_TOKEN_LENGTH = 16_384;
 
 /** Options of {@link LsOAuthClient}. */
 export interface LsOAuthClientOptions {
@@ -35,6 +45,19 @@ export interface LsOAuthClientOptions {
   axios?: AxiosInstance;
   /** Clock for `issuedAt`. Default `Date.now`. */
   now?: Clock;
+  /**
+   * Largest response body read, in bytes (1024 to 16 MiB). A bigger answer (counted after
+   * decompression, with or without content-length) is cut off and fails with `ERR_BAD_RESPONSE`,
+   * unparsed, so a hostile or broken gateway cannot exhaust memory. Default 65536 (64 KiB).
+   */
+  maxResponseBytes?: number;
+  /**
+   * Where the client registers its secrets (the app key and secret for its lifetime, each token
+   * for the length of its revoke call) and what it scrubs server text with before quoting it in an
+   * error. Share one {@link SecretRedactor} with the {@link TokenStore} and everything that holds
+   * raw tokens. Default: a private redactor.
+   */
+  redactor?: SecretRedactor;
 }
 
 /** Per-call options. */
@@ -62,6 +85,10 @@ export class LsOAuthClient {
   readonly baseUrl: string;
   /** The request deadline in ms. */
   readonly timeoutMs: number;
+  /** The largest response body read, in bytes. */
+  readonly maxResponseBytes: number;
+  /** The redactor holding this client's secrets (the one given as option, or its own). */
+  readonly redactor: SecretRedactor;
   readonly #appKey: string;
   readonly #appSecretKey: string;
   readonly #http: AxiosInstance;
@@ -75,6 +102,9 @@ export class LsOAuthClient {
     const allowInsecureHttp = optionalBoolean('allowInsecureHttp', o.allowInsecureHttp, false);
     this.baseUrl = requireBaseUrl('baseUrl', o.baseUrl, LS_PRODUCTION_BASE_URL, allowInsecureHttp);
     this.timeoutMs = optionalInteger('timeoutMs', o.timeoutMs, 10_000, 1, 600_000);
+    this.maxResponseBytes = optionalInteger('maxResponseBytes', o.maxResponseBytes, DEFAULT_MAX_RESPONSE_BYTES, 1024, MAX_MAX_RESPONSE_BYTES);
+    if (o.redactor !== undefined && !(o.redactor instanceof SecretRedactor)) throw invalidOption('redactor', 'must be a SecretRedactor');
+    this.redactor = (o.redactor as SecretRedactor | undefined) ?? new SecretRedactor();
     if (o.now !== undefined && typeof o.now !== 'function') throw invalidOption('now', 'must be a function');
     this.#now = (o.now as Clock | undefined) ?? systemClock;
     if (o.axios !== undefined) {
@@ -86,6 +116,9 @@ export class LsOAuthClient {
       this.#agents = { http: new http.Agent({ keepAlive: true, maxSockets: 64 }), https: new https.Agent({ keepAlive: true, maxSockets: 64 }) };
       this.#http = axios.create({ httpAgent: this.#agents.http, httpsAgent: this.#agents.https });
     }
+    // Registered once every option is valid, for the client's lifetime (it keeps them that long).
+    this.redactor.add(this.#appSecretKey);
+    this.redactor.add(this.#appKey);
   }
 
   /**
@@ -103,7 +136,7 @@ export class LsOAuthClient {
       appsecretkey: this.#appSecretKey,
       scope: 'oob',
     }, options.signal);
-    return parseTokenResponse(res, issuedAt);
+    return parseTokenResponse(res, issuedAt, this.redactor);
   }
 
   /**
@@ -113,15 +146,22 @@ export class LsOAuthClient {
    */
   async revokeToken(token: string, hint: TokenTypeHint = 'access_token', options: RequestOptions = {}): Promise<RevokeResult> {
     if (typeof token !== 'string' || token.length === 0) throw invalidOption('token', 'must be a non-empty string');
+    if (token.length > MAX_REVOKE_TOKEN_LENGTH) throw invalidOption('token', `must be at most ${MAX_REVOKE_TOKEN_LENGTH} characters`);
     if (/\s/.test(token)) throw invalidOption('token', 'must not contain white space');
     if (hint !== 'access_token' && hint !== 'refresh_token') throw invalidOption('hint', 'must be "access_token" or "refresh_token"');
-    const res = await this.#post('revoke', '/oauth2/revoke', {
-      appkey: this.#appKey,
-      appsecretkey: this.#appSecretKey,
-      token_type_hint: hint,
-      token,
-    }, options.signal, tokenFingerprint(token));
-    return parseRevokeResponse(res, this.#now());
+    // A gateway may echo the token in its error text: scrub it by value for the length of the call.
+    this.redactor.add(token);
+    try {
+      const res = await this.#post('revoke', '/oauth2/revoke', {
+        appkey: this.#appKey,
+        appsecretkey: this.#appSecretKey,
+        token_type_hint: hint,
+        token,
+      }, options.signal, tokenFingerprint(token));
+      return parseRevokeResponse(res, this.#now(), this.redactor);
+    } finally {
+      this.redactor.delete(token);
+    }
   }
 
   /**
@@ -132,13 +172,34 @@ export class LsOAuthClient {
    *
    * @throws {@link LsTokenError} `ERR_TIMEOUT`, `ERR_NETWORK`, `ERR_ABORTED`.
    */
-  async serverTime(options: RequestOptions = {}): Promise<{ sentAt: number; receivedAt: number; serverMs: number } | undefined> {
+  async serverTime(options: RequestOptions = {}): Promise<
+    | {
+        /** When the probe was sent, epoch ms by this host's clock. */
+        sentAt: number;
+        /** When the answer arrived, epoch ms by this host's clock. */
+        receivedAt: number;
+        /** LS's `Date` header, epoch ms (1 s resolution). */
+        serverMs: number;
+      }
+    | undefined
+  > {
     const deadline = AbortSignal.timeout(this.timeoutMs);
     const signal = options.signal === undefined ? deadline : AbortSignal.any([deadline, options.signal]);
     const sentAt = this.#now();
     let date: unknown;
     try {
-      const res = await this.#http.request({ method: 'HEAD', url: `${this.baseUrl}/`, timeout: this.timeoutMs, signal, maxRedirects: 0, validateStatus: () => true, proxy: false });
+      const res = await this.#http.request({
+        method: 'HEAD',
+        url: `${this.baseUrl}/`,
+        timeout: this.timeoutMs,
+        signal,
+        maxRedirects: 0,
+        // HEAD has no body, but a broken gateway may send one anyway: the same cap as every call.
+        maxContentLength: this.maxResponseBytes,
+        maxBodyLength: MAX_REQUEST_BYTES,
+        validateStatus: () => true,
+        proxy: false,
+      });
       date = res.headers['date'];
     } catch (err) {
       throw this.#transportError('LS clock probe', err, deadline, options.signal);
@@ -170,6 +231,10 @@ export class LsOAuthClient {
         timeout: this.timeoutMs,
         signal,
         maxRedirects: 0,
+        // Counted after decompression, with or without content-length: axios cuts the connection
+        // and rejects with ERR_BAD_RESPONSE as soon as the body passes the cap.
+        maxContentLength: this.maxResponseBytes,
+        maxBodyLength: MAX_REQUEST_BYTES,
         responseType: 'text',
         transformResponse: [(d: unknown) => d],
         validateStatus: () => true,
@@ -186,20 +251,28 @@ export class LsOAuthClient {
     };
   }
 
-  // The axios error holds the request config, whose body holds the secret: keep it only as a
-  // non-enumerable `cause` and build our own message from the error code.
+  // The axios error holds the request config, whose body holds the secret: the cause is a scrubbed
+  // summary of it (name, message, code), and our own message is built from the error code only.
   #transportError(what: string, err: unknown, deadline: AbortSignal, userSignal?: AbortSignal): LsTokenError {
-    const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : undefined;
+    const rawCode = (err as { code?: unknown } | null)?.code;
+    const code = typeof rawCode === 'string' && /^[A-Z0-9_]{1,40}$/i.test(rawCode) ? rawCode : undefined;
+    const cause = summarizeCause(err, this.redactor);
     if (userSignal?.aborted && !deadline.aborted) {
-      return new LsTokenError(ErrorCodes.ABORTED, `${what} was aborted`, { cause: err });
+      return new LsTokenError(ErrorCodes.ABORTED, `${what} was aborted`, { cause });
+    }
+    if (code === 'ERR_BAD_RESPONSE' && /maxContentLength/.test((err as { message?: unknown }).message as string)) {
+      return new LsTokenError(ErrorCodes.BAD_RESPONSE, `${what} answered with a body larger than maxResponseBytes (${this.maxResponseBytes} bytes); it was cut off unread`, {
+        cause,
+        retryable: true,
+      });
     }
     if (deadline.aborted || code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
-      return new LsTokenError(ErrorCodes.TIMEOUT, `${what} timed out after ${this.timeoutMs} ms`, { cause: err, retryable: true });
+      return new LsTokenError(ErrorCodes.TIMEOUT, `${what} timed out after ${this.timeoutMs} ms`, { cause, retryable: true });
     }
     if (code !== undefined) {
-      return new LsTokenError(ErrorCodes.NETWORK, `${what} failed: ${code}`, { cause: err, retryable: true });
+      return new LsTokenError(ErrorCodes.NETWORK, `${what} failed: ${code}`, { cause, retryable: true });
     }
-    return new LsTokenError(ErrorCodes.NETWORK, `${what} failed (${err instanceof Error ? err.name : typeof err})`, { cause: err, retryable: true });
+    return new LsTokenError(ErrorCodes.NETWORK, `${what} failed (${err instanceof Error ? cause.name : typeof err})`, { cause, retryable: true });
   }
 
   /** Safe summary: base URL only. */
@@ -208,12 +281,14 @@ export class LsOAuthClient {
     baseUrl: string;
     /** The request deadline, ms. */
     timeoutMs: number;
+    /** The largest response body read, bytes. */
+    maxResponseBytes: number;
   } {
-    return { baseUrl: this.baseUrl, timeoutMs: this.timeoutMs };
+    return { baseUrl: this.baseUrl, timeoutMs: this.timeoutMs, maxResponseBytes: this.maxResponseBytes };
   }
 
   /** `util.inspect` never shows the app key or secret. */
   [inspect.custom](): string {
-    return `LsOAuthClient { baseUrl: '${this.baseUrl}', timeoutMs: ${this.timeoutMs} }`;
+    return `LsOAuthClient { baseUrl: '${this.baseUrl}', timeoutMs: ${this.timeoutMs}, maxResponseBytes: ${this.maxResponseBytes} }`;
   }
 }

@@ -60,17 +60,31 @@ export function sealToken(rawToken: string, key: Buffer | undefined, aad: string
 
 /**
  * Opens a sealed token and checks that it belongs to record `id` (`tokenId(raw) === id`).
- * A plain (`alg: 'none'`) token is returned even when a key is configured, so records written
- * before encryption was turned on remain readable.
+ * Without a key a plain (`alg: 'none'`) token is returned as it is. With a key, a plain token is
+ * refused unless `acceptPlaintext` is true: anyone who can write to the store could otherwise plant
+ * a token of their choosing and have it sent as the Bearer token (AES-GCM only protects what is
+ * sealed). `acceptPlaintext` is for a migration window, while records written before encryption was
+ * turned on still exist.
  *
  * @param id the record id; it is the AAD and the expected token id.
+ * @param acceptPlaintext return plain tokens even though a key is given. Default `false`.
  * @throws LsTokenError `ERR_DECRYPT` when the token is encrypted and no key is given, or the key
- *   is wrong, or the ciphertext/tag was altered or moved from another record;
+ *   is wrong, or the ciphertext/tag was altered or moved from another record, or (field
+ *   `'token.alg'`) when it is plain, a key is given and `acceptPlaintext` is false;
  *   `ERR_CORRUPT_RECORD` (field `'token'`) when the opened token does not hash to `id`.
  */
-export function openToken(sealed: SealedToken, key: Buffer | undefined, id: string): string {
+export function openToken(sealed: SealedToken, key: Buffer | undefined, id: string, acceptPlaintext = false): string {
   let raw: string;
   if (sealed.alg === 'none') {
+    if (key !== undefined && !acceptPlaintext) {
+      // ERR_DECRYPT, not a code of its own: every caller already treats "cannot get this token out
+      // safely" as that (findUsable skips it, revocation gives up on it); `field` tells them apart.
+      throw new LsTokenError(
+        ErrorCodes.DECRYPT,
+        `Token ${shortId(id)} is stored in plain text although an encryptionKey is set: refused (set acceptPlaintextRecords: true while migrating records written before encryption was turned on)`,
+        { field: 'token.alg' },
+      );
+    }
     raw = sealed.data;
   } else {
     if (key === undefined) {

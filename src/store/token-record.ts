@@ -10,7 +10,7 @@
  * Error messages produced here name fields only; they never quote a stored value (which could be
  * the token itself).
  */
-import { ErrorCodes, LsTokenError, invalidOption } from '../core/errors.js';
+import { ErrorCodes, LsTokenError, invalidOption, type TextScrubber } from '../core/errors.js';
 
 /** Version of the stored record layout. Records with any other version are rejected as corrupt. */
 export const RECORD_SCHEMA_VERSION = 1;
@@ -343,10 +343,11 @@ export function validateNewTokenRecord(input: unknown): NewTokenRecord {
 
 /**
  * Validates a patch: only {@link PATCH_FIELDS}, each of the right type. `undefined` members are
- * dropped; a `lastError.message` longer than {@link MAX_ERROR_MESSAGE} is cut.
+ * dropped; a `lastError.message` goes through `scrubber` and is then cut to {@link MAX_ERROR_MESSAGE}
+ * characters (in that order, so that no prefix of a secret survives the cut).
  * @throws LsTokenError `ERR_INVALID_OPTION` naming the field (e.g. `'state'`).
  */
-export function validatePatch(patch: unknown): TokenRecordPatch {
+export function validatePatch(patch: unknown, scrubber?: TextScrubber): TokenRecordPatch {
   if (!isPlainObject(patch)) throw invalidOption('patch', 'must be an object');
   const out: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(patch)) {
@@ -356,7 +357,8 @@ export function validatePatch(patch: unknown): TokenRecordPatch {
     if (problem !== undefined) throw invalidOption(field, problem);
     if (field === 'lastError' && value !== null) {
       const err = value as TokenRecordError;
-      out[field] = { code: err.code, message: err.message.slice(0, MAX_ERROR_MESSAGE) };
+      const message = scrubber === undefined ? err.message : scrubber.scrub(err.message);
+      out[field] = { code: err.code, message: message.slice(0, MAX_ERROR_MESSAGE) };
     } else {
       out[field] = value;
     }

@@ -34,8 +34,9 @@
  * connecting (e.g. parallel calls right after start) fail with `ERR_STORE` too.
  */
 import { Keyv } from 'keyv';
-import { ErrorCodes, LsTokenError, invalidOption, toLsTokenError } from '../core/errors.js';
+import { ErrorCodes, LsTokenError, invalidOption, toLsTokenError, type TextScrubber } from '../core/errors.js';
 import { shortId, tokenId } from '../core/fingerprint.js';
+import { SecretRedactor } from '../core/redact.js';
 import { openToken, parseEncryptionKey, sealToken } from './crypto-box.js';
 import {
   RECORD_SCHEMA_VERSION,
@@ -98,9 +99,26 @@ export interface TokenStoreOptions {
   /** Clock in epoch ms, default `Date.now`. Used for `createdAt`/`updatedAt`, TTLs and `findUsable`. */
   now?: () => number;
   /**
+   * With `encryptionKey` set, also read records whose token is stored in plain text (written
+   * before encryption was turned on); the next `update` of such a record seals it. Default `false`:
+   * they are refused with `ERR_DECRYPT` (field `token.alg`), because anyone who can write to the
+   * store could plant a plaintext token of their choosing. Turn it on for a migration window only.
+   * Without `encryptionKey` plain tokens are always read and this option changes nothing.
+   */
+  acceptPlaintextRecords?: boolean;
+  /**
+   * Scrubs known secrets (by value) out of the `lastError.message` written to records and out of
+   * the errors the store builds from backend errors. Share the client's
+   * ({@link LsOAuthClient.redactor}). Default: a private redactor. The store also registers, for
+   * the length of a write, the plain token it writes, and scrubs a record's own token from its
+   * `lastError`.
+   */
+  redactor?: SecretRedactor;
+  /**
    * Receives corrupt records (`ERR_CORRUPT_RECORD`, after they were moved to quarantine),
-   * undecryptable candidates skipped by `findUsable` (`ERR_DECRYPT`) and store trouble met while
-   * cleaning up (`ERR_STORE`). Errors thrown by the callback are ignored.
+   * candidates skipped by `findUsable` because their token cannot be opened (`ERR_DECRYPT`: wrong
+   * key, or field `token.alg` for a refused plaintext token) and store trouble met while cleaning
+   * up (`ERR_STORE`). Errors thrown by the callback are ignored.
    */
   onError?: (err: LsTokenError, context: TokenStoreErrorContext) => void;
 }
@@ -182,8 +200,8 @@ function label(suffix: string): string {
   return isTokenId(suffix) ? shortId(suffix) : '(malformed id)';
 }
 
-function storeError(err: unknown, context: string): LsTokenError {
-  return toLsTokenError(err, ErrorCodes.STORE, context, true);
+function storeError(err: unknown, context: string, scrubber: TextScrubber): LsTokenError {
+  return toLsTokenError(err, ErrorCodes.STORE, context, true, scrubber);
 }
 
 function validateStates(field: string, value: unknown): readonly TokenState[] | undefined {
@@ -227,6 +245,10 @@ export class TokenStore {
   readonly prefix: string;
   /** Whether raw tokens are sealed with an encryption key. */
   readonly encrypted: boolean;
+  /** Whether plaintext records are read although an encryption key is set (a migration window). */
+  readonly acceptPlaintextRecords: boolean;
+  /** The redactor that scrubs stored error messages and store errors. */
+  readonly redactor: SecretRedactor;
 
   readonly #key: Buffer | undefined;
   readonly #retainMs: number;
@@ -235,11 +257,12 @@ export class TokenStore {
 
   /**
    * @throws LsTokenError `ERR_INVALID_OPTION` naming the bad option (`keyv`, `prefix`,
-   *   `encryptionKey`, `retainMs`, `now`, `onError`); secret values are never echoed.
+   *   `encryptionKey`, `acceptPlaintextRecords`, `redactor`, `retainMs`, `now`, `onError`); secret
+   *   values are never echoed.
    */
   constructor(options: TokenStoreOptions = {}) {
     if (!isPlainObject(options as unknown)) throw invalidOption('options', 'must be an object');
-    const { keyv, prefix, encryptionKey, retainMs, now, onError } = options as TokenStoreOptions;
+    const { keyv, prefix, encryptionKey, acceptPlaintextRecords, redactor, retainMs, now, onError } = options as TokenStoreOptions;
 
     if (keyv === undefined) {
       this.keyv = new Keyv({ throwOnErrors: true });
@@ -274,6 +297,12 @@ export class TokenStore {
 
     this.#key = encryptionKey === undefined ? undefined : parseEncryptionKey(encryptionKey, 'encryptionKey');
     this.encrypted = this.#key !== undefined;
+    if (acceptPlaintextRecords !== undefined && typeof acceptPlaintextRecords !== 'boolean') {
+      throw invalidOption('acceptPlaintextRecords', 'must be a boolean');
+    }
+    this.acceptPlaintextRecords = acceptPlaintextRecords ?? false;
+    if (redactor !== undefined && !(redactor instanceof SecretRedactor)) throw invalidOption('redactor', 'must be a SecretRedactor');
+    this.redactor = redactor ?? new SecretRedactor();
 
     if (retainMs === undefined) {
       this.#retainMs = DEFAULT_RETAIN_MS;
@@ -378,7 +407,7 @@ export class TokenStore {
    */
   async update(id: string, patch: TokenRecordPatch, opts: TokenUpdateOptions = {}): Promise<TokenRecord | undefined> {
     validateId(id);
-    const valid = validatePatch(patch);
+    validatePatch(patch); // nothing is read or written on bad input
     if (!isPlainObject(opts)) throw invalidOption('opts', 'must be an object');
     const expectStates = validateStates('expectStates', opts.expectStates);
 
@@ -386,10 +415,19 @@ export class TokenStore {
     if (found === undefined) return undefined;
     if (expectStates !== undefined && !expectStates.includes(found.record.state)) return undefined;
 
+    // Scrubbed with the shared redactor and with this record's own token, before the cut.
+    const valid = validatePatch(patch, this.#scrubberWithOwnToken(found.sealed, id));
+    let sealed = found.sealed;
+    if (sealed.alg === 'none' && this.#key !== undefined && this.acceptPlaintextRecords) {
+      // Migration: a plaintext record read under acceptPlaintextRecords is sealed when next written.
+      const raw = await this.#open(sealed, id, 'update', found.raw);
+      if (raw === undefined) return undefined; // it did not match its id: quarantined
+      sealed = sealToken(raw, this.#key, id);
+    }
     const at = this.#time();
     const next = freezeRecord({ ...found.record, ...valid, updatedAt: at });
     assertValidRecord(next);
-    await this.#write(next, found.sealed, at);
+    await this.#write(next, sealed, at);
     return next;
   }
 
@@ -404,7 +442,7 @@ export class TokenStore {
     try {
       return await this.keyv.delete(key);
     } catch (err) {
-      throw storeError(err, `Token store delete failed for token ${shortId(id)}`);
+      throw storeError(err, `Token store delete failed for token ${shortId(id)}`, this.redactor);
     }
   }
 
@@ -487,7 +525,7 @@ export class TokenStore {
     try {
       ok = await this.keyv.set(this.#metaKey(key), value, ttlMs);
     } catch (err) {
-      throw storeError(err, 'Token store meta write failed');
+      throw storeError(err, 'Token store meta write failed', this.redactor);
     }
     if (ok === false) throw new LsTokenError(ErrorCodes.STORE, 'Token store meta write failed (the keyv store reported an error)', { retryable: true });
   }
@@ -518,7 +556,7 @@ export class TokenStore {
     try {
       await this.keyv.delete(this.#metaKey(key));
     } catch (err) {
-      throw storeError(err, 'Token store meta delete failed');
+      throw storeError(err, 'Token store meta delete failed', this.redactor);
     }
   }
 
@@ -581,10 +619,15 @@ export class TokenStore {
   async #write(record: TokenRecord, sealed: SealedToken, at: number): Promise<void> {
     const key = `${this.prefix}:tok:${record.id}`;
     let ok: boolean;
+    // A backend may quote the value it failed to write: without a key that value holds the token.
+    const plain = sealed.alg === 'none' ? sealed.data : undefined;
+    if (plain !== undefined) this.redactor.add(plain);
     try {
       ok = await this.keyv.set(key, toStoredRecord(record, sealed), this.#ttlFor(record, at));
     } catch (err) {
-      throw storeError(err, `Token store write failed for token ${shortId(record.id)}`);
+      throw storeError(err, `Token store write failed for token ${shortId(record.id)}`, this.redactor);
+    } finally {
+      if (plain !== undefined) this.redactor.delete(plain);
     }
     if (ok === false) {
       throw new LsTokenError(ErrorCodes.STORE, `Token store write failed for token ${shortId(record.id)} (the keyv store reported an error)`, {
@@ -604,7 +647,7 @@ export class TokenStore {
   #readRaw(key: string, op: string): unknown {
     const store = this.keyv.store as { get(k: string): unknown };
     const fail = (err: unknown): never => {
-      throw storeError(err, `Token store read failed (${op})`);
+      throw storeError(err, `Token store read failed (${op})`, this.redactor);
     };
     let raw: unknown;
     try {
@@ -692,10 +735,34 @@ export class TokenStore {
     });
   }
 
+  /**
+   * The shared redactor plus the record's own raw token (opened lazily, only if a message is
+   * scrubbed; a token that cannot be opened is simply not added).
+   */
+  #scrubberWithOwnToken(sealed: SealedToken, id: string): TextScrubber {
+    return {
+      scrub: (text) => {
+        let own: string | undefined;
+        try {
+          own = openToken(sealed, this.#key, id, true);
+        } catch {
+          own = undefined;
+        }
+        if (own === undefined) return this.redactor.scrub(text);
+        this.redactor.add(own);
+        try {
+          return this.redactor.scrub(text);
+        } finally {
+          this.redactor.delete(own);
+        }
+      },
+    };
+  }
+
   /** Opens a sealed token; a token/id mismatch is treated as a corrupt record (quarantine, undefined). */
   async #open(sealed: SealedToken, id: string, op: string, raw: unknown): Promise<string | undefined> {
     try {
-      return openToken(sealed, this.#key, id);
+      return openToken(sealed, this.#key, id, this.acceptPlaintextRecords);
     } catch (err) {
       if (err instanceof LsTokenError && err.code === ErrorCodes.CORRUPT_RECORD) {
         await this.#quarantine(id, raw, err, op);
@@ -722,7 +789,7 @@ export class TokenStore {
       );
       if (ok === false) throw new Error('keyv set() reported failure');
     } catch (err) {
-      this.#report(storeError(err, `Could not quarantine token record ${label(suffix)}`), { key: qKey, op: 'quarantine' });
+      this.#report(storeError(err, `Could not quarantine token record ${label(suffix)}`, this.redactor), { key: qKey, op: 'quarantine' });
       return; // keep the original rather than lose it
     }
     await this.#deleteIfUnchanged(key, raw, 'quarantine');
@@ -734,7 +801,7 @@ export class TokenStore {
       const current = await this.#readRaw(key, op);
       if (current !== undefined && current !== null && sameRaw(current, raw)) await this.keyv.delete(key);
     } catch (err) {
-      this.#report(storeError(err, 'Token store cleanup failed'), { key, op });
+      this.#report(storeError(err, 'Token store cleanup failed', this.redactor), { key, op });
     }
   }
 
@@ -761,7 +828,7 @@ export class TokenStore {
         for (const entry of Array.from(iterable)) if (Array.isArray(entry)) take(entry[0], entry[1]);
       }
     } catch (err) {
-      throw storeError(err, `Token store ${op} failed while iterating`);
+      throw storeError(err, `Token store ${op} failed while iterating`, this.redactor);
     }
     return Array.from(found, ([storeKey, raw]) => ({ storeKey, raw }));
   }
