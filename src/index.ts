@@ -8,7 +8,9 @@
  * @packageDocumentation
  */
 export { TokenLifecycle } from './lifecycle/token-lifecycle.js';
-export type { TokenLifecycleOptions, ShutdownOptions, ShutdownSummary, NotRevoked, LifecycleStatus, RevokeOnShutdown } from './lifecycle/token-lifecycle.js';
+export type { TokenLifecycleOptions, ShutdownOptions, ShutdownSummary, NotRevoked, LifecycleStatus, LifecycleHealth, RevokeOnShutdown } from './lifecycle/token-lifecycle.js';
+export { logEvent } from './integrations/logger.js';
+export type { LifecycleLogger } from './integrations/logger.js';
 export { TokenPolicy, LS_DAILY_CUTOFF, LS_MAX_LIFETIME_MS, CUTOFF_WAIT_MS, nextCutoffAt } from './lifecycle/token-policy.js';
 export type { DailyCutoff, TokenPolicyOptions, TokenTimes, IssueDecision } from './lifecycle/token-policy.js';
 export { ClockSkew } from './lifecycle/clock-skew.js';

@@ -7,6 +7,7 @@
 import { type Clock, systemClock } from '../core/clock.js';
 import { type LsTokenError } from '../core/errors.js';
 import { appKeyId as hashAppKey } from '../core/fingerprint.js';
+import type { SecretRedactor } from '../core/redact.js';
 import { LsOAuthClient } from '../ls/ls-client.js';
 import { type EventSink, RevocationScheduler } from '../schedule/revocation-scheduler.js';
 import { TokenStore } from '../store/token-store.js';
@@ -15,7 +16,7 @@ import { Fleet } from './fleet.js';
 import { IssueBudget } from './issue-budget.js';
 import { lockProviderFor } from './issue-lock.js';
 import { IssueThrottle } from './issue-throttle.js';
-import { type HeldToken, Issuer } from './issuer.js';
+import { Issuer } from './issuer.js';
 import { type LifecycleConfig, type TokenLifecycleOptions, parseLifecycleOptions } from './lifecycle-options.js';
 import { LS_DAILY_CUTOFF, LS_MAX_LIFETIME_MS, TokenPolicy } from './token-policy.js';
 import { TokenVault } from './token-vault.js';
@@ -27,6 +28,8 @@ export interface LifecycleParts {
   readonly appKeyId: string;
   readonly now: Clock;
   readonly client: LsOAuthClient;
+  /** Knows every secret of this lifecycle (app secret and key, held tokens); scrubs them from any text. */
+  readonly redactor: SecretRedactor;
   readonly store: TokenStore;
   readonly skew: ClockSkew;
   readonly policy: TokenPolicy;
@@ -53,7 +56,11 @@ export interface AssemblyHooks {
 /** Builds the parts; throws `ERR_INVALID_OPTION` (naming the field) for bad options. */
 export function assembleLifecycle(options: TokenLifecycleOptions, hooks: AssemblyHooks): LifecycleParts {
   const cfg = parseLifecycleOptions(options);
-  const client = new LsOAuthClient(options); // validates the connection options (and `now`)
+  // One redactor for the client, the store, the scheduler and every message the lifecycle builds:
+  // it knows the app secret and key, and every raw token while this process holds it.
+  const given = cfg.store.kind === 'given' ? cfg.store.store : undefined;
+  const client = new LsOAuthClient(given !== undefined && options.redactor === undefined ? { ...options, redactor: given.redactor } : options); // validates the connection options (and `now`)
+  const redactor = client.redactor;
   const now = options.now ?? systemClock;
   const appKeyId = hashAppKey(options.appKey);
   const c = cfg.store;
@@ -66,6 +73,8 @@ export function assembleLifecycle(options: TokenLifecycleOptions, hooks: Assembl
           ...(c.prefix === undefined ? {} : { prefix: c.prefix }),
           ...(c.encryptionKey === undefined ? {} : { encryptionKey: c.encryptionKey }),
           ...(c.retainMs === undefined ? {} : { retainMs: c.retainMs }),
+          acceptPlaintextRecords: c.acceptPlaintextRecords,
+          redactor,
           now,
           onError: (error, ctx) => hooks.onStoreError(error, ctx.op),
         });
@@ -74,15 +83,16 @@ export function assembleLifecycle(options: TokenLifecycleOptions, hooks: Assembl
     { refreshMarginMs: cfg.refreshMarginMs, revokeMarginMs: cfg.revokeMarginMs, maxLifetimeMs: cfg.maxLifetimeMs, lifetimeMs: LS_MAX_LIFETIME_MS, cutoff: LS_DAILY_CUTOFF, cutoffJitterMs: Math.floor(cfg.random() * 250) },
     () => skew.bounds(),
   );
-  const vault = new TokenVault();
+  const vault = new TokenVault({ onHold: (t) => redactor.add(t), onForget: (t) => redactor.delete(t) });
   const base = { store, appKeyId, instanceId: cfg.instanceId, storeTimeoutMs: cfg.storeTimeoutMs, now };
-  const fleet = new Fleet({ ...base, leaseTtlMs: cfg.leaseTtlMs, onError: hooks.onError });
+  const fleet = new Fleet({ ...base, leaseTtlMs: cfg.leaseTtlMs, scrubber: redactor, onError: hooks.onError });
   const s = cfg.scheduler;
   const scheduler = new RevocationScheduler({
     store,
     revoke: (token, signal) => client.revokeToken(token, 'access_token', { signal }),
     vault,
     sink: hooks.sink,
+    redactor,
     storeTimeoutMs: cfg.storeTimeoutMs,
     now,
     random: cfg.random,
@@ -108,8 +118,8 @@ export function assembleLifecycle(options: TokenLifecycleOptions, hooks: Assembl
     closing: hooks.closing,
     abortRequests: hooks.requests,
     isRevoking: (id) => scheduler.isRevoking(id),
-    discard: (held: HeldToken) => void scheduler.revoke(held.id, 'recovery', held.times.expiresAt),
+    discard: (id, expiresAt) => void scheduler.revoke(id, 'recovery', expiresAt),
     onError: hooks.onError,
   });
-  return { cfg, appKey: options.appKey, appKeyId, now, client, store, skew, policy, vault, fleet, scheduler, issuer };
+  return { cfg, appKey: options.appKey, appKeyId, now, client, redactor, store, skew, policy, vault, fleet, scheduler, issuer };
 }

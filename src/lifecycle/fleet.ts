@@ -18,7 +18,7 @@
  * re-reads the leases ({@link Fleet.claimForRevocation}). Of two processes doing both at once, at
  * least one sees the other.
  */
-import { ErrorCodes, LsTokenError, toLsTokenError } from '../core/errors.js';
+import { ErrorCodes, LsTokenError, type TextScrubber, toLsTokenError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 import { boundedStoreCall } from '../store/store-call.js';
 import type { NewTokenRecord, RevokeReason } from '../store/token-record.js';
@@ -82,6 +82,8 @@ export interface FleetOptions {
   readonly leaseTtlMs: number;
   readonly storeTimeoutMs: number;
   readonly now: Clock;
+  /** Scrubs secrets out of foreign error text. */
+  readonly scrubber: TextScrubber;
   /** Store trouble; the fleet carries on. */
   readonly onError: (error: LsTokenError, op: string, id?: string) => void;
 }
@@ -106,7 +108,7 @@ export class Fleet {
   }
 
   #report(err: unknown, op: string, id?: string): void {
-    this.#o.onError(toLsTokenError(err, ErrorCodes.STORE, `${op} failed`, true), op, id);
+    this.#o.onError(toLsTokenError(err, ErrorCodes.STORE, `${op} failed`, true, this.#o.scrubber), op, id);
   }
 
   /**

@@ -12,7 +12,7 @@ import { ErrorCodes, LsTokenError, isLsTokenError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 import { tokenId } from '../core/fingerprint.js';
 import { readJwtClaims } from '../ls/jwt-claims.js';
-import type { IssuedToken } from '../ls/ls-response.js';
+import { type IssuedToken, rejectedTokenOf } from '../ls/ls-response.js';
 import { boundedStoreCall } from '../store/store-call.js';
 import type { NewTokenRecord, TokenRecord } from '../store/token-record.js';
 import type { TokenStore } from '../store/token-store.js';
@@ -87,7 +87,7 @@ export interface IssuerDeps {
   /** True while this process is revoking `id` (never adopt it). */
   isRevoking(id: string): boolean;
   /** A token LS issued dead: revoke it now. */
-  discard(held: HeldToken): void;
+  discard(id: string, expiresAt: number | undefined): void;
   /** Store or lock trouble the flight survived. */
   onError(error: unknown, op: string, id?: string): void;
 }
@@ -290,6 +290,13 @@ export class Issuer {
     } catch (err) {
       if (!isLsTokenError(err, ErrorCodes.ABORTED)) d.throttle.failed();
       if (surelyNotIssued(err)) await d.budget.giveBack();
+      // An answer refused as malformed may still carry a token LS issued (dead by its own claims,
+      // out of bounds): hold it and revoke it, or it might live on unknown to anyone.
+      const raw = rejectedTokenOf(err);
+      if (raw !== undefined) {
+        d.vault.hold(tokenId(raw), raw);
+        d.discard(tokenId(raw), undefined);
+      }
       throw err;
     } finally {
       this.#requests--;
@@ -309,7 +316,7 @@ export class Issuer {
     if (expiresAt <= receivedAt) {
       // Dead on arrival even by LS's clock: not a token to hand out. It is revoked, and the budget
       // (already taken) applies to the next attempt.
-      d.discard(held);
+      d.discard(held.id, held.times.expiresAt);
       throw new LsTokenError(ErrorCodes.BAD_RESPONSE, 'LS token response: the token had expired by the time it arrived (check the host clock)', { field: 'expires_in', retryable: true });
     }
     return { kind: 'got', held, source: 'issued' };

@@ -4,7 +4,7 @@
  * never breaks the lifecycle's own work, which is done before anything is emitted.
  */
 import type { EventEmitter } from 'eventemitter3';
-import { ErrorCodes, toLsTokenError } from '../core/errors.js';
+import { ErrorCodes, type TextScrubber, toLsTokenError } from '../core/errors.js';
 import type { LifecycleEvents } from '../core/events.js';
 import { type LifecycleLogger, logEvent } from '../integrations/logger.js';
 import type { HealthBook } from './lifecycle-status.js';
@@ -15,8 +15,10 @@ export class EventOutbox {
   readonly #book: HealthBook;
   readonly #logger: LifecycleLogger | undefined;
   readonly #bindings: Record<string, unknown>;
+  readonly #scrubber: TextScrubber;
 
-  constructor(emitter: EventEmitter<LifecycleEvents>, book: HealthBook, logger: LifecycleLogger | undefined, bindings: Record<string, unknown>) {
+  constructor(emitter: EventEmitter<LifecycleEvents>, book: HealthBook, logger: LifecycleLogger | undefined, bindings: Record<string, unknown>, scrubber: TextScrubber) {
+    this.#scrubber = scrubber;
     this.#emitter = emitter;
     this.#book = book;
     this.#logger = logger;
@@ -31,12 +33,12 @@ export class EventOutbox {
       (this.#emitter.emit as (n: K, e: unknown) => boolean).call(this.#emitter, name, event);
     } catch (err) {
       // An error listener that throws as well: nothing left to tell.
-      if (name !== 'error') this.emit('error', { error: toLsTokenError(err, ErrorCodes.LISTENER, `a listener of "${name}" threw`), op: 'listener' });
+      if (name !== 'error') this.emit('error', { error: toLsTokenError(err, ErrorCodes.LISTENER, `a listener of "${name}" threw`, false, this.#scrubber), op: 'listener' });
     }
   }
 
   /** Reports trouble the lifecycle survived as an `error` event (`ERR_STORE` unless it already has a code). */
   report(err: unknown, op: string, id?: string): void {
-    this.emit('error', { error: toLsTokenError(err, ErrorCodes.STORE, `${op} failed`, true), op, id });
+    this.emit('error', { error: toLsTokenError(err, ErrorCodes.STORE, `${op} failed`, true, this.#scrubber), op, id });
   }
 }

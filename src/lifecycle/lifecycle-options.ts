@@ -22,7 +22,8 @@ export type RevokeOnShutdown = 'last-holder' | 'always' | 'never';
 /**
  * Options of {@link TokenLifecycle}. Durations are in ms and at most 2^31 - 1 (the longest delay a
  * node timer can hold). The connection options (`appKey`, `appSecretKey`, `baseUrl`, `timeoutMs`,
- * `allowInsecureHttp`, `axios`, `now`) are those of {@link LsOAuthClientOptions}, documented there.
+ * `allowInsecureHttp`, `axios`, `maxResponseBytes`, `redactor`, `now`) are those of
+ * {@link LsOAuthClientOptions}, documented there.
  */
 export interface TokenLifecycleOptions extends LsOAuthClientOptions {
   /**
@@ -37,6 +38,12 @@ export interface TokenLifecycleOptions extends LsOAuthClientOptions {
   encryptionKey?: Buffer | Uint8Array | string;
   /** How long records of ended tokens are kept for audit. Default 7 days. Not with a `TokenStore`. */
   retainMs?: number;
+  /**
+   * With `encryptionKey` set, also read records stored in plain text (and seal them when next
+   * written): for a migration window only. Otherwise a plaintext record is refused (`ERR_DECRYPT`,
+   * an `error` event), so a token planted in the store is never adopted. Default `false`.
+   */
+  acceptPlaintextRecords?: boolean;
   /**
    * A successor is fetched in the background this long before the current token's `revokeAt`,
    * when it would outlive the current token by at least this much; otherwise just after LS's
@@ -106,7 +113,14 @@ export interface TokenLifecycleOptions extends LsOAuthClientOptions {
 /** How the lifecycle gets its store. */
 export type StoreChoice =
   | { readonly kind: 'given'; readonly store: TokenStore }
-  | { readonly kind: 'keyv'; readonly keyv: Keyv | undefined; readonly prefix: string | undefined; readonly encryptionKey: Buffer | Uint8Array | string | undefined; readonly retainMs: number | undefined };
+  | {
+      readonly kind: 'keyv';
+      readonly keyv: Keyv | undefined;
+      readonly prefix: string | undefined;
+      readonly encryptionKey: Buffer | Uint8Array | string | undefined;
+      readonly retainMs: number | undefined;
+      readonly acceptPlaintextRecords: boolean;
+    };
 
 /** The lifecycle's own options, validated, with defaults applied. */
 export interface LifecycleConfig {
@@ -150,13 +164,13 @@ function storeChoice(o: TokenLifecycleOptions): StoreChoice {
   if (o.store instanceof TokenStore) {
     // These configure a store the lifecycle would build; silently ignoring them would leave tokens
     // unencrypted or in another namespace than the user believes.
-    for (const field of ['encryptionKey', 'namespace', 'retainMs'] as const) {
+    for (const field of ['encryptionKey', 'namespace', 'retainMs', 'acceptPlaintextRecords'] as const) {
       if (o[field] !== undefined) throw invalidOption(field, 'give it to the TokenStore you pass as "store"');
     }
     return { kind: 'given', store: o.store };
   }
   if (o.store !== undefined && !(o.store instanceof Keyv)) throw invalidOption('store', 'must be a Keyv instance or a TokenStore');
-  return { kind: 'keyv', keyv: o.store, prefix: o.namespace, encryptionKey: o.encryptionKey, retainMs: o.retainMs };
+  return { kind: 'keyv', keyv: o.store, prefix: o.namespace, encryptionKey: o.encryptionKey, retainMs: o.retainMs, acceptPlaintextRecords: optionalBoolean('acceptPlaintextRecords', o.acceptPlaintextRecords, false) };
 }
 
 /**

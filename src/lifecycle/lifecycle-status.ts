@@ -22,8 +22,11 @@ export interface LifecycleStatus {
   readonly closed: boolean;
   /** The current token, if any (fingerprint id, never the raw token); times are epoch ms. */
   readonly current?: {
+    /** The token's id (hex SHA-256 of the raw token). */
     readonly id: string;
+    /** When it was issued (request sent). */
     readonly issuedAt: number;
+    /** When it may be dead at LS, at the earliest (by LS's clock, in host time). */
     readonly expiresAt: number;
     /** Handed out until then; revoked then, unless it ends at LS's cut-off (then it is left to die). */
     readonly revokeAt: number;
@@ -48,15 +51,36 @@ export interface LifecycleHealth {
   /** Why `ok` is false, in words (empty when healthy). */
   readonly problems: readonly string[];
   /** A bounded read of the store (`storeTimeoutMs`). */
-  readonly store: { readonly reachable: boolean; readonly latencyMs: number | null };
+  readonly store: {
+    /** Whether it answered in time. */
+    readonly reachable: boolean;
+    /** How long it took, ms (`null` when it did not answer). */
+    readonly latencyMs: number | null;
+  };
   /** The token handed out now, if any. */
-  readonly current: { readonly id: string; readonly expiresAt: number; readonly revokeAt: number } | null;
+  readonly current: {
+    /** The token's id. */
+    readonly id: string;
+    /** When it may be dead at LS, epoch ms. */
+    readonly expiresAt: number;
+    /** Handed out until then, epoch ms. */
+    readonly revokeAt: number;
+  } | null;
   /** When the next scheduled revocation is due, epoch ms. */
   readonly nextRevocationAt: number | null;
   /** Tokens whose revocation failed or was refused (credentials) and that may still be alive. */
   readonly failedRevocations: number;
   /** The last error reported by an `error` event, secret-free. */
-  readonly lastError: { readonly code: string; readonly message: string; readonly op: string; readonly at: number } | null;
+  readonly lastError: {
+    /** Its stable code. */
+    readonly code: string;
+    /** Its secret-free message. */
+    readonly message: string;
+    /** What was being done. */
+    readonly op: string;
+    /** When, epoch ms. */
+    readonly at: number;
+  } | null;
   /** When the last sweep of the store finished, epoch ms. */
   readonly lastSweepAt: number | null;
   /** The estimated offset of LS's clock from this host's, ms, or `null` before LS has answered. */

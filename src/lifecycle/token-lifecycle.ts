@@ -90,7 +90,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     ({ client: this.client, store: this.store, scheduler: this.scheduler, appKeyId: this.appKeyId } = this.#p);
     this.instanceId = this.#p.cfg.instanceId;
     this.#book = new HealthBook(this.#p.now);
-    this.#out = new EventOutbox(this, this.#book, this.#p.cfg.logger, { instanceId: this.instanceId });
+    this.#out = new EventOutbox(this, this.#book, this.#p.cfg.logger, { instanceId: this.instanceId }, this.#p.redactor);
     this.#refreshTimer = new RefreshTimer(this.#p.now, () => this.#onRefreshTimer());
   }
 

@@ -91,12 +91,26 @@ export interface TokenTimes {
 
 /** What to do about issuance now; see {@link TokenPolicy.issueDecision}. */
 export type IssueDecision =
-  | { readonly kind: 'issue' }
-  | { readonly kind: 'keep'; readonly retryAt: number }
-  | { readonly kind: 'wait'; readonly until: number };
+  | {
+      /** Issue now. */
+      readonly kind: 'issue';
+    }
+  | {
+      /** Keep the current token; no successor now. */
+      readonly kind: 'keep';
+      /** When to consider a refresh again, host time. */
+      readonly retryAt: number;
+    }
+  | {
+      /** Wait (the cut-off is imminent), then decide again. */
+      readonly kind: 'wait';
+      /** Until when, host time. */
+      readonly until: number;
+    };
 
 /** The time decisions; see the module notes. Pure apart from reading the current clock bounds. */
 export class TokenPolicy {
+  /** The settings, frozen. */
   readonly options: TokenPolicyOptions;
   readonly #bounds: () => ClockBounds;
 

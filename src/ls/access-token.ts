@@ -32,7 +32,19 @@ export interface LsAccessTokenClaims {
 }
 
 /** The result of {@link checkLsAccessToken}: the claims, or why the string is not such a token. */
-export type LsAccessTokenCheck = { readonly ok: true; readonly claims: LsAccessTokenClaims } | { readonly ok: false; readonly reason: string };
+export type LsAccessTokenCheck =
+  | {
+      /** It is an LS access token of this app key. */
+      readonly ok: true;
+      /** Its claims. */
+      readonly claims: LsAccessTokenClaims;
+    }
+  | {
+      /** It is not. */
+      readonly ok: false;
+      /** Why, in words (never quoting the token or a claim). */
+      readonly reason: string;
+    };
 
 /**
  * Longest string looked at. LS documents access tokens of up to 1000 characters; anything far

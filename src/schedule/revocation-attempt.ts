@@ -14,7 +14,7 @@
  */
 import pRetry from 'p-retry';
 import type { Clock } from '../core/clock.js';
-import { ErrorCodes, LsTokenError, isLsTokenError, toLsTokenError } from '../core/errors.js';
+import { ErrorCodes, LsTokenError, type TextScrubber, isLsTokenError, toLsTokenError } from '../core/errors.js';
 import { type ErrorSummary, type LifecycleEvents, summarizeError } from '../core/events.js';
 import { shortId } from '../core/fingerprint.js';
 import { sleep } from '../core/sleep.js';
@@ -76,6 +76,8 @@ export interface AttemptDeps {
   readonly send: (token: string, signal: AbortSignal) => Promise<RevokeResult>;
   readonly vault: HeldTokens;
   readonly sink: EventSink;
+  /** Scrubs secrets (the app secret, held tokens) out of every message it builds or passes on. */
+  readonly scrubber: TextScrubber;
   readonly retry: Readonly<Required<RetryPolicy>>;
   readonly clockSkewMs: number;
   readonly storeRetryDelayMs: number;
@@ -111,11 +113,11 @@ export async function runRevocation(d: AttemptDeps, id: string, reason: RevokeRe
     outcome,
     attempts,
     durationMs: d.now() - started,
-    ...(error === undefined ? {} : { error: summarizeError(error) }),
+    ...(error === undefined ? {} : { error: summarizeError(error, d.scrubber) }),
   });
   const storeCall = <T>(p: Promise<T>, op: string): Promise<T> => boundedStoreCall(p, d.storeBoundMs(), op);
   const report = (err: unknown, op: string): LsTokenError => {
-    const error = toLsTokenError(err, ErrorCodes.STORE, `${op} failed`, true);
+    const error = toLsTokenError(err, ErrorCodes.STORE, `${op} failed`, true, d.scrubber);
     d.sink('error', { error, op, id });
     return error;
   };
@@ -155,7 +157,7 @@ export async function runRevocation(d: AttemptDeps, id: string, reason: RevokeRe
       const e = report(err, 'store.getToken');
       if (e.code === ErrorCodes.DECRYPT) {
         await note({ state: 'failed', lastError: { code: e.code, message: e.message } });
-        d.sink('revokeFailed', { id, reason, attempts: 0, error: summarizeError(e) });
+        d.sink('revokeFailed', { id, reason, attempts: 0, error: summarizeError(e, d.scrubber) });
         return result('failed', 0, e);
       }
       if (!signal.aborted && expiresAt !== undefined) d.retryLater(id, expiresAt, reason);
@@ -176,7 +178,7 @@ export async function runRevocation(d: AttemptDeps, id: string, reason: RevokeRe
           return await d.send(raw, signal);
         } catch (err) {
           if (signal.aborted) throw err;
-          throw isLsTokenError(err) ? err : toLsTokenError(err, ErrorCodes.NETWORK, `revoke of token ${shortId(id)} failed`, true);
+          throw isLsTokenError(err) ? err : toLsTokenError(err, ErrorCodes.NETWORK, `revoke of token ${shortId(id)} failed`, true, d.scrubber);
         }
       },
       {
@@ -188,7 +190,7 @@ export async function runRevocation(d: AttemptDeps, id: string, reason: RevokeRe
         onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
           if (!isLsTokenError(error) || !error.retryable || retriesLeft <= 0 || signal.aborted) return;
           const delayMs = retryDelay(d.retry, error, attemptNumber, d.random);
-          d.sink('retrying', { id, reason, attempt: attemptNumber, delayMs, error: summarizeError(error) });
+          d.sink('retrying', { id, reason, attempt: attemptNumber, delayMs, error: summarizeError(error, d.scrubber) });
           await sleep(delayMs, signal);
         },
       },
@@ -202,7 +204,7 @@ export async function runRevocation(d: AttemptDeps, id: string, reason: RevokeRe
       d.sink('error', { error: e, op: 'drain', id });
       return result('aborted', attempts, e);
     }
-    const e = toLsTokenError(err, ErrorCodes.NETWORK, `revoke of token ${shortId(id)} failed`, true);
+    const e = toLsTokenError(err, ErrorCodes.NETWORK, `revoke of token ${shortId(id)} failed`, true, d.scrubber);
     if (CREDENTIAL_ERRORS.has(e.code)) {
       // Not the token's fault: keep it owed, so that the next sweep or start (with the right secret) revokes it.
       if (storeOk) await note({ state: 'revoking', attempts, lastError: { code: e.code, message: e.message } });
@@ -210,7 +212,7 @@ export async function runRevocation(d: AttemptDeps, id: string, reason: RevokeRe
       return result('owed', attempts, e);
     }
     if (storeOk) await note({ state: 'failed', attempts, lastError: { code: e.code, message: e.message } });
-    d.sink('revokeFailed', { id, reason, attempts, error: summarizeError(e) });
+    d.sink('revokeFailed', { id, reason, attempts, error: summarizeError(e, d.scrubber) });
     return result('failed', attempts, e);
   }
 }

@@ -10,6 +10,7 @@ import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from '../core/clock.js';
 import { ErrorCodes, LsTokenError } from '../core/errors.js';
 import type { LifecycleEvents } from '../core/events.js';
+import { SecretRedactor } from '../core/redact.js';
 import { optionalDuration, optionalInteger, optionalNumber, requireObject } from '../core/validate.js';
 import type { RevokeResult } from '../ls/ls-response.js';
 import type { RevokeReason, TokenRecord } from '../store/token-record.js';
@@ -33,6 +34,12 @@ export interface RevocationSchedulerOptions {
    * its own sink, so its bookkeeping never depends on the listeners of a public emitter.
    */
   sink?: EventSink;
+  /**
+   * Scrubs secrets out of every message the scheduler builds or passes on (events, stored
+   * `lastError`). A lifecycle passes its own, which knows its app secret and held tokens.
+   * Default: a private {@link SecretRedactor} (JWT-shaped text is scrubbed in any case).
+   */
+  redactor?: SecretRedactor;
   /** Backoff policy. */
   retry?: RetryPolicy;
   /** Revocations in flight at once. Default `8`. */
@@ -134,6 +141,7 @@ export class RevocationScheduler {
       throw new LsTokenError(ErrorCodes.INVALID_OPTION, 'Invalid option "revoke": a function is required', { field: 'revoke' });
     }
     if (o.vault !== undefined && typeof o.vault?.get !== 'function') throw new LsTokenError(ErrorCodes.INVALID_OPTION, 'Invalid option "vault": must have get(id)', { field: 'vault' });
+    if (o.redactor !== undefined && !(o.redactor instanceof SecretRedactor)) throw new LsTokenError(ErrorCodes.INVALID_OPTION, 'Invalid option "redactor": must be a SecretRedactor', { field: 'redactor' });
     if (o.sink !== undefined && typeof o.sink !== 'function') throw new LsTokenError(ErrorCodes.INVALID_OPTION, 'Invalid option "sink": must be a function', { field: 'sink' });
     this.events = new EventEmitter<LifecycleEvents>();
     this.#sink = o.sink ?? ((name, event) => void (this.events.emit as (n: string, e: unknown) => boolean)(name, event));
@@ -162,6 +170,7 @@ export class RevocationScheduler {
       send: o.revoke,
       vault,
       sink: this.#sink,
+      scrubber: o.redactor ?? new SecretRedactor(),
       retry,
       clockSkewMs: this.#clockSkewMs,
       storeRetryDelayMs: this.#storeRetryDelayMs,

@@ -168,8 +168,7 @@ describe('a fleet of daemons sharing one app key over Redis', () => {
 
   it('Redis loses its data (FLUSHDB): the holders write their record again, and a newcomer adopts it instead of killing it', async () => {
     const { children, id, token } = await coldFleet(['fleet-a', 'fleet-b', 'fleet-c']);
-    await raw.flushDb(); // a restart without persistence, a failover to an empty replica
-    expect(await leaseKeys()).toEqual([]);
+    await raw.flushDb(); // a restart without persistence, a failover to an empty replica (the holders' next beat may already follow)
     // Within a heartbeat the holders lease the token again and, finding its record gone, write it again.
     await waitUntil(async () => (await leaseKeys()).length > 0, LEASE_TTL_MS * 3, 'a holder\'s lease to reappear');
     const newcomer = member('fleet-new');
