@@ -1,14 +1,19 @@
 /**
- * Test helpers for `ls-token-lifecycle` (the `ls-token-lifecycle/testing` entry point): an
- * LS-compatible mock to run the library, its tests, benchmarks, demos and daemons in any language
- * against, without touching the real LS Open API.
+ * Test helpers for `ls-token-lifecycle` (the `ls-token-lifecycle/testing` entry point): mocks of
+ * the LS, KIS and Kiwoom token endpoints to run the library, its tests, benchmarks, demos and
+ * daemons in any language against, without touching a real broker.
  *
  * - {@link createLsModel}: LS as a pure model (no socket, no timer), driven by injected `now` and
  *   `random`; {@link mockLsAxiosAdapter} puts it behind an axios instance (fake-timer friendly).
  * - {@link startMockLsServer}: the same model over HTTP, with an optional loopback-only control
  *   endpoint (`/__mock/...`); `ls-token mock-server` runs it from the command line.
  *
- * By default the mock models LS's day: every token dies at the next 07:00 KST (`cutoffKst`).
+ * - {@link createKisModel} / {@link startMockKisServer} and {@link createKiwoomModel} /
+ *   {@link startMockKiwoomServer}: KIS and Kiwoom built the same way (model, dialect, the shared
+ *   HTTP shell, axios adapter and control endpoint, the same fault kinds), with an option for each
+ *   question the brokers' public documents leave open.
+ *
+ * By default the LS mock models LS's day: every token dies at the next 07:00 KST (`cutoffKst`).
  *
  * @example
  * ```ts
@@ -25,7 +30,15 @@
 export { startMockLsServer } from './mock-ls-server.js';
 export type { MockLsServer, MockLsServerOptions } from './mock-ls-server.js';
 export { createLsModel } from './ls-model.js';
-export type { LsModel, MockLiveTokenState, MockLsControls, MockLsState, MockLsStats, MockTokenInfo, MockTokenState } from './ls-model.js';
+export type { LsModel, MockLsControls, MockLsState, MockLsStats } from './ls-model.js';
+export type { MockControls, MockLiveTokenState, MockModel, MockStats, MockTokenInfo, MockTokenState } from './broker-model.js';
+export { createKisModel } from './kis-model.js';
+export type { KisModel, KisModelOptions, MockKisState, MockSameTokenStats } from './kis-model.js';
+export { createKiwoomModel } from './kiwoom-model.js';
+export type { KiwoomModel, KiwoomModelOptions, MockKiwoomState } from './kiwoom-model.js';
+export type { KiwoomCodePlacement } from './kiwoom-dialect.js';
+export { startMockKisServer, startMockKiwoomServer } from './mock-broker-servers.js';
+export type { MockBrokerServer, MockKisServer, MockKisServerOptions, MockKiwoomServer, MockKiwoomServerOptions } from './mock-broker-servers.js';
 export type { LsModelOptions, MockCredential } from './ls-model-options.js';
 export { mockAxiosAdapter, mockLsAxiosAdapter } from './axios-adapter.js';
 export type { MockAxiosAdapterOptions, MockTransportTarget } from './axios-adapter.js';
@@ -38,5 +51,6 @@ export type { MockEndpoint, MockFault, MockFaultKind, MockFaultState } from './f
 export { LS_DEFAULT_TR_ROUTES } from './ls-tr-routes.js';
 export type { MockTrAnswer, MockTrCall, MockTrRoute } from './ls-tr-routes.js';
 export type { MockAnswerPlan, MockExchange, MockHangPlan, MockPlan, MockRequest, MockResetPlan, MockResponse } from './wire.js';
+export type { CommonModelOptions } from './model-options.js';
 export { nextCutoffMs, mintMockJwt, verifyMockJwt, createMockJwtSecret, parseHhMm, KST_OFFSET_MS } from './mock-jwt.js';
 export type { MockJwtClaims, MintMockJwtInput } from './mock-jwt.js';

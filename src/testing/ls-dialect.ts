@@ -19,6 +19,8 @@
 import type { MockEndpoint, MockFault } from './faults.js';
 import { JSON_CONTENT_TYPE, jsonResponse, textResponse, type MockResponse } from './wire.js';
 
+export { bearerToken } from './wire.js';
+
 /** LS's OAuth paths. Any other `POST` path is a TR call. */
 export const LS_PATHS = { token: '/oauth2/token', revoke: '/oauth2/revoke' } as const;
 
@@ -112,12 +114,6 @@ export function tokenIssued(token: string, lifetimeS: number, lifetimeField: 'ex
 /** The revoke endpoint's success body, `code` as the number 200 or the string "200". */
 export function tokenRevoked(revokeCode: 'number' | 'string'): MockResponse {
   return jsonResponse(200, { code: revokeCode === 'string' ? '200' : 200, message: LS_REVOKE_OK_MESSAGE });
-}
-
-/** The bearer token of a TR call (`authorization: Bearer <token>`), if any. */
-export function bearerToken(headers: Readonly<Record<string, string | undefined>>): string | undefined {
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(headers['authorization'] ?? '');
-  return m?.[1];
 }
 
 /** The answer an injected fault gives on `endpoint` (not for `hang` and `reset`, which have none of their own). */

@@ -5,6 +5,7 @@
  * @module
  */
 import { mockOptionError } from './faults.js';
+import { isNonNegativeFinite, oneOf, optionalSecret, resolveCommon, resolveCredentials, type MockAccounts } from './model-options.js';
 import { LS_MAX_CREDENTIAL_LENGTH } from './ls-dialect.js';
 import type { MockTrRoute } from './ls-tr-routes.js';
 import { parseHhMm } from './mock-jwt.js';
@@ -78,7 +79,7 @@ export interface LsModelOptions {
 /** The options with their defaults applied. */
 export interface ResolvedLsModelOptions {
   /** Secrets (and the paper flag) by app key; `undefined` for `'any'`. */
-  readonly accounts: ReadonlyMap<string, { readonly secret: string; readonly paper: boolean }> | undefined;
+  readonly accounts: MockAccounts | undefined;
   /** Longest lifetime, s. */
   readonly lifetimeS: number;
   /** Cut-off in minutes after KST midnight, or `null`. */
@@ -103,33 +104,6 @@ export interface ResolvedLsModelOptions {
   readonly trRoutes: readonly MockTrRoute[];
 }
 
-function isNonNegativeFinite(v: unknown): v is number {
-  return typeof v === 'number' && Number.isFinite(v) && v >= 0;
-}
-
-function oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[], def: T): T {
-  if (value === undefined) return def;
-  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw mockOptionError(field, `${field} must be ${allowed.map((a) => `'${a}'`).join(' or ')}, got ${JSON.stringify(value)}`);
-  }
-  return value as T;
-}
-
-function resolveCredentials(c: unknown): ResolvedLsModelOptions['accounts'] {
-  if (c === undefined || c === 'any') return undefined;
-  if (!Array.isArray(c)) throw mockOptionError('credentials', `credentials must be 'any' or an array of { appKey, appSecretKey, paper? }`);
-  const accounts = new Map<string, { secret: string; paper: boolean }>();
-  for (const [i, x] of c.entries()) {
-    const cred = x as Partial<MockCredential> | null;
-    if (typeof cred?.appKey !== 'string' || cred.appKey === '' || typeof cred.appSecretKey !== 'string' || cred.appSecretKey === '') {
-      throw mockOptionError('credentials', `credential #${i + 1} needs a non-empty appKey and appSecretKey`);
-    }
-    if (cred.paper !== undefined && typeof cred.paper !== 'boolean') throw mockOptionError('credentials', `credential #${i + 1}: paper must be a boolean`);
-    accounts.set(cred.appKey, { secret: cred.appSecretKey, paper: cred.paper === true });
-  }
-  return accounts;
-}
-
 /**
  * Checks every option and applies the defaults.
  *
@@ -143,16 +117,10 @@ export function resolveLsModelOptions(o: LsModelOptions): ResolvedLsModelOptions
   if (o.minIssueIntervalMs !== undefined && !isNonNegativeFinite(o.minIssueIntervalMs)) {
     throw mockOptionError('minIssueIntervalMs', `minIssueIntervalMs must be a finite number >= 0, got ${String(o.minIssueIntervalMs)}`);
   }
-  if (o.random !== undefined && typeof o.random !== 'function') throw mockOptionError('random', 'random must be a function');
-  if (o.now !== undefined && typeof o.now !== 'function') throw mockOptionError('now', 'now must be a function');
+  const common = resolveCommon(o);
   const cutoffKst = o.cutoffKst === undefined ? '07:00' : o.cutoffKst;
   if (cutoffKst !== null && typeof cutoffKst !== 'string') throw mockOptionError('cutoffKst', `cutoffKst must be 'HH:MM' or null`);
-  let jwtSecret: Buffer | undefined;
-  if (o.jwtSecret !== undefined) {
-    if (typeof o.jwtSecret !== 'string' && !(o.jwtSecret instanceof Uint8Array)) throw mockOptionError('jwtSecret', 'jwtSecret must be a string or bytes');
-    jwtSecret = Buffer.from(o.jwtSecret);
-    if (jwtSecret.length < 16) throw mockOptionError('jwtSecret', 'jwtSecret must be at least 16 bytes');
-  }
+  const jwtSecret = optionalSecret('jwtSecret', o.jwtSecret);
   return {
     accounts: resolveCredentials(o.credentials),
     lifetimeS: o.tokenLifetimeS ?? 86_400,
@@ -162,9 +130,8 @@ export function resolveLsModelOptions(o: LsModelOptions): ResolvedLsModelOptions
     lifetimeField: oneOf('lifetimeField', o.lifetimeField, ['expires_in', 'expire_in'], 'expires_in'),
     revokeCode: oneOf('revokeCode', o.revokeCode, ['number', 'string'], 'number'),
     minIssueIntervalMs: o.minIssueIntervalMs ?? 0,
-    random: o.random ?? (() => Math.random()),
-    // Looked up on every call: jest's fake timers replace Date after the model may have been built.
-    now: o.now ?? (() => Date.now()),
+    random: common.random,
+    now: common.now,
     jwtSecret,
     trRoutes: o.trRoutes ?? [],
   };

@@ -17,76 +17,21 @@
  *
  * @module
  */
-import { FaultTable, mockOptionError, validateFault, type MockEndpoint, type MockFault, type MockFaultState } from './faults.js';
+import { createBrokerCore, createBrokerModel, type MockControls, type MockModel, type MockStats, type MockLiveTokenState } from './broker-model.js';
+import type { MockEndpoint, MockFaultState } from './faults.js';
 import { bearerToken, formField, isFormRequest, lsEndpointOf, lsError, lsFaultResponse, tokenIssued, tokenRevoked } from './ls-dialect.js';
 import { checkCredentials, resolveLsModelOptions, type LsModelOptions } from './ls-model-options.js';
 import { buildTrRouteTable, findTrRoute, trAnswerResponse, trStandInResponse, type MockTrCall } from './ls-tr-routes.js';
 import { createMockJwtSecret, mintMockJwt, mockAud, nextKstMinuteAfter } from './mock-jwt.js';
-import { textResponse, type MockExchange, type MockRequest, type MockResponse } from './wire.js';
+import type { MockRequest, MockResponse } from './wire.js';
+
+export type { MockLiveTokenState, MockTokenInfo, MockTokenState } from './broker-model.js';
 
 /** Counters of an LS mock; a snapshot taken by {@link MockLsControls.stats}. */
-export interface MockLsStats {
-  /** Requests to `POST /oauth2/token` (faulted ones included). */
-  tokenRequests: number;
-  /** Requests to `POST /oauth2/revoke` (faulted ones included). */
-  revokeRequests: number;
-  /** Requests to other `POST` paths (faulted ones included). */
-  trRequests: number;
-  /** Tokens successfully issued. */
-  issued: number;
-  /** Successful revocations through the revoke endpoint (active token → dead). */
-  revoked: number;
-  /** Tokens alive now: not revoked, not invalidated by a re-issue, not past `exp`. */
-  active: number;
-  /** Faults applied so far. */
-  faultsInjected: number;
-  /** Requests being handled right now. */
-  inflight: number;
-  /** The largest number of revoke requests handled at the same time. */
-  maxInflightRevokes: number;
-}
-
-/**
- * Why a token is or is not alive: `active`; `expired` (past its `exp`); `revoked` (through the
- * revoke endpoint); `superseded` (a newer token of its app key was issued); `killed` (by
- * {@link MockLsControls.revokeToken} or the control endpoint).
- */
-export type MockTokenState = 'active' | 'expired' | 'revoked' | 'superseded' | 'killed';
-
-/** What the model knows about one token it issued. */
-export interface MockTokenInfo {
-  /** The app key it was issued to (its `jti`). */
-  readonly appKey: string;
-  /** Issue time, epoch ms (the JWT `iat`, whole seconds). */
-  readonly issuedAtMs: number;
-  /** Expiry, epoch ms (the JWT `exp`, whole seconds). */
-  readonly expiresAtMs: number;
-  /** Its state now, by the model's clock. */
-  readonly state: MockTokenState;
-}
+export type MockLsStats = MockStats;
 
 /** The inspection and fault controls every LS mock offers (model and HTTP server alike). */
-export interface MockLsControls {
-  /** Whether `token` was issued here and is alive now. */
-  isActive(token: string): boolean;
-  /** A snapshot of the counters. */
-  stats(): MockLsStats;
-  /** Adds a fault (checked in injection order, before normal handling). Returns a function that removes it. */
-  inject(fault: MockFault): () => void;
-  /** Removes every fault. */
-  clearFaults(): void;
-  /** The raw tokens alive now, in issuance order. */
-  activeTokens(): string[];
-  /** Every token ever issued, in issuance order. */
-  issuedTokens(): string[];
-  /**
-   * Kills a token server-side, as LS or another process would. Returns whether it was alive.
-   * Not counted in {@link MockLsStats.revoked}.
-   */
-  revokeToken(token: string): boolean;
-  /** Zeroes the request, issuance, revocation and fault counters (`active` and `inflight` are live values). */
-  resetStats(): void;
-}
+export type MockLsControls = MockControls;
 
 /** A JSON-safe snapshot of a model, as `GET /__mock/state` answers it (no raw token, no secret). */
 export interface MockLsState {
@@ -104,45 +49,11 @@ export interface MockLsState {
   readonly liveTokens: MockLiveTokenState[];
 }
 
-/** One live token in a {@link MockLsState} (never the raw token). */
-export interface MockLiveTokenState {
-  /** The app key it was issued to. */
-  readonly appKey: string;
-  /** Issue time, ISO 8601. */
-  readonly issuedAt: string;
-  /** Expiry, ISO 8601. */
-  readonly expiresAt: string;
-}
-
 /** The LS model; see the module description. */
-export interface LsModel extends MockLsControls {
-  /** Takes one request; see {@link MockExchange}. Never throws. */
-  receive(request: MockRequest): MockExchange;
-  /** What the model knows about `token`, or `undefined` if it never issued it. */
-  tokenInfo(token: string): MockTokenInfo | undefined;
-  /** The armed faults, in injection order. */
-  faults(): MockFaultState[];
-  /** Kills every live token of `appKey` (of every key when omitted), as another process issuing would. Returns how many. */
-  killTokens(appKey?: string): number;
-  /** The model's clock: the `now` option plus the clock offset, epoch ms. */
-  now(): number;
-  /** The offset added to the `now` option, ms (0 unless {@link LsModel.setClockOffset} moved it). */
-  clockOffsetMs(): number;
-  /** Shifts the model's clock by `offsetMs` from the `now` option (e.g. to rehearse 06:59 KST). */
-  setClockOffset(offsetMs: number): void;
+export interface LsModel extends MockModel {
   /** A JSON-safe snapshot; see {@link MockLsState}. */
   state(): MockLsState;
 }
-
-interface TokenRecord {
-  readonly token: string;
-  readonly appKey: string;
-  readonly iatMs: number;
-  readonly expMs: number;
-  state: 'active' | 'revoked' | 'superseded' | 'killed';
-}
-
-const NOT_FOUND = textResponse(404, 'Not Found');
 
 function parseJson(body: string): unknown {
   if (body.length === 0) return null;
@@ -162,23 +73,10 @@ export function createLsModel(options: LsModelOptions = {}): LsModel {
   const o = resolveLsModelOptions(options);
   const secret = o.jwtSecret ?? createMockJwtSecret();
   const routes = buildTrRouteTable(o.trRoutes);
-  const faultTable = new FaultTable();
-  const tokens = new Map<string, TokenRecord>(); // insertion order = issuance order
-  const liveByKey = new Map<string, Set<TokenRecord>>();
+  const core = createBrokerCore({ now: o.now });
+  const { book, counters, now } = core;
   const lastIssueByKey = new Map<string, number>();
-  let clockOffsetMs = 0;
   let minted = 0;
-  let inflight = 0;
-  let inflightRevokes = 0;
-  const counters = { tokenRequests: 0, revokeRequests: 0, trRequests: 0, issued: 0, revoked: 0, maxInflightRevokes: 0 };
-
-  const now = (): number => o.now() + clockOffsetMs;
-  const alive = (r: TokenRecord, at = now()): boolean => r.state === 'active' && at < r.expMs;
-
-  function kill(r: TokenRecord, state: TokenRecord['state']): void {
-    r.state = state;
-    liveByKey.get(r.appKey)?.delete(r);
-  }
 
   function handleToken(req: MockRequest): MockResponse {
     if (!isFormRequest(req.headers)) return lsError('token', 400, 'IGW00132');
@@ -211,15 +109,8 @@ export function createLsModel(options: LsModelOptions = {}): LsModel {
     if (o.cutoffMinutes !== null) expS = Math.min(expS, Math.floor(nextKstMinuteAfter(nowMs, o.cutoffMinutes) / 1000));
     minted += 1;
     const token = mintMockJwt({ appKey, iatS, expS, secret, aud: mockAud(secret, minted) });
-    const record: TokenRecord = { token, appKey, iatMs: iatS * 1000, expMs: expS * 1000, state: 'active' };
-    let live = liveByKey.get(appKey);
-    if (live === undefined) {
-      live = new Set();
-      liveByKey.set(appKey, live);
-    }
-    if (o.reissue === 'invalidate-previous') for (const prev of [...live]) kill(prev, 'superseded');
-    live.add(record);
-    tokens.set(token, record);
+    if (o.reissue === 'invalidate-previous') for (const prev of book.unended(appKey)) book.kill(prev, 'superseded');
+    book.add(token, appKey, iatS * 1000, expS * 1000);
     lastIssueByKey.set(appKey, nowMs);
     counters.issued += 1;
     return tokenIssued(token, expS - iatS, o.lifetimeField);
@@ -237,10 +128,10 @@ export function createLsModel(options: LsModelOptions = {}): LsModel {
     const bad = checkCredentials(o.accounts, appKey, secretKey);
     if (bad !== undefined) return lsError('revoke', 403, bad);
     const token = formField(form, 'token');
-    const record = token === undefined ? undefined : tokens.get(token);
+    const record = token === undefined ? undefined : book.get(token);
     if (record === undefined || record.appKey !== appKey) return lsError('revoke', 401, 'IGW00121');
-    if (!alive(record)) return lsError('revoke', 401, record.state === 'active' ? 'IGW00123' : 'IGW00121');
-    kill(record, 'revoked');
+    if (!book.alive(record)) return lsError('revoke', 401, record.state === 'active' ? 'IGW00123' : 'IGW00121');
+    book.kill(record, 'revoked');
     counters.revoked += 1;
     return tokenRevoked(o.revokeCode);
   }
@@ -248,11 +139,11 @@ export function createLsModel(options: LsModelOptions = {}): LsModel {
   function handleTr(req: MockRequest): MockResponse {
     const trCode = req.headers['tr_cd'];
     const token = bearerToken(req.headers);
-    const record = token === undefined ? undefined : tokens.get(token);
+    const record = token === undefined ? undefined : book.get(token);
     // LS answers a dead token on a TR call with HTTP 200 and rsp_cd: 00121 invalid, 00123 expired.
     if (record === undefined || record.state !== 'active') return lsError('tr', 200, 'IGW00121', {}, trCode);
     const nowMs = now();
-    if (!alive(record, nowMs)) return lsError('tr', 200, 'IGW00123', {}, trCode);
+    if (!book.alive(record, nowMs)) return lsError('tr', 200, 'IGW00123', {}, trCode);
     const call: MockTrCall = {
       path: req.path,
       trCode,
@@ -272,131 +163,16 @@ export function createLsModel(options: LsModelOptions = {}): LsModel {
     }
   }
 
-  function handle(endpoint: MockEndpoint, req: MockRequest): MockResponse {
-    return endpoint === 'token' ? handleToken(req) : endpoint === 'revoke' ? handleRevoke(req) : handleTr(req);
-  }
-
-  /** Every answer carries LS's clock (the model's) in its `Date` header, as a real gateway's does. */
-  function dated(res: MockResponse): MockResponse {
-    return { ...res, headers: { ...res.headers, date: new Date(now()).toUTCString() } };
-  }
-
-  function receive(req: MockRequest): MockExchange {
-    const exchange = route(req);
-    const { plan } = exchange;
-    let resumed: MockResponse | undefined;
-    return {
-      ...exchange,
-      plan: plan.kind === 'answer' ? { kind: 'answer', response: dated(plan.response) } : plan,
-      resume: () => (resumed ??= dated(exchange.resume())),
-    };
-  }
-
-  function route(req: MockRequest): MockExchange {
-    const endpoint = lsEndpointOf(req.method, req.path);
-    inflight += 1;
-    if (endpoint === 'token') counters.tokenRequests += 1;
-    else if (endpoint === 'tr') counters.trRequests += 1;
-    else if (endpoint === 'revoke') {
-      counters.revokeRequests += 1;
-      inflightRevokes += 1;
-      counters.maxInflightRevokes = Math.max(counters.maxInflightRevokes, inflightRevokes);
-    }
-    let ended = false;
-    const end = (): void => {
-      if (ended) return;
-      ended = true;
-      inflight -= 1;
-      if (endpoint === 'revoke') inflightRevokes -= 1;
-    };
-    if (endpoint === undefined) return { endpoint, plan: { kind: 'answer', response: NOT_FOUND }, resume: () => NOT_FOUND, end };
-    const fault = faultTable.pick(endpoint, o.random);
-    if (fault?.kind === 'hang') {
-      let later: MockResponse | undefined;
-      return { endpoint, plan: { kind: 'hang', ms: fault.hangMs }, resume: () => (later ??= handle(endpoint, req)), end };
-    }
-    if (fault?.kind === 'reset') {
-      return { endpoint, plan: { kind: 'reset' }, resume: () => lsError(endpoint, 500, 'IGW00002', {}, req.headers['tr_cd']), end };
-    }
-    // The gateway does the work as the request arrives; a transport's latency delays only the answer.
-    const response = fault === undefined ? handle(endpoint, req) : lsFaultResponse(fault, endpoint, req.headers['tr_cd']);
-    return { endpoint, plan: { kind: 'answer', response }, resume: () => response, end };
-  }
-
-  function stats(): MockLsStats {
-    const at = now();
-    let active = 0;
-    for (const live of liveByKey.values()) for (const r of live) if (alive(r, at)) active += 1;
-    return { ...counters, faultsInjected: faultTable.applied, active, inflight };
-  }
-
-  return {
-    receive,
-    stats,
-    isActive(token: string): boolean {
-      const r = tokens.get(token);
-      return r !== undefined && alive(r);
+  const parts = createBrokerModel(
+    core,
+    {
+      endpointOf: lsEndpointOf,
+      handle: (endpoint: MockEndpoint, req: MockRequest) => (endpoint === 'token' ? handleToken(req) : endpoint === 'revoke' ? handleRevoke(req) : handleTr(req)),
+      faultResponse: (fault, endpoint, req) => lsFaultResponse(fault, endpoint, req.headers['tr_cd']),
+      resetResponse: (endpoint, req) => lsError(endpoint, 500, 'IGW00002', {}, req.headers['tr_cd']),
+      stateExtras: () => ({ cutoffKst: o.cutoffKst }),
     },
-    tokenInfo(token: string): MockTokenInfo | undefined {
-      const r = tokens.get(token);
-      if (r === undefined) return undefined;
-      const state: MockTokenState = r.state !== 'active' ? r.state : alive(r) ? 'active' : 'expired';
-      return { appKey: r.appKey, issuedAtMs: r.iatMs, expiresAtMs: r.expMs, state };
-    },
-    inject(fault: MockFault): () => void {
-      return faultTable.add(validateFault(fault));
-    },
-    clearFaults(): void {
-      faultTable.clear();
-    },
-    faults: () => faultTable.list(),
-    activeTokens(): string[] {
-      const at = now();
-      return [...tokens.values()].filter((r) => alive(r, at)).map((r) => r.token);
-    },
-    issuedTokens: () => [...tokens.keys()],
-    revokeToken(token: string): boolean {
-      const r = tokens.get(token);
-      if (r === undefined || !alive(r)) return false;
-      kill(r, 'killed');
-      return true;
-    },
-    killTokens(appKey?: string): number {
-      let n = 0;
-      const at = now();
-      for (const [key, live] of liveByKey) {
-        if (appKey !== undefined && key !== appKey) continue;
-        for (const r of [...live]) {
-          if (alive(r, at)) n += 1;
-          kill(r, 'killed');
-        }
-      }
-      return n;
-    },
-    resetStats(): void {
-      counters.tokenRequests = 0;
-      counters.revokeRequests = 0;
-      counters.trRequests = 0;
-      counters.issued = 0;
-      counters.revoked = 0;
-      faultTable.applied = 0;
-      counters.maxInflightRevokes = inflightRevokes;
-    },
-    now,
-    clockOffsetMs: () => clockOffsetMs,
-    setClockOffset(offsetMs: number): void {
-      if (typeof offsetMs !== 'number' || !Number.isFinite(offsetMs)) throw mockOptionError('offsetMs', 'the clock offset must be a finite number of ms');
-      clockOffsetMs = offsetMs;
-    },
-    state(): MockLsState {
-      const at = now();
-      const liveTokens: MockLiveTokenState[] = [];
-      for (const live of liveByKey.values()) {
-        for (const r of live) {
-          if (alive(r, at)) liveTokens.push({ appKey: r.appKey, issuedAt: new Date(r.iatMs).toISOString(), expiresAt: new Date(r.expMs).toISOString() });
-        }
-      }
-      return { now: new Date(at).toISOString(), clockOffsetMs, cutoffKst: o.cutoffKst, stats: stats(), faults: faultTable.list(), liveTokens };
-    },
-  };
+    o.random,
+  );
+  return { ...parts.model, state: () => parts.state() as unknown as MockLsState };
 }

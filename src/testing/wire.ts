@@ -83,7 +83,7 @@ export interface MockExchange {
   end(): void;
 }
 
-/** The content type of every JSON answer LS sends. */
+/** The content type of every JSON answer the mocks send. */
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 /** A JSON answer. */
@@ -94,4 +94,31 @@ export function jsonResponse(status: number, value: unknown, headers: Readonly<R
 /** A plain-text answer (what a proxy or load balancer in front of the gateway sends). */
 export function textResponse(status: number, text: string, contentType = 'text/plain; charset=utf-8'): MockResponse {
   return { status, headers: { 'content-type': contentType }, body: text };
+}
+
+/** Whether the request body is declared JSON, as both OAuth endpoints require (else EGW00132). */
+export function isJsonRequest(headers: Readonly<Record<string, string | undefined>>): boolean {
+  return (headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() === 'application/json';
+}
+
+/** The JSON object of a request body, or `undefined`. */
+export function jsonBody(body: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(body);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A non-empty string field of a JSON body, else `undefined`. */
+export function stringField(body: Record<string, unknown> | undefined, name: string): string | undefined {
+  const v = body?.[name];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/** The bearer token of a request (`authorization: Bearer <token>`), if any. */
+export function bearerToken(headers: Readonly<Record<string, string | undefined>>): string | undefined {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(headers['authorization'] ?? '');
+  return m?.[1];
 }
