@@ -1,9 +1,10 @@
 /**
- * ls-token-lifecycle: issue, track and revoke LS Securities Open API access tokens.
+ * ls-token-lifecycle: issue, track and revoke LS Securities Open API access tokens (and those of
+ * KIS, Kiwoom and any RFC 7009 server: see {@link ProviderDefinition}).
  *
- * Start with {@link TokenLifecycle}; the parts it is made of ({@link LsOAuthClient},
- * {@link TokenStore}, {@link RevocationScheduler}) are exported for custom setups.
- * The LS-compatible mock server lives in `ls-token-lifecycle/testing`.
+ * Start with {@link TokenLifecycle}; the parts it is made of ({@link LsOAuthClient} and
+ * {@link OAuthClient}, {@link TokenStore}, {@link RevocationScheduler}) are exported for custom
+ * setups. Mock LS, KIS and Kiwoom servers live in `ls-token-lifecycle/testing`.
  *
  * @packageDocumentation
  */
@@ -19,6 +20,17 @@ export { LsOAuthClient, LS_PRODUCTION_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES } fro
 export type { LsOAuthClientOptions, RequestOptions, TokenTypeHint } from './ls/ls-client.js';
 export { rejectedTokenOf, MAX_TOKEN_LIFETIME_S } from './ls/ls-response.js';
 export type { IssuedToken, RevokeResult } from './ls/ls-response.js';
+export { OAuthClient } from './providers/oauth-client.js';
+export type { OAuthClientOptions, ClientConnectionOptions } from './providers/oauth-client.js';
+export { appKeyIdFor, assertAccessToken, environmentOf } from './providers/provider.js';
+export type { ProviderDefinition, ProviderName, ProviderCredentials, ProviderRequest, TokenRules, AccessTokenCheck } from './providers/provider.js';
+export { PROVIDERS, PROVIDER_NAMES, resolveProvider } from './providers/registry.js';
+export { lsProvider } from './providers/ls.js';
+export { kisProvider } from './providers/kis.js';
+export { kiwoomProvider } from './providers/kiwoom.js';
+export { rfc7009Provider } from './providers/rfc7009.js';
+export type { Rfc7009ProviderOptions } from './providers/rfc7009.js';
+export type { CodeClass, RawResponse } from './providers/response-parts.js';
 export { TokenStore } from './store/token-store.js';
 export type { TokenStoreOptions, TokenStoreErrorContext, TokenListFilter, TokenUpdateOptions, MetaEntry } from './store/token-store.js';
 export { RECORD_SCHEMA_VERSION, ENDED_STATES, isEnded } from './store/token-record.js';

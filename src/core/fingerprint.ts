@@ -27,8 +27,14 @@ export function tokenFingerprint(token: string): string {
 
 /**
  * The id of an app key: a salted SHA-256 prefix, so that stored records and events can group by
- * app key without holding the key itself.
+ * app key without holding the key itself. Every store key of a lifecycle (records' `appKeyId`,
+ * fleet leases, the issuance budget and lock) is built from it.
+ *
+ * `scope` tells providers and environments apart in a shared store (`kis:real`, `kiwoom:mock`,
+ * see `ProviderDefinition.keyScope`): the same app key string under two scopes gets two ids.
+ * Without a scope (LS) the id is the one stores have held since before providers existed.
  */
-export function appKeyId(appKey: string): string {
-  return sha256Hex(`ls-token-lifecycle/appkey\0${appKey}`).slice(0, 24);
+export function appKeyId(appKey: string, scope?: string | null): string {
+  const scoped = scope === undefined || scope === null ? '' : `${scope}\0`;
+  return sha256Hex(`ls-token-lifecycle/appkey\0${scoped}${appKey}`).slice(0, 24);
 }

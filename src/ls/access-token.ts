@@ -16,6 +16,8 @@
  * Nothing here ever puts the token or a claim value (the `jti` is the app key) in a reason.
  */
 import { ErrorCodes, LsTokenError } from '../core/errors.js';
+import { checkJwtShape, isSeconds } from '../providers/jwt-shape.js';
+
 
 /** The claims of an LS access token that {@link checkLsAccessToken} requires. */
 export interface LsAccessTokenClaims {
@@ -47,31 +49,6 @@ export type LsAccessTokenCheck =
     };
 
 /**
- * Longest string looked at. LS documents access tokens of up to 1000 characters; anything far
- * longer is not one, and is not worth decoding.
- */
-const MAX_TOKEN_LENGTH = 8_192;
-
-/** Signature length of the HMAC JWT algorithms, bytes (LS uses HS512). */
-const HMAC_SIGNATURE_BYTES: Readonly<Record<string, number>> = { HS256: 32, HS384: 48, HS512: 64 };
-
-/** base64url characters only (the three parts of a compact JWT). */
-const B64URL = /^[A-Za-z0-9_-]+$/;
-
-function decodePart(part: string): Record<string, unknown> | undefined {
-  if (!B64URL.test(part)) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-}
-
-const isSeconds = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0;
-
-/**
  * Checks that `token` is an LS access token issued for `appKey` (see the module notes). Pure: no
  * I/O, no clock (an expired token still is an access token; whether to send a request for it is
  * the caller's business).
@@ -83,21 +60,9 @@ const isSeconds = (v: unknown): v is number => typeof v === 'number' && Number.i
  * ```
  */
 export function checkLsAccessToken(token: string, appKey: string): LsAccessTokenCheck {
-  if (typeof token !== 'string' || token === '') return { ok: false, reason: 'it is empty' };
-  if (token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: `it is longer than ${MAX_TOKEN_LENGTH} characters` };
-  const parts = token.split('.');
-  if (parts.length !== 3 || parts.some((p) => p === '')) return { ok: false, reason: 'it is not a JWT (three base64url parts joined by dots)' };
-  const header = decodePart(parts[0]!);
-  if (header === undefined || typeof header['alg'] !== 'string') return { ok: false, reason: 'its JWT header is not readable' };
-  if (!B64URL.test(parts[2]!)) return { ok: false, reason: 'its JWT signature part is not base64url' };
-  // LS signs with HS512: a signature of any other length is a truncated (or padded) paste.
-  const sigBytes = HMAC_SIGNATURE_BYTES[header['alg']];
-  const gotBytes = Buffer.from(parts[2]!, 'base64url').length;
-  if (sigBytes !== undefined && gotBytes !== sigBytes) {
-    return { ok: false, reason: `its ${header['alg']} signature has ${gotBytes} bytes instead of ${sigBytes} (truncated?)` };
-  }
-  const claims = decodePart(parts[1]!);
-  if (claims === undefined) return { ok: false, reason: 'its JWT claims are not readable' };
+  const shape = checkJwtShape(token);
+  if (!shape.ok) return shape;
+  const claims = shape.claims;
   if (claims['sub'] !== 'token') return { ok: false, reason: 'its "sub" claim is not "token" (not an LS access token)' };
   if (typeof claims['iss'] !== 'string' || claims['iss'] === '') return { ok: false, reason: 'it has no "iss" claim (not an LS access token)' };
   if (!isSeconds(claims['iat'])) return { ok: false, reason: 'it has no valid "iat" claim (not an LS access token)' };
