@@ -2,13 +2,17 @@
  * Builds the rooms a lifecycle is made of from its options: the client (which validates the
  * connection options), the store, the token policy with its clock estimate, the vault, the fleet,
  * the scheduler (reporting to the lifecycle's sink) and the issuer. One place wires them, so the
- * facade only holds them.
+ * facade only holds them. The provider decides the client's endpoints, the policy's time rules
+ * (lifetime, daily cut-off, same-token window), the broker's own issuance limit, and the scope of
+ * every store key (through the app key's id).
  */
 import { type Clock, systemClock } from '../core/clock.js';
 import { type LsTokenError } from '../core/errors.js';
-import { appKeyId as hashAppKey } from '../core/fingerprint.js';
 import type { SecretRedactor } from '../core/redact.js';
 import { LsOAuthClient } from '../ls/ls-client.js';
+import { lsProvider } from '../providers/ls.js';
+import { OAuthClient } from '../providers/oauth-client.js';
+import { appKeyIdFor, type ProviderDefinition } from '../providers/provider.js';
 import { type EventSink, RevocationScheduler } from '../schedule/revocation-scheduler.js';
 import { TokenStore } from '../store/token-store.js';
 import { ClockSkew } from './clock-skew.js';
@@ -18,16 +22,17 @@ import { lockProviderFor } from './issue-lock.js';
 import { IssueThrottle } from './issue-throttle.js';
 import { Issuer } from './issuer.js';
 import { type LifecycleConfig, type TokenLifecycleOptions, parseLifecycleOptions } from './lifecycle-options.js';
-import { LS_DAILY_CUTOFF, LS_MAX_LIFETIME_MS, TokenPolicy } from './token-policy.js';
+import { TokenPolicy } from './token-policy.js';
 import { TokenVault } from './token-vault.js';
 
 /** Everything a lifecycle holds. */
 export interface LifecycleParts {
   readonly cfg: LifecycleConfig;
+  readonly provider: ProviderDefinition;
   readonly appKey: string;
   readonly appKeyId: string;
   readonly now: Clock;
-  readonly client: LsOAuthClient;
+  readonly client: OAuthClient;
   /** Knows every secret of this lifecycle (app secret and key, held tokens); scrubs them from any text. */
   readonly redactor: SecretRedactor;
   readonly store: TokenStore;
@@ -59,10 +64,14 @@ export function assembleLifecycle(options: TokenLifecycleOptions, hooks: Assembl
   // One redactor for the client, the store, the scheduler and every message the lifecycle builds:
   // it knows the app secret and key, and every raw token while this process holds it.
   const given = cfg.store.kind === 'given' ? cfg.store.store : undefined;
-  const client = new LsOAuthClient(given !== undefined && options.redactor === undefined ? { ...options, redactor: given.redactor } : options); // validates the connection options (and `now`)
+  const provider = cfg.provider;
+  const clientOptions = given !== undefined && options.redactor === undefined ? { ...options, redactor: given.redactor } : options;
+  // Validates the connection options (and `now`). LS keeps its own client class.
+  const client = provider === lsProvider ? new LsOAuthClient(clientOptions) : new OAuthClient({ ...clientOptions, provider });
   const redactor = client.redactor;
   const now = options.now ?? systemClock;
-  const appKeyId = hashAppKey(options.appKey);
+  const appKeyId = appKeyIdFor(provider, options.appKey, client.baseUrl);
+  const rules = provider.rules;
   const c = cfg.store;
   const store =
     c.kind === 'given'
@@ -80,7 +89,15 @@ export function assembleLifecycle(options: TokenLifecycleOptions, hooks: Assembl
         });
   const skew = new ClockSkew();
   const policy = new TokenPolicy(
-    { refreshMarginMs: cfg.refreshMarginMs, revokeMarginMs: cfg.revokeMarginMs, maxLifetimeMs: cfg.maxLifetimeMs, lifetimeMs: LS_MAX_LIFETIME_MS, cutoff: LS_DAILY_CUTOFF, cutoffJitterMs: Math.floor(cfg.random() * 250) },
+    {
+      refreshMarginMs: cfg.refreshMarginMs,
+      revokeMarginMs: cfg.revokeMarginMs,
+      maxLifetimeMs: cfg.maxLifetimeMs,
+      lifetimeMs: rules.lifetimeMs,
+      cutoff: rules.dailyCutoff,
+      sameTokenWithinMs: rules.sameTokenWithinMs,
+      cutoffJitterMs: Math.floor(cfg.random() * 250),
+    },
     () => skew.bounds(),
   );
   const vault = new TokenVault({ onHold: (t) => redactor.add(t), onForget: (t) => redactor.delete(t) });
@@ -108,7 +125,11 @@ export function assembleLifecycle(options: TokenLifecycleOptions, hooks: Assembl
     fleet,
     policy,
     skew,
-    budget: new IssueBudget({ ...base, intervalMs: cfg.minIssueIntervalMs }),
+    // Never shorter than the broker's own limit: a second issuance inside it would only be refused.
+    budget: new IssueBudget({ ...base, intervalMs: Math.max(cfg.minIssueIntervalMs, rules.minIssueIntervalMs) }),
+    brokerBudget: rules.minIssueIntervalMs > 0 ? new IssueBudget({ ...base, intervalMs: rules.minIssueIntervalMs }) : undefined,
+    sameTokenAnswers: rules.sameTokenWithinMs > 0,
+    brokerName: provider.name,
     throttle: new IssueThrottle(cfg.throttle, now),
     lock: cfg.issueLock ?? lockProviderFor(store.keyv),
     lockKey: `${store.prefix}:lock:issue:${appKeyId}`,
@@ -121,5 +142,5 @@ export function assembleLifecycle(options: TokenLifecycleOptions, hooks: Assembl
     discard: (id, expiresAt) => void scheduler.revoke(id, 'recovery', expiresAt),
     onError: hooks.onError,
   });
-  return { cfg, appKey: options.appKey, appKeyId, now, client, redactor, store, skew, policy, vault, fleet, scheduler, issuer };
+  return { cfg, provider, appKey: options.appKey, appKeyId, now, client, redactor, store, skew, policy, vault, fleet, scheduler, issuer };
 }

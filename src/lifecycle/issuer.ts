@@ -3,7 +3,7 @@
  * and within the issuance budget, at the moment the policy allows. One call of
  * {@link Issuer.obtain} is one single flight of the lifecycle (acquire and refresh alike).
  *
- * The raw token is put in the vault the moment LS returns it, before the (time-bounded) store
+ * The raw token is put in the vault the moment the broker returns it, before the (time-bounded) store
  * write: a store that hangs then delays nothing and loses nothing. Every wait checks the closing
  * signal, so nothing issues after shutdown began; a request in flight is aborted by that signal
  * only at shutdown's deadline for it.
@@ -71,6 +71,19 @@ export interface IssuerDeps {
   readonly skew: ClockSkew;
   readonly budget: IssueBudget;
   readonly throttle: IssueThrottle;
+  /**
+   * The broker's own issuance limit (KIS: one a minute), read on the fleet's budget mark: forced
+   * re-issues obey it too, and a rate-limited answer keeps the budget taken. `undefined`: none.
+   */
+  readonly brokerBudget: IssueBudget | undefined;
+  /**
+   * The broker may answer a token request with its live token (KIS within 6 h, Kiwoom until it
+   * expires). Then a JWT `iat` says when the token was first issued, not the broker's clock now,
+   * and an answer already dead by our estimate is that token at the end of its life.
+   */
+  readonly sameTokenAnswers: boolean;
+  /** The broker's name, for messages. */
+  readonly brokerName: string;
   readonly lock: IssueLockProvider;
   readonly lockKey: string;
   readonly lockTtlMs: number;
@@ -266,6 +279,9 @@ export class Issuer {
       const adopted = mayAdopt ? await this.#adoptable(req) : undefined;
       if (adopted !== undefined) return adopted;
       if (req.forced) {
+        // The broker refuses a second issuance inside its interval (KIS: EGW00133), forced or not.
+        const limit = await d.brokerBudget?.blockedUntil();
+        if (limit !== undefined) return limit;
         d.throttle.takeForced(); // throws ERR_ISSUE_THROTTLED at the cap
       } else {
         const blocked = await d.budget.blockedUntil(d.policy.lastCutoffPassedAt(d.now()));
@@ -278,7 +294,8 @@ export class Issuer {
     }
   }
 
-  async #issue(): Promise<Obtained> {
+  /** Issues; a number: the broker answered its live token at the end of its life, ask again then. */
+  async #issue(): Promise<Obtained | number> {
     const d = this.#d;
     await d.budget.take();
     this.#checkOpen();
@@ -289,7 +306,10 @@ export class Issuer {
       issued = await d.client.issueToken({ signal: d.abortRequests });
     } catch (err) {
       if (!isLsTokenError(err, ErrorCodes.ABORTED)) d.throttle.failed();
-      if (surelyNotIssued(err)) await d.budget.giveBack();
+      // A broker that limits issuance itself counts from its own last issuance: after its "too
+      // soon" the budget stays taken, or the next process would be refused in the same way.
+      const brokerSaysWait = d.brokerBudget !== undefined && isLsTokenError(err, ErrorCodes.RATE_LIMITED);
+      if (surelyNotIssued(err) && !brokerSaysWait) await d.budget.giveBack();
       // An answer refused as malformed may still carry a token LS issued (dead by its own claims,
       // out of bounds): hold it and revoke it, or it might live on unknown to anyone.
       const raw = rejectedTokenOf(err);
@@ -307,17 +327,28 @@ export class Issuer {
     d.vault.hold(id, token); // held before anything else can fail or wait
     d.throttle.succeeded();
     const claims = readJwtClaims(token);
-    if (claims?.iat !== undefined) d.skew.sample({ sentAt, receivedAt, serverMs: claims.iat * 1000, resolutionMs: 1000 });
-    const expiresAt = d.policy.expiryOf(sentAt, issued.lifetimeMs, claims?.exp);
-    const times = d.policy.times(sentAt, expiresAt);
+    // A repeated token's iat is its first issuance, not the broker's clock now: not a clock sample.
+    if (claims?.iat !== undefined && !d.sameTokenAnswers) d.skew.sample({ sentAt, receivedAt, serverMs: claims.iat * 1000, resolutionMs: 1000 });
+    const brokerExpMs = Math.min(claims?.exp === undefined ? Infinity : claims.exp * 1000, issued.serverExpiresAt ?? Infinity);
+    const expiresAt = d.policy.expiryOf(sentAt, issued.lifetimeMs, Number.isFinite(brokerExpMs) ? brokerExpMs / 1000 : undefined);
+    if (d.sameTokenAnswers && expiresAt <= receivedAt && Number.isFinite(brokerExpMs)) {
+      // The broker answered its live token, which our estimate of its clock says has ended: it
+      // dies within the clock uncertainty. No new token was issued (the budget is given back); ask
+      // again once the broker has surely passed that expiry.
+      await d.budget.giveBack();
+      return Math.max(receivedAt + 250, brokerExpMs - d.skew.bounds().lowMs + 250);
+    }
+    let times = d.policy.times(sentAt, expiresAt);
     const input: NewTokenRecord = { appKeyId: d.appKeyId, tokenType: issued.tokenType, issuedAt: sentAt, expiresAt, revokeAt: times.revokeAt, ownerId: d.instanceId };
     const record = await this.#record(input, token, id);
+    // A token the store already knew (a broker answering its live token): its times run from its first issuance.
+    if (record.issuedAt < sentAt) times = d.policy.times(record.issuedAt, expiresAt);
     const held: HeldToken = { id, token, resolved: Promise.resolve(token), record, times };
     if (expiresAt <= receivedAt) {
       // Dead on arrival even by LS's clock: not a token to hand out. It is revoked, and the budget
       // (already taken) applies to the next attempt.
       d.discard(held.id, held.times.expiresAt);
-      throw new LsTokenError(ErrorCodes.BAD_RESPONSE, 'LS token response: the token had expired by the time it arrived (check the host clock)', { field: 'expires_in', retryable: true });
+      throw new LsTokenError(ErrorCodes.BAD_RESPONSE, `${d.brokerName} token response: the token had expired by the time it arrived (check the host clock)`, { field: 'expires_in', retryable: true });
     }
     return { kind: 'got', held, source: 'issued' };
   }

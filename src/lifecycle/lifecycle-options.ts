@@ -9,7 +9,9 @@ import { hostname } from 'node:os';
 import Keyv from 'keyv';
 import { invalidOption } from '../core/errors.js';
 import { optionalBoolean, optionalDuration, optionalEnum, optionalInteger, requireObject } from '../core/validate.js';
-import type { LsOAuthClientOptions } from '../ls/ls-client.js';
+import type { OAuthClientOptions } from '../providers/oauth-client.js';
+import type { ProviderDefinition } from '../providers/provider.js';
+import { resolveProvider } from '../providers/registry.js';
 import type { RetryPolicy } from '../schedule/revocation-scheduler.js';
 import { TokenStore } from '../store/token-store.js';
 import type { IssueLockProvider } from './issue-lock.js';
@@ -21,11 +23,17 @@ export type RevokeOnShutdown = 'last-holder' | 'always' | 'never';
 
 /**
  * Options of {@link TokenLifecycle}. Durations are in ms and at most 2^31 - 1 (the longest delay a
- * node timer can hold). The connection options (`appKey`, `appSecretKey`, `baseUrl`, `timeoutMs`,
- * `allowInsecureHttp`, `axios`, `maxResponseBytes`, `redactor`, `now`) are those of
- * {@link LsOAuthClientOptions}, documented there.
+ * node timer can hold). The connection options (`provider`, `appKey`, `appSecretKey`, `baseUrl`,
+ * `timeoutMs`, `allowInsecureHttp`, `axios`, `maxResponseBytes`, `redactor`, `now`) are those of
+ * {@link OAuthClientOptions}, documented there.
+ *
+ * `provider` (default `'ls'`) picks the broker: `'ls'`, `'kis'`, `'kiwoom'`, or a
+ * {@link ProviderDefinition} such as `rfc7009Provider(...)`. It decides the endpoints, the token
+ * rules the policy follows (LS's 07:00 KST cut-off, KIS's 6 h same-token window and one issuance a
+ * minute, Kiwoom's same token until `expires_dt`), and the store keys: one store can serve
+ * lifecycles of several providers and environments at once.
  */
-export interface TokenLifecycleOptions extends LsOAuthClientOptions {
+export interface TokenLifecycleOptions extends OAuthClientOptions {
   /**
    * Where tokens are tracked: a keyv 5 instance (`@keyv/redis`, `@keyv/sqlite`, ...) or a ready
    * {@link TokenStore}. Default: an in-memory keyv (tokens are then forgotten with the process, so
@@ -65,7 +73,8 @@ export interface TokenLifecycleOptions extends LsOAuthClientOptions {
   reuseStoredToken?: boolean;
   /**
    * The issuance budget: at most one issuance per app key per this interval, shared by the fleet
-   * through the store (brokers on LS's gateway allow one a minute). A refresh that would break it
+   * through the store (brokers on LS's gateway allow one a minute). Never shorter than the
+   * provider's own limit (KIS: 60 s), which forced re-issues obey too. A refresh that would break it
    * keeps the current token; a caller with no usable token waits up to `issueLockWaitMs` for it,
    * then fails with `ERR_ISSUE_THROTTLED`. Forced re-issues (after LS rejected the token) have
    * their own cap (`issueThrottle`). Default `60_000`.
@@ -124,6 +133,7 @@ export type StoreChoice =
 
 /** The lifecycle's own options, validated, with defaults applied. */
 export interface LifecycleConfig {
+  readonly provider: ProviderDefinition;
   readonly refreshMarginMs: number;
   readonly revokeMarginMs: number;
   readonly maxLifetimeMs: number;
@@ -191,6 +201,7 @@ export function parseLifecycleOptions(options: TokenLifecycleOptions): Lifecycle
   }
   const leaseTtlMs = optionalDuration('leaseTtlMs', o.leaseTtlMs, 30_000, 300);
   return Object.freeze({
+    provider: resolveProvider(o.provider),
     refreshMarginMs: optionalDuration('refreshMarginMs', o.refreshMarginMs, 300_000),
     revokeMarginMs: optionalDuration('revokeMarginMs', o.revokeMarginMs, 60_000),
     maxLifetimeMs: optionalDuration('maxLifetimeMs', o.maxLifetimeMs, Infinity, 1),

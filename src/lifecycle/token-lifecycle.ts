@@ -15,8 +15,8 @@ import { tokenId } from '../core/fingerprint.js';
 import { optionalDuration } from '../core/validate.js';
 import { attachToAxios, type AttachOptions } from '../integrations/axios-attach.js';
 import { installExitHooks, type ExitHookOptions } from '../integrations/exit-hooks.js';
-import { assertLsAccessToken } from '../ls/access-token.js';
-import type { LsOAuthClient } from '../ls/ls-client.js';
+import type { OAuthClient } from '../providers/oauth-client.js';
+import { assertAccessToken, type ProviderDefinition } from '../providers/provider.js';
 import type { EventSink, RevocationResult, RevocationScheduler } from '../schedule/revocation-scheduler.js';
 import type { RevokeReason, TokenRecord } from '../store/token-record.js';
 import type { TokenStore } from '../store/token-store.js';
@@ -60,8 +60,10 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   readonly store: TokenStore;
   /** The revocation scheduler. */
   readonly scheduler: RevocationScheduler;
-  /** The LS client. */
-  readonly client: LsOAuthClient;
+  /** The broker's client (an `LsOAuthClient` for LS). */
+  readonly client: OAuthClient;
+  /** The broker this lifecycle manages tokens of (`provider` option; LS by default). */
+  readonly provider: ProviderDefinition;
 
   readonly #p: LifecycleParts;
   readonly #closing = new AbortController();
@@ -87,7 +89,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
       closing: this.#closing.signal,
       requests: this.#requests.signal,
     });
-    ({ client: this.client, store: this.store, scheduler: this.scheduler, appKeyId: this.appKeyId } = this.#p);
+    ({ client: this.client, store: this.store, scheduler: this.scheduler, appKeyId: this.appKeyId, provider: this.provider } = this.#p);
     this.instanceId = this.#p.cfg.instanceId;
     this.#book = new HealthBook(this.#p.now);
     this.#out = new EventOutbox(this, this.#book, this.#p.cfg.logger, { instanceId: this.instanceId }, this.#p.redactor);
@@ -160,15 +162,16 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
 
   /**
    * Revokes one token now, given as the raw token or its id (64 hex digits). Tokens not held here
-   * are read from the store. A string that is not an LS access token of this app key is refused
-   * with `ERR_INVALID_TOKEN`: LS answers "already invalid" to it, which would read as success.
+   * are read from the store. A string that is not an access token of this provider and app key (by
+   * the provider's local check) is refused with `ERR_INVALID_TOKEN`: the broker answers "already
+   * invalid" to it, which would read as success.
    */
   async revoke(tokenOrId: string, reason: RevokeReason = 'manual'): Promise<RevocationResult> {
     if (typeof tokenOrId !== 'string' || tokenOrId === '') throw invalidOption('tokenOrId', 'must be a non-empty string');
     const isId = STORE_ID.test(tokenOrId);
     const id = isId ? tokenOrId : tokenId(tokenOrId);
     if (!isId) {
-      assertLsAccessToken(tokenOrId, this.#p.appKey, 'tokenOrId');
+      assertAccessToken(this.provider, tokenOrId, this.#p.appKey, 'tokenOrId');
       this.#p.vault.hold(id, tokenOrId);
     }
     if (this.#current?.id === id) this.#setCurrent(undefined);

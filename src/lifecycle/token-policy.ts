@@ -19,6 +19,13 @@
  *   fleet does not race for the lock at the same millisecond).
  * - The cut-off is judged by LS's clock: with the offset interval from {@link ClockSkew}, "surely
  *   past 07:00 at LS" is `07:00 - low` in host time, and "maybe dead" is `exp - high`.
+ *
+ * Other brokers (see `ProviderDefinition.rules`) give other inputs: no cut-off, and a same-token
+ * rule (`sameTokenWithinMs`): KIS answers a token request within 6 h of an issuance with the same
+ * token, Kiwoom for as long as the token lives. Such an answer is not a successor: the policy
+ * never plans a refresh inside that window, and a token whose whole life is inside it (Kiwoom) is
+ * used until it expires and left to die, its successor fetched once the broker has surely passed
+ * that expiry.
  */
 import type { TokenRecord } from '../store/token-record.js';
 import type { ClockBounds } from './clock-skew.js';
@@ -73,7 +80,16 @@ export interface TokenPolicyOptions {
   readonly cutoff: DailyCutoff | null;
   /** Added to the post-cut-off refresh time, ms (a fixed draw in [0, jitter bound) per process). */
   readonly cutoffJitterMs: number;
+  /**
+   * A token request within this long of the current token's issuance answers that same token
+   * (KIS: 6 h; Kiwoom: `Infinity`, for as long as it lives). Default `0` (LS: every issuance is a
+   * new token).
+   */
+  readonly sameTokenWithinMs?: number;
 }
+
+/** The part of a token's times the same-token rule looks at. */
+type Issued = Pick<TokenTimes, 'issuedAt' | 'expiresAt'>;
 
 /** When things happen to one token, in host time (epoch ms). */
 export interface TokenTimes {
@@ -134,8 +150,12 @@ export class TokenPolicy {
     return passed <= t ? passed : passed - DAY_MS;
   }
 
-  /** The earliest host time at which a token issued at host time `t` may be dead. */
-  successorExpiry(t: number): number {
+  /**
+   * The earliest host time at which a token issued at host time `t` may be dead. With `current`
+   * (the token held then) and a same-token rule, a request inside the window gets `current` back.
+   */
+  successorExpiry(t: number, current?: Issued): number {
+    if (this.#sameToken(t, current)) return current.expiresAt;
     const { cutoff, lifetimeMs } = this.options;
     const byLife = t + lifetimeMs;
     if (cutoff === null) return byLife;
@@ -156,7 +176,7 @@ export class TokenPolicy {
   /** `revokeAt`, `refreshAt` and `letDie` of a token issued at `issuedAt` that may die at `expiresAt`. */
   times(issuedAt: number, expiresAt: number): TokenTimes {
     const { revokeAt, letDie } = this.#revocation(issuedAt, expiresAt);
-    return { issuedAt, expiresAt, revokeAt, letDie, refreshAt: this.#refreshAt(issuedAt, revokeAt) };
+    return { issuedAt, expiresAt, revokeAt, letDie, refreshAt: this.#refreshAt({ issuedAt, expiresAt, revokeAt, letDie }) };
   }
 
   /** Whether a token with these times may be handed out at `now`. */
@@ -174,7 +194,7 @@ export class TokenPolicy {
     if (!this.usable(candidate, now)) return false;
     if (current !== undefined && this.usable(current, now)) return candidate.issuedAt > current.issuedAt;
     if (candidate.revokeAt > now + this.options.refreshMarginMs) return true;
-    return this.#successorTimes(now).revokeAt <= candidate.revokeAt + this.#sameExpiryMs();
+    return this.#successorTimes(now, candidate).revokeAt <= candidate.revokeAt + this.#sameExpiryMs();
   }
 
   /**
@@ -185,9 +205,9 @@ export class TokenPolicy {
    */
   issueDecision(now: number, current?: TokenTimes): IssueDecision {
     if (current !== undefined && this.usable(current, now)) {
-      const next = this.#successorTimes(now);
+      const next = this.#successorTimes(now, current);
       if (next.revokeAt >= current.revokeAt + this.options.refreshMarginMs) return { kind: 'issue' };
-      return { kind: 'keep', retryAt: Math.max(now + 1_000, this.#refreshAt(current.issuedAt, current.revokeAt, now)) };
+      return { kind: 'keep', retryAt: Math.max(now + 1_000, this.#refreshAt(current, now)) };
     }
     const passed = this.cutoffPassedAt(now);
     if (passed !== Infinity && this.successorExpiry(now) < passed + SAME_EXPIRY_MS && passed - now <= CUTOFF_WAIT_MS) {
@@ -209,6 +229,12 @@ export class TokenPolicy {
     return best;
   }
 
+  /** Whether a token request at `t` would get `current` back (the broker's same-token rule). */
+  #sameToken(t: number, current: Issued | undefined): current is Issued {
+    const window = this.options.sameTokenWithinMs ?? 0;
+    return current !== undefined && window > 0 && t < current.issuedAt + window && t < current.expiresAt;
+  }
+
   #sameExpiryMs(): number {
     const { lowMs, highMs } = this.#bounds();
     return SAME_EXPIRY_MS + (highMs - lowMs);
@@ -220,24 +246,41 @@ export class TokenPolicy {
     const byMargin = expiresAt - revokeMarginMs;
     if (policyEnd < byMargin) return { revokeAt: policyEnd, letDie: false };
     const shorterThanMargin = byMargin <= issuedAt;
-    const noBetterSuccessor = this.successorExpiry(byMargin) <= expiresAt + this.#sameExpiryMs();
+    const noBetterSuccessor = this.successorExpiry(byMargin, { issuedAt, expiresAt }) <= expiresAt + this.#sameExpiryMs();
     if (shorterThanMargin || noBetterSuccessor) {
       return policyEnd < expiresAt ? { revokeAt: policyEnd, letDie: false } : { revokeAt: expiresAt, letDie: true };
     }
     return { revokeAt: byMargin, letDie: false };
   }
 
-  #successorTimes(t: number): Pick<TokenTimes, 'issuedAt' | 'expiresAt' | 'revokeAt'> {
-    const expiresAt = this.successorExpiry(t);
-    return { issuedAt: t, expiresAt, revokeAt: this.#revocation(t, expiresAt).revokeAt };
+  #successorTimes(t: number, current?: Issued): Pick<TokenTimes, 'issuedAt' | 'expiresAt' | 'revokeAt'> {
+    // Inside the same-token window the "successor" is the current token itself.
+    const from = this.#sameToken(t, current) ? current.issuedAt : t;
+    const expiresAt = this.successorExpiry(t, current);
+    return { issuedAt: from, expiresAt, revokeAt: this.#revocation(from, expiresAt).revokeAt };
   }
 
-  #refreshAt(issuedAt: number, revokeAt: number, notBefore = issuedAt): number {
+  #refreshAt(held: Omit<TokenTimes, 'refreshAt'>, notBefore = held.issuedAt): number {
     const { refreshMarginMs, cutoff, cutoffJitterMs } = this.options;
+    const { issuedAt, revokeAt } = held;
     if (refreshMarginMs === 0) return Infinity;
-    const t0 = Math.max(issuedAt, notBefore, revokeAt - refreshMarginMs);
+    let t0 = Math.max(issuedAt, notBefore, revokeAt - refreshMarginMs);
+    if (this.#sameToken(t0, held)) {
+      const window = this.options.sameTokenWithinMs ?? 0;
+      // A request before the window ends gets this token back: ask once it has ended, or, when
+      // the window outlasts the token (Kiwoom), once the broker has surely seen it die.
+      if (issuedAt + window < revokeAt) t0 = issuedAt + window;
+      else return this.#endedAt(held) + cutoffJitterMs;
+    }
     if (cutoff === null || this.#successorTimes(t0).revokeAt >= revokeAt + refreshMarginMs) return t0;
     // Any successor before the cut-off dies with it: fetch one just after the cut-off instead.
     return this.cutoffPassedAt(t0) + cutoffJitterMs;
+  }
+
+  /** Host time by which the broker has surely ended the token (left to die: its expiry by the broker's clock). */
+  #endedAt(held: Pick<TokenTimes, 'expiresAt' | 'revokeAt' | 'letDie'>): number {
+    if (!held.letDie) return held.revokeAt;
+    const { lowMs, highMs } = this.#bounds();
+    return held.expiresAt + (highMs - lowMs);
   }
 }
