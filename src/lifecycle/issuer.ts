@@ -144,6 +144,8 @@ function surelyNotIssued(err: unknown): boolean {
 export class Issuer {
   readonly #d: IssuerDeps;
   #requests = 0;
+  /** Until then (host time) the broker answers its ending token again: no request before. */
+  #brokerRepeatsUntil = -Infinity;
 
   constructor(deps: IssuerDeps) {
     this.#d = deps;
@@ -205,6 +207,7 @@ export class Issuer {
         // again within a heartbeat. Issuing now would kill their token.
         const unrecorded = await d.fleet.unrecordedLeases().catch((err: unknown) => (d.onError(err, 'leases'), []));
         if (unrecorded.length > 0) waitFor = now + 250;
+        else if (now < this.#brokerRepeatsUntil) waitFor = this.#brokerRepeatsUntil;
       }
       if (waitFor === undefined) {
         const outcome = await this.#underLock(req, mayAdopt);
@@ -336,7 +339,8 @@ export class Issuer {
       // dies within the clock uncertainty. No new token was issued (the budget is given back); ask
       // again once the broker has surely passed that expiry.
       await d.budget.giveBack();
-      return Math.max(receivedAt + 250, brokerExpMs - d.skew.bounds().lowMs + 250);
+      this.#brokerRepeatsUntil = Math.max(receivedAt + 250, brokerExpMs - d.skew.bounds().lowMs + 250);
+      return this.#brokerRepeatsUntil;
     }
     let times = d.policy.times(sentAt, expiresAt);
     const input: NewTokenRecord = { appKeyId: d.appKeyId, tokenType: issued.tokenType, issuedAt: sentAt, expiresAt, revokeAt: times.revokeAt, ownerId: d.instanceId };
