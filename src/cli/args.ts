@@ -10,6 +10,7 @@
  */
 import { parseArgs } from 'node:util';
 import { LsTokenError, ErrorCodes } from '../core/errors.js';
+import type { ProviderName } from '../providers/provider.js';
 
 /** One option of a command. */
 export interface OptionSpec {
@@ -28,6 +29,11 @@ export interface OptionSpec {
   readonly envOnly?: boolean;
   /** For an `envOnly` secret: the option that reads it from a file instead. */
   readonly fileOption?: string;
+  /**
+   * The broker's own variable names, read (before `env`) when `--provider` names that broker: the
+   * names its official samples and other tools use (`KIS_APPKEY`, `KIWOOM_SECRETKEY`, ...).
+   */
+  readonly providerEnv?: Readonly<Partial<Record<ProviderName, string>>>;
   /** Help text (one line). */
   readonly help: string;
 }
@@ -55,26 +61,38 @@ const help: OptionSpec = { type: 'boolean', short: 'h', help: 'show this help' }
 const debug: OptionSpec = { type: 'boolean', help: 'print stack traces of unexpected errors' };
 const json: OptionSpec = { type: 'boolean', help: 'machine-readable JSON on stdout, failures included ({"error": {"code", "message"}})' };
 const utc: OptionSpec = { type: 'boolean', help: 'show times in UTC instead of KST (UTC+9)' };
-const appkey: OptionSpec = { type: 'string', arg: '<key>', env: 'LS_APPKEY', help: 'LS app key' };
+const appkey: OptionSpec = { type: 'string', arg: '<key>', env: 'LS_APPKEY', providerEnv: { kis: 'KIS_APPKEY', kiwoom: 'KIWOOM_APPKEY' }, help: 'LS app key (the app key of the --provider)' };
+const provider: OptionSpec = { type: 'string', arg: '<ls|kis|kiwoom>', env: 'LS_PROVIDER', help: 'the broker: ls (LS증권, default), kis (한국투자증권) or kiwoom (키움증권)' };
 
 /** Options that read secrets from files. */
 const SECRET_FILE_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   'allow-shared-secret-file': { type: 'boolean', help: 'accept secret and token files that group or others can read (refused by default)' },
 };
 
-/** Options that select the credentials and LS endpoint. */
+/** Options that select the broker, the credentials and the endpoint. */
 const LS_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  provider,
   appkey,
-  appsecretkey: { type: 'string', envOnly: true, env: 'LS_APPSECRETKEY', fileOption: 'appsecretkey-file', help: 'LS app secret' },
+  appsecretkey: { type: 'string', envOnly: true, env: 'LS_APPSECRETKEY', providerEnv: { kis: 'KIS_APPSECRET', kiwoom: 'KIWOOM_SECRETKEY' }, fileOption: 'appsecretkey-file', help: 'LS app secret' },
   'appsecretkey-file': {
     type: 'string',
     arg: '<path>',
     env: 'LS_APPSECRETKEY_FILE',
     help: 'read the app secret from this file (mode 0600), or from stdin with -',
   },
-  'base-url': { type: 'string', arg: '<url>', env: 'LS_BASE_URL', help: 'LS gateway (default https://openapi.ls-sec.co.kr:8080)' },
+  'base-url': { type: 'string', arg: '<url>', env: 'LS_BASE_URL', help: 'the broker\'s gateway (default: its real host, e.g. https://openapi.ls-sec.co.kr:8080 for LS)' },
   'allow-insecure-http': { type: 'boolean', help: 'allow a plain http:// --base-url that is not loopback (the app secret crosses the network in clear)' },
   'timeout-ms': { type: 'string', arg: '<ms>', env: 'LS_TIMEOUT_MS', help: 'deadline of each LS request (default 10000)' },
+};
+
+/**
+ * For commands that read the store without talking to the broker: which provider's records, and
+ * for KIS and Kiwoom which environment's (the mock-trading host's records are kept apart).
+ */
+const RECORDS_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  provider,
+  appkey,
+  'base-url': { type: 'string', arg: '<url>', env: 'LS_BASE_URL', help: 'the gateway your daemons use (KIS, Kiwoom: its mock-trading host keeps its own records)' },
 };
 
 /** Options that select the token store. */
@@ -113,7 +131,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       'app key: --new issues a fresh one, which kills the previous token of the app key (daemons sharing',
       'the store adopt the new one on their next IGW00121). The token is recorded in the store and is not',
       'revoked when the command exits; `sweep` or a daemon revokes it at its revokeAt. A failed request',
-      '(5xx, timeout, rate limit) is retried with backoff until --deadline-ms.',
+      '(5xx, timeout, rate limit) is retried with backoff until --deadline-ms. With --provider kis, a',
+      'request within 6 h of the token\'s issuance gets the same token back (kiwoom: while it lives), and',
+      'KIS allows one issuance a minute.',
     ].join('\n'),
     maxPositionals: 0,
     options: {
@@ -169,7 +189,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       state: { type: 'string', arg: '<states>', help: 'comma-separated: active,revoking,revoked,failed,expired' },
       json,
       utc,
-      appkey,
+      ...RECORDS_OPTIONS,
       ...STORE_OPTIONS,
       ...SECRET_FILE_OPTIONS,
       debug,
@@ -212,7 +232,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       'refresh-margin-ms': { type: 'string', arg: '<ms>', help: 'the lifecycle\'s refreshMarginMs (default 300000)' },
       json,
       utc,
-      appkey,
+      ...RECORDS_OPTIONS,
       ...STORE_OPTIONS,
       ...SECRET_FILE_OPTIONS,
       debug,
@@ -221,7 +241,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'mock-server',
-    summary: 'run the LS mock server in the foreground (to try things out or rehearse LS\'s day and faults)',
+    summary: 'run a mock LS (or KIS, Kiwoom) server in the foreground (to try things out or rehearse its day and faults)',
     description: [
       'Serves POST /oauth2/token, POST /oauth2/revoke and TR calls (any other POST path) as LS does:',
       'tokens die at the next 07:00 KST, a new token kills the app key\'s previous one, TR answers carry',
@@ -232,19 +252,25 @@ export const COMMANDS: readonly CommandSpec[] = [
       'http500-text (plain text), rate-limit, invalid-token, malformed, hang, reset; several comma-separated.',
       '--control serves /__mock/state, /__mock/faults, /__mock/tokens/kill and /__mock/clock to loopback',
       'callers only. Prints its URL; stop it with Ctrl-C.',
+      '--provider kis serves POST /oauth2/tokenP and /oauth2/revokeP (JSON, one issuance a minute per app key',
+      'answered EGW00133, the same token within --same-token-window-ms, TR calls under /uapi/); --provider',
+      'kiwoom serves POST /oauth2/token and /oauth2/revoke (JSON, errors at HTTP 200 with the code in',
+      'return_msg, the live token on every re-issue). --cutoff and --lifetime-field are LS\'s only.',
     ].join('\n'),
     maxPositionals: 0,
     options: {
+      provider: { ...provider, help: 'the broker to mock: ls (default), kis or kiwoom' },
       port: { type: 'string', arg: '<port>', help: 'TCP port, 0 for any free one (default 8080)' },
       host: { type: 'string', arg: '<host>', help: 'interface (default 127.0.0.1)' },
       'credentials-file': { type: 'string', arg: '<path>', env: 'LS_MOCK_CREDENTIALS_FILE', help: 'JSON array of accepted {appKey, appSecretKey, paper?} (default: accept any)' },
       cutoff: { type: 'string', arg: '<HH:MM|none>', help: 'daily KST time every token dies at (default 07:00, as LS)' },
       'lifetime-s': { type: 'string', arg: '<s>', help: 'longest token lifetime in seconds (default 86400)' },
       'lifetime-field': { type: 'string', arg: '<name>', help: 'expires_in (number, default) or expire_in (numeric string)' },
-      'min-issue-interval-ms': { type: 'string', arg: '<ms>', help: 'answer IGW00201 to a second issuance per app key within this (default 0: off)' },
+      'min-issue-interval-ms': { type: 'string', arg: '<ms>', help: 'refuse a second issuance per app key within this (default: LS 0, off; KIS 60000; Kiwoom 0)' },
+      'same-token-window-ms': { type: 'string', arg: '<ms>', help: 'KIS: answer the same token within this long of its issuance (default 21600000, 6 h)' },
       'latency-ms': { type: 'string', arg: '<ms>', help: 'delay before every answer (default 0)' },
-      reissue: { type: 'string', arg: '<mode>', help: 'invalidate-previous (default, like LS) or independent' },
-      'revoke-code': { type: 'string', arg: '<type>', help: 'revoke success code as a number (default) or string' },
+      reissue: { type: 'string', arg: '<mode>', help: 'a new token\'s effect on the previous one: invalidate-previous (default) or independent; kiwoom: same-token (default) too' },
+      'revoke-code': { type: 'string', arg: '<type>', help: 'LS, KIS: revoke success code as a number (default) or string' },
       fault: { type: 'string', arg: '<endpoint:kind[:count],…>', env: 'LS_MOCK_FAULTS', help: 'faults armed at start, e.g. token:http500:2,revoke:reset' },
       control: { type: 'boolean', help: 'serve the control endpoint /__mock/… (loopback callers only)' },
       debug,

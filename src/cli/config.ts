@@ -6,6 +6,8 @@
  */
 import { isLsTokenError } from '../core/errors.js';
 import { requireBaseUrl } from '../core/validate.js';
+import type { ProviderName } from '../providers/provider.js';
+import { PROVIDER_NAMES } from '../providers/registry.js';
 import { DEFAULT_PREFIX } from '../store/token-store.js';
 import type { CommandSpec, OptionValues } from './args.js';
 import { secretSource, usageError } from './args.js';
@@ -13,11 +15,16 @@ import type { Output } from './output.js';
 import { readSecretFile, type StdinOnce } from './secret-input.js';
 import { parseStoreUrl, type StoreSpec } from './store-url.js';
 
-/** Reads options of one command: flags first, then their environment variables. */
+/**
+ * Reads options of one command: flags first, then their environment variables. With `--provider
+ * kis` or `kiwoom`, an option's broker-specific variable (`KIS_APPKEY`, `KIWOOM_SECRETKEY`, ...) is
+ * read before its `LS_` one.
+ */
 export class ConfigReader {
   readonly #spec: CommandSpec;
   readonly #values: OptionValues;
   readonly #env: Readonly<Record<string, string | undefined>>;
+  #provider: ProviderName | undefined;
 
   constructor(spec: CommandSpec, values: OptionValues, env: Readonly<Record<string, string | undefined>>) {
     this.#spec = spec;
@@ -25,13 +32,42 @@ export class ConfigReader {
     this.#env = env;
   }
 
+  /**
+   * The broker named by `--provider` or `LS_PROVIDER`; `'ls'` when neither is given.
+   * @throws LsTokenError `ERR_INVALID_OPTION` naming the flag or variable.
+   */
+  provider(): ProviderName {
+    if (this.#provider !== undefined) return this.#provider;
+    const text = this.string('provider');
+    if (text !== undefined && !(PROVIDER_NAMES as readonly string[]).includes(text)) {
+      throw usageError(`${this.origin('provider')} must be ${PROVIDER_NAMES.join(', ')}`, 'provider');
+    }
+    this.#provider = (text as ProviderName | undefined) ?? 'ls';
+    return this.#provider;
+  }
+
+  /** The variables option `name` is read from, most specific first (the provider's own, then `env`). */
+  #envNames(name: string): string[] {
+    const o = this.#spec.options[name];
+    if (o === undefined) return [];
+    const own = o.providerEnv === undefined ? undefined : o.providerEnv[this.provider()];
+    return [...(own === undefined ? [] : [own]), ...(o.env === undefined ? [] : [o.env])];
+  }
+
+  /** The first of option `name`'s variables that is set (an empty value counts), if any. */
+  #envOf(name: string): { readonly name: string; readonly value: string } | undefined {
+    for (const env of this.#envNames(name)) {
+      const value = this.#env[env];
+      if (value !== undefined) return { name: env, value };
+    }
+    return undefined;
+  }
+
   /** The string value of option `name` (flag, then env); `undefined` when absent or empty. */
   string(name: string): string | undefined {
     const v = this.#values[name];
     if (typeof v === 'string') return v === '' ? undefined : v;
-    const env = this.#spec.options[name]?.env;
-    const e = env === undefined ? undefined : this.#env[env];
-    return e === undefined || e === '' ? undefined : e;
+    return this.envString(name);
   }
 
   /** The value of option `name` given as a flag (not from the environment); `undefined` when absent or empty. */
@@ -42,9 +78,16 @@ export class ConfigReader {
 
   /** The value of the environment variable of option `name`; `undefined` when unset or empty. */
   envString(name: string): string | undefined {
-    const env = this.#spec.options[name]?.env;
-    const e = env === undefined ? undefined : this.#env[env];
-    return e === undefined || e === '' ? undefined : e;
+    for (const env of this.#envNames(name)) {
+      const e = this.#env[env];
+      if (e !== undefined && e !== '') return e;
+    }
+    return undefined;
+  }
+
+  /** The name of the variable option `name`'s value comes from (the provider's own or `env`), if one is set. */
+  envName(name: string): string | undefined {
+    return this.#envOf(name)?.name ?? this.#spec.options[name]?.env;
   }
 
   /** The command these options belong to. */
@@ -59,17 +102,14 @@ export class ConfigReader {
 
   /** Whether option `name` was given at all (an empty string counts). */
   given(name: string): boolean {
-    if (this.#values[name] !== undefined) return true;
-    const env = this.#spec.options[name]?.env;
-    return env !== undefined && this.#env[env] !== undefined;
+    return this.#values[name] !== undefined || this.#envOf(name) !== undefined;
   }
 
   /** The raw value of `name` including an empty string (flag, then env). */
   raw(name: string): string | undefined {
     const v = this.#values[name];
     if (typeof v === 'string') return v;
-    const env = this.#spec.options[name]?.env;
-    return env === undefined ? undefined : this.#env[env];
+    return this.#envOf(name)?.value;
   }
 
   /**
@@ -89,19 +129,24 @@ export class ConfigReader {
   /** Where option `name` can be set, for "set …" hints: `--flag or ENV`, `ENV` for an `envOnly` one. */
   source(name: string): string {
     const o = this.#spec.options[name];
-    if (o?.envOnly === true) return secretSource(o);
-    return o?.env === undefined ? `--${name}` : `--${name} or ${o.env}`;
+    const own = o?.providerEnv?.[this.provider()];
+    const ownFirst = own === undefined ? '' : `${own}, `;
+    if (o?.envOnly === true) return `${ownFirst}${secretSource(o)}`;
+    if (o?.env === undefined) return `--${name}`;
+    return own === undefined ? `--${name} or ${o.env}` : `--${name}, ${own} or ${o.env}`;
   }
 
   /** Where the value of option `name` came from this time: `--flag` when given, else its variable. */
   origin(name: string): string {
-    const env = this.#spec.options[name]?.env;
-    return typeof this.#values[name] === 'string' || env === undefined ? `--${name}` : env;
+    if (typeof this.#values[name] === 'string') return `--${name}`;
+    return this.#envOf(name)?.name ?? this.#spec.options[name]?.env ?? `--${name}`;
   }
 }
 
-/** LS credentials and endpoint. */
+/** The broker, its credentials and endpoint. */
 export interface LsConfig {
+  /** The broker (`--provider`, `LS_PROVIDER`; default `ls`). */
+  readonly provider: ProviderName;
   /** The app key. */
   readonly appKey: string;
   /** The app secret. */
@@ -165,7 +210,7 @@ async function readSecret(input: ConfigInput, name: string, what: string): Promi
   const envValue = cfg.envString(name);
   const envFile = cfg.envString(fileName);
   if (flagFile === undefined && envValue !== undefined && envFile !== undefined) {
-    throw usageError(`both ${option.env} and ${cfg.command.options[fileName]?.env} are set: unset one`, name);
+    throw usageError(`both ${cfg.envName(name)} and ${cfg.envName(fileName)} are set: unset one`, name);
   }
   const value = flagFile !== undefined ? await fromFile(flagFile) : (envValue ?? (envFile !== undefined ? await fromFile(envFile) : undefined));
   out.addSecret(value);
@@ -173,10 +218,10 @@ async function readSecret(input: ConfigInput, name: string, what: string): Promi
 }
 
 /**
- * The gateway URL, checked as the library checks it but with the CLI's words.
+ * The gateway URL (`--base-url`, `LS_BASE_URL`), checked as the library checks it but with the CLI's words.
  * @throws LsTokenError `ERR_INVALID_OPTION` naming `--base-url`/`LS_BASE_URL`.
  */
-function readBaseUrl(cfg: ConfigReader, allowInsecureHttp: boolean): string | undefined {
+export function readBaseUrl(cfg: ConfigReader, allowInsecureHttp: boolean): string | undefined {
   const text = cfg.string('base-url');
   if (text === undefined) return undefined;
   const from = cfg.origin('base-url');
@@ -198,11 +243,13 @@ function readBaseUrl(cfg: ConfigReader, allowInsecureHttp: boolean): string | un
  */
 export async function readLsConfig(input: ConfigInput): Promise<LsConfig> {
   const { cfg, out } = input;
+  const provider = cfg.provider();
   const appKey = requireAppKey(cfg, out);
   const appSecretKey = await readSecret(input, 'appsecretkey', 'app secret');
   if (appSecretKey === undefined) throw usageError(`no app secret: set ${cfg.source('appsecretkey')}`, 'appsecretkey');
   const allowInsecureHttp = cfg.flag('allow-insecure-http');
   return {
+    provider,
     appKey,
     appSecretKey,
     baseUrl: readBaseUrl(cfg, allowInsecureHttp),

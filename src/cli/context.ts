@@ -90,6 +90,7 @@ export function cliInstanceId(): string {
  */
 export function cliLifecycle(ls: LsConfig, store: StoreConfig, s: OpenStore, extra: Partial<TokenLifecycleOptions> = {}): TokenLifecycle {
   return new TokenLifecycle({
+    provider: ls.provider,
     appKey: ls.appKey,
     appSecretKey: ls.appSecretKey,
     ...(ls.baseUrl === undefined ? {} : { baseUrl: ls.baseUrl }),

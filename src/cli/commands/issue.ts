@@ -67,9 +67,9 @@ export const issueCommand: Command = async (ctx) => {
       if (reveal) out.reveal(`  token      ${token}`);
     }
     const killed = before.filter((r) => r.id !== e.id);
-    if (e.source === 'issued' && killed.length > 0) {
+    if (e.source === 'issued' && killed.length > 0 && lc.provider.rules.previousToken === 'killed') {
       out.err(
-        `ls-token: note: LS keeps one token per app key: ${killed.map((r) => shortId(r.id)).join(', ')} ` +
+        `ls-token: note: ${lc.provider.name} keeps one token per app key: ${killed.map((r) => shortId(r.id)).join(', ')} ` +
           'stopped working; processes using it get IGW00121 and adopt the new token from the store',
       );
     }

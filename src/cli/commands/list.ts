@@ -3,11 +3,13 @@
  * each token read from the fleet's leases (see `lifecycle/fleet.ts`). Never
  * shows a raw token; needs no app secret.
  */
-import { appKeyId as hashAppKey, shortId } from '../../core/fingerprint.js';
+import { shortId } from '../../core/fingerprint.js';
+import { appKeyIdFor } from '../../providers/provider.js';
+import { PROVIDERS } from '../../providers/registry.js';
 import { TOKEN_STATES, type TokenRecord, type TokenState } from '../../store/token-record.js';
 import { leaseHolders } from '../../lifecycle/fleet.js';
 import { usageError } from '../args.js';
-import { readStoreConfig } from '../config.js';
+import { readBaseUrl, readStoreConfig } from '../config.js';
 import { type Command, withStore } from '../context.js';
 import { formatShortTime, formatTable } from '../format.js';
 
@@ -26,7 +28,8 @@ export const listCommand: Command = async (ctx) => {
   const states = parseStates(cfg.string('state'));
   const appKey = cfg.string('appkey');
   out.addSecret(appKey);
-  const appKeyId = appKey === undefined || cfg.flag('all') ? undefined : hashAppKey(appKey);
+  // Records are kept per provider and environment (KIS, Kiwoom: real or mock host) as well as app key.
+  const appKeyId = appKey === undefined || cfg.flag('all') ? undefined : appKeyIdFor(PROVIDERS[cfg.provider()], appKey, readBaseUrl(cfg, true));
   const style = { utc: cfg.flag('utc') };
 
   return withStore(ctx, storeCfg, 'refuse', async (s) => {

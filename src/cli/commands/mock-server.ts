@@ -1,9 +1,9 @@
 /**
- * `ls-token mock-server`: the LS mock of `ls-token-lifecycle/testing` in the foreground, for
- * trying the CLI and the examples without LS credentials, and for daemons in any language to
- * rehearse LS's day and its faults. The only command-line runner of the mock (`npm run
- * mock-server` runs this command too). Resolves (exit code 0) after SIGINT/SIGTERM once the server
- * has closed; a second signal exits at once.
+ * `ls-token mock-server`: a mock of `ls-token-lifecycle/testing` (LS by default, KIS or Kiwoom
+ * with `--provider`) in the foreground, for trying the CLI and the examples without broker
+ * credentials, and for daemons in any language to rehearse the broker's day and its faults. The
+ * only command-line runner of the mocks (`npm run mock-server` runs this command too). Resolves
+ * (exit code 0) after SIGINT/SIGTERM once the server has closed; a second signal exits at once.
  *
  * Secrets never come from the command line: accepted credentials are read from the JSON file
  * named by `--credentials-file` (or `LS_MOCK_CREDENTIALS_FILE`), an array of
@@ -19,6 +19,10 @@ import { parseFaultSpec, type MockFault } from '../../testing/faults.js';
 import type { MockCredential } from '../../testing/ls-model-options.js';
 import { parseHhMm } from '../../testing/mock-jwt.js';
 import { startMockLsServer, type MockLsServerOptions } from '../../testing/mock-ls-server.js';
+import { startMockKisServer, startMockKiwoomServer } from '../../testing/mock-broker-servers.js';
+import type { MockHttpServer } from '../../testing/http-shell.js';
+import type { MockControls } from '../../testing/broker-model.js';
+import type { ProviderName } from '../../providers/provider.js';
 
 async function readCredentials(cfg: ConfigReader, out: Output): Promise<{ list: MockCredential[]; path: string } | undefined> {
   const path = cfg.string('credentials-file');
@@ -64,12 +68,59 @@ function oneOf<T extends string>(cfg: ConfigReader, name: string, allowed: reado
   return v as T | undefined;
 }
 
+/** The variables a daemon reads its credentials from, per provider (the CLI's own names). */
+const DEMO_ENV: Readonly<Record<ProviderName, string>> = {
+  ls: 'LS_APPKEY=demo-app-key LS_APPSECRETKEY=demo-app-secret',
+  kis: 'LS_PROVIDER=kis KIS_APPKEY=demo-app-key KIS_APPSECRET=demo-app-secret',
+  kiwoom: 'LS_PROVIDER=kiwoom KIWOOM_APPKEY=demo-app-key KIWOOM_SECRETKEY=demo-app-secret',
+};
+
+const BROKER_NAME: Readonly<Record<ProviderName, string>> = { ls: 'LS', kis: 'KIS', kiwoom: 'Kiwoom' };
+
+/** Refuses the options of another broker's mock, naming them. */
+function refuseOptions(cfg: ConfigReader, provider: ProviderName, names: readonly string[]): void {
+  for (const name of names) if (cfg.given(name)) throw usageError(`--${name} is not an option of the ${BROKER_NAME[provider]} mock`, name);
+}
+
+/** Starts the mock of `provider` with the options every broker's mock shares plus its own. */
+async function startMock(cfg: ConfigReader, provider: ProviderName, common: MockLsServerOptions, cutoffKst: string | null): Promise<MockHttpServer & MockControls> {
+  const lifetime = cfg.string('lifetime-s') === undefined ? {} : { tokenLifetimeS: cfg.integer('lifetime-s', 86_400, 1, 10 * 86_400) };
+  const revokeCode = oneOf(cfg, 'revoke-code', ['number', 'string'] as const);
+  if (provider === 'ls') {
+    const reissue = oneOf(cfg, 'reissue', ['invalidate-previous', 'independent'] as const);
+    const lifetimeField = oneOf(cfg, 'lifetime-field', ['expires_in', 'expire_in'] as const);
+    refuseOptions(cfg, provider, ['same-token-window-ms']);
+    return startMockLsServer({
+      ...common,
+      ...lifetime,
+      minIssueIntervalMs: cfg.integer('min-issue-interval-ms', 0, 0, 86_400_000),
+      cutoffKst,
+      ...(reissue === undefined ? {} : { reissue }),
+      ...(lifetimeField === undefined ? {} : { lifetimeField }),
+      ...(revokeCode === undefined ? {} : { revokeCode }),
+    });
+  }
+  refuseOptions(cfg, provider, ['cutoff', 'lifetime-field']);
+  if (provider === 'kis') {
+    const afterWindow = oneOf(cfg, 'reissue', ['invalidate-previous', 'independent'] as const);
+    return startMockKisServer({
+      ...common,
+      ...lifetime,
+      minIssueIntervalMs: cfg.integer('min-issue-interval-ms', 60_000, 0, 86_400_000),
+      sameTokenWindowMs: cfg.integer('same-token-window-ms', 21_600_000, 0, 10 * 86_400_000),
+      ...(afterWindow === undefined ? {} : { afterWindow }),
+      ...(revokeCode === undefined ? {} : { revokeCode }),
+    });
+  }
+  refuseOptions(cfg, provider, ['same-token-window-ms', 'revoke-code']);
+  const reissue = oneOf(cfg, 'reissue', ['same-token', 'invalidate-previous', 'independent'] as const);
+  return startMockKiwoomServer({ ...common, ...lifetime, minIssueIntervalMs: cfg.integer('min-issue-interval-ms', 0, 0, 86_400_000), ...(reissue === undefined ? {} : { reissue }) });
+}
+
 /** Runs `ls-token mock-server`. */
 export const mockServerCommand: Command = async (ctx) => {
   const { out, cfg } = ctx;
-  const reissue = oneOf(cfg, 'reissue', ['invalidate-previous', 'independent'] as const);
-  const lifetimeField = oneOf(cfg, 'lifetime-field', ['expires_in', 'expire_in'] as const);
-  const revokeCode = oneOf(cfg, 'revoke-code', ['number', 'string'] as const);
+  const provider = cfg.provider();
   const cutoffText = cfg.string('cutoff') ?? '07:00';
   if (cutoffText !== 'none') {
     try {
@@ -81,33 +132,31 @@ export const mockServerCommand: Command = async (ctx) => {
   const cutoffKst = cutoffText === 'none' ? null : cutoffText;
   const credentials = await readCredentials(cfg, out);
   const faults = readFaults(cfg);
-  const options: MockLsServerOptions = {
+  const common: MockLsServerOptions = {
     port: cfg.integer('port', 8080, 0, 65_535),
     host: cfg.string('host') ?? '127.0.0.1',
     latencyMs: cfg.integer('latency-ms', 0, 0, 600_000),
-    minIssueIntervalMs: cfg.integer('min-issue-interval-ms', 0, 0, 86_400_000),
-    cutoffKst,
     control: cfg.flag('control'),
-    ...(cfg.string('lifetime-s') === undefined ? {} : { tokenLifetimeS: cfg.integer('lifetime-s', 86_400, 1, 10 * 86_400) }),
     ...(credentials === undefined ? {} : { credentials: credentials.list }),
-    ...(reissue === undefined ? {} : { reissue }),
-    ...(lifetimeField === undefined ? {} : { lifetimeField }),
-    ...(revokeCode === undefined ? {} : { revokeCode }),
   };
-  const server = await startMockLsServer(options);
+  const server = await startMock(cfg, provider, common, cutoffKst);
   for (const f of faults) server.inject(f);
 
-  out.out(`mock LS server listening on ${server.url}`);
+  const name = BROKER_NAME[provider];
+  out.out(`mock ${name} server listening on ${server.url}`);
   if (credentials === undefined) {
-    out.out(`  export LS_BASE_URL=${server.url} LS_APPKEY=demo-app-key LS_APPSECRETKEY=demo-app-secret`);
+    out.out(`  export LS_BASE_URL=${server.url} ${DEMO_ENV[provider]}`);
     out.out('  credentials: any app key and secret are accepted (--credentials-file to check them)');
   } else {
     const paper = credentials.list.filter((c) => c.paper === true).length;
     out.out(`  credentials: ${credentials.list.length} app key(s) from ${credentials.path}${paper > 0 ? `, ${paper} paper` : ''}`);
   }
-  out.out(`  tokens die at ${cutoffKst === null ? `iat + ${options.tokenLifetimeS ?? 86_400} s (no cut-off)` : `${cutoffKst} KST`}; one issuance per app key per ${options.minIssueIntervalMs ?? 0} ms`);
+  const interval = cfg.integer('min-issue-interval-ms', provider === 'kis' ? 60_000 : 0, 0, 86_400_000);
+  const lifetimeS = cfg.string('lifetime-s') === undefined ? 86_400 : cfg.integer('lifetime-s', 86_400, 1, 10 * 86_400);
+  if (provider === 'ls') out.out(`  tokens die at ${cutoffKst === null ? `iat + ${lifetimeS} s (no cut-off)` : `${cutoffKst} KST`}; one issuance per app key per ${interval} ms`);
+  else out.out(`  tokens live ${lifetimeS} s; ${provider === 'kis' ? `the same token within ${cfg.integer('same-token-window-ms', 21_600_000, 0, 10 * 86_400_000)} ms of its issuance` : 'the same token while it lives'}; one issuance per app key per ${interval} ms`);
   if (faults.length > 0) out.out(`  faults armed: ${faults.map((f) => `${f.endpoint}:${f.kind}${f.count === undefined ? '' : `:${f.count}`}`).join(', ')}`);
-  if (options.control === true) out.out(`  control endpoint: ${server.url}/__mock/ (loopback callers only)`);
+  if (common.control === true) out.out(`  control endpoint: ${server.url}/__mock/ (loopback callers only)`);
   out.out('  Ctrl-C stops it');
   await new Promise<void>((resolve) => {
     const onSignal = (): void => {

@@ -3,14 +3,16 @@
  * not a terminal; or `--token-file`) or by its id (`--id`, the full 64-hex id or a unique prefix of
  * at least 6 hex digits as `list` prints it). Never from an argument: the command line shows in
  * `ps` and shell history. A raw token must be an LS access token of this app key (see
- * `checkLsAccessToken`), else nothing is sent. "Already invalid" at LS counts as done; a token
+ * `checkLsAccessToken`; for KIS and Kiwoom, the provider's own check), else nothing is sent.
+ * "Already invalid" at the broker counts as done; a token
  * whose record has already ended sends nothing. Any other outcome means the token is still alive:
  * exit 1, and the last line says so.
  */
 import { ErrorCodes, LsTokenError } from '../../core/errors.js';
 import type { ErrorEvent } from '../../core/events.js';
-import { appKeyId as hashAppKey, shortId, tokenId } from '../../core/fingerprint.js';
-import { assertLsAccessToken } from '../../ls/access-token.js';
+import { shortId, tokenId } from '../../core/fingerprint.js';
+import { appKeyIdFor, assertAccessToken } from '../../providers/provider.js';
+import { PROVIDERS } from '../../providers/registry.js';
 import type { RevocationResult } from '../../schedule/revocation-scheduler.js';
 import type { TokenStore } from '../../store/token-store.js';
 import { usageError } from '../args.js';
@@ -77,10 +79,11 @@ export const revokeCommand: Command = async (ctx) => {
 
   // LS answers "invalid token" for anything it does not know, which reads as "already revoked":
   // refuse here what is not an access token of this app key (typo, truncated paste, other key).
-  if (rawToken !== undefined) assertLsAccessToken(rawToken, ls.appKey, 'token');
+  const provider = PROVIDERS[ls.provider];
+  if (rawToken !== undefined) assertAccessToken(provider, rawToken, ls.appKey, 'token');
 
   return withStore(ctx, storeCfg, 'warn', async (s) => {
-    const keyId = hashAppKey(ls.appKey);
+    const keyId = appKeyIdFor(provider, ls.appKey, ls.baseUrl);
     const id = rawToken === undefined ? await resolveId(s.store, keyId, idArg!) : tokenId(rawToken);
     const before = await s.store.get(id);
     if (before !== undefined && before.appKeyId !== keyId) {
@@ -119,10 +122,10 @@ export const revokeCommand: Command = async (ctx) => {
     if (cfg.flag('json')) return 0;
     switch (result.outcome) {
       case 'revoked':
-        out.out(`revoked ${fp} (LS confirmed, ${result.attempts} attempt${result.attempts === 1 ? '' : 's'}, ${result.durationMs} ms)`);
+        out.out(`revoked ${fp} (${provider.name} confirmed, ${result.attempts} attempt${result.attempts === 1 ? '' : 's'}, ${result.durationMs} ms)`);
         break;
       case 'already-invalid':
-        out.out(`revoked ${fp}: LS says it was already invalid (nothing left to do)`);
+        out.out(`revoked ${fp}: ${provider.name} says it was already invalid (nothing left to do)`);
         break;
       case 'expired':
         out.out(`${fp} had already expired: recorded as expired, no request sent`);

@@ -7,14 +7,17 @@
  * longer) and when it would refresh, and the sweep plan what the first sweep would revoke, keep or
  * schedule. Times are judged by this host's clock (a lifecycle also corrects for LS's).
  */
-import { appKeyId as hashAppKey, shortId } from '../../core/fingerprint.js';
+import { shortId } from '../../core/fingerprint.js';
+import { appKeyIdFor, type ProviderDefinition } from '../../providers/provider.js';
+import { PROVIDERS } from '../../providers/registry.js';
 import { TOKEN_STATES, type TokenRecord, type TokenState } from '../../store/token-record.js';
-import { readStoreConfig, requireAppKey } from '../config.js';
+import { readBaseUrl, readStoreConfig, requireAppKey } from '../config.js';
 import { type Command, withStore } from '../context.js';
 import { formatRelative, formatTime, formatTimeAndRelative, type TimeStyle } from '../format.js';
 import { leaseHolders, liveInstances } from '../../lifecycle/fleet.js';
 import { planSweep } from '../../lifecycle/sweep.js';
-import { LS_DAILY_CUTOFF, LS_MAX_LIFETIME_MS, TokenPolicy } from '../../lifecycle/token-policy.js';
+import { TokenPolicy } from '../../lifecycle/token-policy.js';
+import { lsProvider } from '../../providers/ls.js';
 
 /** What the first sweep of a new lifecycle would do with one record. */
 export interface PlannedAction {
@@ -50,6 +53,8 @@ export interface StatusInputs {
   readonly now: number;
   /** The lifecycle's refreshMarginMs. */
   readonly refreshMarginMs: number;
+  /** The broker, whose token rules the policy follows. Default LS. */
+  readonly provider?: ProviderDefinition;
 }
 
 /**
@@ -59,9 +64,13 @@ export interface StatusInputs {
  */
 export function planStatus(input: StatusInputs): StatusPlan {
   const { records, holders, alive, now, refreshMarginMs } = input;
+  const rules = (input.provider ?? lsProvider).rules;
   const counts = Object.fromEntries(TOKEN_STATES.map((s) => [s, 0])) as Record<TokenState, number>;
   for (const r of records) counts[r.state]++;
-  const policy = new TokenPolicy({ refreshMarginMs, revokeMarginMs: 60_000, maxLifetimeMs: Infinity, lifetimeMs: LS_MAX_LIFETIME_MS, cutoff: LS_DAILY_CUTOFF, cutoffJitterMs: 0 }, () => ({ lowMs: 0, highMs: 0 }));
+  const policy = new TokenPolicy(
+    { refreshMarginMs, revokeMarginMs: 60_000, maxLifetimeMs: Infinity, lifetimeMs: rules.lifetimeMs, cutoff: rules.dailyCutoff, sameTokenWithinMs: rules.sameTokenWithinMs, cutoffJitterMs: 0 },
+    () => ({ lowMs: 0, highMs: 0 }),
+  );
   const shared = policy.sharedToken(records, now);
   const sharedTimes = shared === undefined ? undefined : policy.times(shared.issuedAt, shared.expiresAt);
   const adopt = shared !== undefined && sharedTimes !== undefined && policy.worthAdopting(sharedTimes, now) ? shared : undefined;
@@ -86,11 +95,11 @@ export function planStatus(input: StatusInputs): StatusPlan {
   };
 }
 
-function describe(plan: StatusPlan, now: number, style: TimeStyle): string[] {
+function describe(plan: StatusPlan, now: number, style: TimeStyle, provider: ProviderDefinition): string[] {
   const lines: string[] = [];
   if (plan.adopt === null) {
     lines.push('  getAccessToken()  would ISSUE a new token: no stored token is worth adopting');
-    lines.push('                    (issuing kills any other live token of this app key at LS)');
+    if (provider.rules.previousToken === 'killed') lines.push(`                    (issuing kills any other live token of this app key at ${provider.name})`);
   } else {
     const a = plan.adopt;
     lines.push(`  getAccessToken()  would adopt ${shortId(a.id)}${a.holders.length > 0 ? ` (shared with ${a.holders.join(', ')})` : ''}`);
@@ -114,14 +123,15 @@ export const statusCommand: Command = async (ctx) => {
   const storeCfg = await readStoreConfig(ctx);
   const refreshMarginMs = cfg.integer('refresh-margin-ms', 300_000, 0, 86_400_000);
   const style = { utc: cfg.flag('utc') };
-  const appKeyId = hashAppKey(appKey);
+  const provider = PROVIDERS[cfg.provider()];
+  const appKeyId = appKeyIdFor(provider, appKey, readBaseUrl(cfg, true));
 
   return withStore(ctx, storeCfg, 'refuse', async (s) => {
     const now = ctx.now();
     const records = await s.store.list({ appKeyId });
     const holders = await leaseHolders(s.store, appKeyId);
     const alive = await liveInstances(s.store);
-    const plan = planStatus({ records, holders, alive, now, refreshMarginMs });
+    const plan = planStatus({ records, holders, alive, now, refreshMarginMs, provider });
     if (cfg.flag('json')) {
       out.json({ appKeyId, store: s.display, namespace: storeCfg.namespace, now, liveInstances: [...alive].sort(), holders: Object.fromEntries(holders), ...plan });
       return 0;
@@ -132,7 +142,7 @@ export const statusCommand: Command = async (ctx) => {
     out.out(`records    ${TOKEN_STATES.map((st) => `${st} ${plan.counts[st]}`).join(', ')}`);
     out.out(`instances  ${alive.size === 0 ? 'none alive' : [...alive].sort().join(', ')}`);
     out.out('a lifecycle starting now:');
-    for (const line of describe(plan, now, style)) out.out(line);
+    for (const line of describe(plan, now, style, provider)) out.out(line);
     return 0;
   });
 };
