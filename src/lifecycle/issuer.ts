@@ -157,15 +157,18 @@ export class Issuer {
   }
 
   /**
-   * Reads LS's clock once (a `HEAD /`) when no issuance has yet; returns `held` re-timed by the
-   * new estimate, or `undefined` when nothing changed. Never rejects.
+   * Reads the broker's clock once (a `HEAD /`) when no issuance has yet; returns the token held
+   * when the answer arrived (`current()`, read then: a token adopted while the probe was in flight
+   * was timed by the host clock alone) re-timed by the new estimate, or `undefined` when nothing
+   * changed. Never rejects.
    */
-  async probeClock(held: HeldToken | undefined, signal: AbortSignal): Promise<HeldToken | undefined> {
+  async probeClock(current: () => HeldToken | undefined, signal: AbortSignal): Promise<HeldToken | undefined> {
     const { skew, policy, serverTime } = this.#d;
     if (skew.estimate() !== null) return undefined;
     const sample = await serverTime(signal).catch(() => undefined);
     // An issuance meanwhile gave a better sample (its JWT iat): keep that one.
     if (sample === undefined || skew.estimate() !== null || !skew.sample({ ...sample, resolutionMs: 1000 })) return undefined;
+    const held = current();
     const exp = held === undefined ? undefined : readJwtClaims(held.token)?.exp;
     if (held === undefined || exp === undefined) return undefined;
     return { ...held, times: policy.times(held.times.issuedAt, policy.expiryOf(held.times.issuedAt, undefined, exp)) };

@@ -357,7 +357,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
 
   /** Reads LS's clock once when nothing has yet, and re-times the current token by it. */
   async #probeClock(): Promise<void> {
-    const retimed = await this.#p.issuer.probeClock(this.#current, this.#requests.signal);
+    const retimed = await this.#p.issuer.probeClock(() => this.#current, this.#requests.signal);
     if (retimed !== undefined && retimed.id === this.#current?.id && !this.#closing.signal.aborted) this.#setCurrent(retimed);
   }
 
