@@ -330,6 +330,7 @@ export class Issuer {
     const receivedAt = d.now();
     const token = issued.accessToken;
     const id = tokenId(token);
+    const heldBefore = d.vault.has(id);
     d.vault.hold(id, token); // held before anything else can fail or wait
     d.throttle.succeeded();
     const claims = readJwtClaims(token);
@@ -350,6 +351,9 @@ export class Issuer {
     const record = await this.#record(input, token, id);
     // A token the store already knew (a broker answering its live token): its times run from its first issuance.
     if (record.issuedAt < sentAt) times = d.policy.times(record.issuedAt, expiresAt);
+    // The broker answered a token it had already issued: nothing was issued, the budget is not spent.
+    const repeated = d.sameTokenAnswers && (heldBefore || record.issuedAt < sentAt);
+    if (repeated) await d.budget.giveBack();
     const held: HeldToken = { id, token, resolved: Promise.resolve(token), record, times };
     if (expiresAt <= receivedAt) {
       // Dead on arrival even by LS's clock: not a token to hand out. It is revoked, and the budget
@@ -357,7 +361,7 @@ export class Issuer {
       d.discard(held.id, held.times.expiresAt);
       throw new LsTokenError(ErrorCodes.BAD_RESPONSE, `${d.brokerName} token response: the token had expired by the time it arrived (check the host clock)`, { field: 'expires_in', retryable: true });
     }
-    return { kind: 'got', held, source: 'issued' };
+    return { kind: 'got', held, source: repeated ? 'adopted' : 'issued' };
   }
 
   /** Writes the record, bounded; a store that fails or hangs leaves the token in memory only (the heartbeat writes it later). */

@@ -317,8 +317,12 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     const { scheduler, fleet, now, cfg } = this.#p;
     if (previous?.id === held.id) {
       // The same token again (a broker answering a re-issue with the live token): nothing to replace.
-      this.#setCurrent({ ...held, times: previous.times });
-      this.#armRefresh(Math.max(previous.times.refreshAt, now() + cfg.refreshMarginMs / 2));
+      // Its answer may say it lives longer than we thought (Kiwoom's expires_dt, read with a better
+      // clock estimate than the stored record's): keep the later times, and schedule by them.
+      const times = held.times.revokeAt > previous.times.revokeAt ? held.times : previous.times;
+      this.#setCurrent({ ...held, times });
+      if (times !== previous.times) scheduler.schedule({ id: held.id, revokeAt: times.revokeAt, expiresAt: times.expiresAt }, 'expiry');
+      this.#armRefresh(Math.max(times.refreshAt, now() + cfg.refreshMarginMs / 2));
       return;
     }
     this.#setCurrent(held);

@@ -1,15 +1,24 @@
 /**
  * The simulated trading week: a fleet of lifecycles sharing one app key and one store, driven
- * through several LS days in simulated time (fake timers: every `setTimeout`, `setInterval`,
- * `Date` and `performance` of the process), against the mock's socket-free LS model through an
+ * through several broker days in simulated time (fake timers: every `setTimeout`, `setInterval`,
+ * `Date` and `performance` of the process), against a mock's socket-free model through an
  * axios adapter. Random restarts, crashes (a process whose I/O is cut, as a killed one's is),
- * 5xx and rate-limit faults on the token endpoint, and host clocks up to +-5 s off LS's.
+ * 5xx and rate-limit faults on the token endpoint, and host clocks up to +-5 s off the broker's.
+ *
+ * `provider` picks the broker and so its day: LS's runs from 07:00 KST to 07:00 KST (every token
+ * dies at the cut-off); KIS's and Kiwoom's days are 24 h windows from the start (their tokens live
+ * 24 h from issuance). KIS refreshes 6 min before its token ends, so its first window holds the
+ * first issuance and the first refresh; Kiwoom's token is used to its end (a re-issue returns it).
  *
  * Every call's token is checked against the model at the instant it is handed out. The report
  * lists each violation of the invariants:
- * - non-forced issuances per LS day <= 1 + the restarts that found no live token;
+ * - non-forced issuances per broker day <= what the day allows (1, +1 per restart that found no
+ *   live token; KIS's first window 2);
  * - never two live tokens for the app key;
- * - no call handed a token LS considers dead outside [cut-off, cut-off + 1 s];
+ * - no call handed a token the broker considers dead, except: LS within [cut-off, cut-off + 1 s];
+ *   KIS and Kiwoom within [its expiry, + 1 s], and KIS within 5 s of the issuance that superseded
+ *   it (a sibling's refresh: the holder meets EGW00121 and adopts the new token);
+ * - KIS: the broker never refuses an issuance for its one-a-minute rule (no EGW00133 but injected ones);
  * - after the final shutdown, no token alive.
  *
  * Used by `npm run test:sim` (test/sim/trading-days.sim.test.ts) and by the benchmark row
@@ -18,13 +27,15 @@
 import FakeTimers from '@sinonjs/fake-timers';
 import axios, { AxiosError, type AxiosAdapter } from 'axios';
 import { Keyv } from 'keyv';
-import { TokenLifecycle } from '../../src/index.js';
-import { createLsModel, mockLsAxiosAdapter, type LsModel } from '../../src/testing/index.js';
+import { TokenLifecycle, type ProviderName } from '../../src/index.js';
+import { createKisModel, createKiwoomModel, createLsModel, mockAxiosAdapter, type MockModel } from '../../src/testing/index.js';
 import { seededRandom } from '../helpers/net-and-random.js';
 
 /** Options of {@link runSimulation}. */
 export interface SimOptions {
   readonly seed: number;
+  /** The broker. Default `'ls'`. */
+  readonly provider?: ProviderName;
   /** LS days to run. Default 7. */
   readonly days?: number;
   /** Lifecycles sharing the app key. Default 3. */
@@ -42,6 +53,7 @@ export interface SimOptions {
 /** What {@link runSimulation} found. */
 export interface SimReport {
   readonly seed: number;
+  readonly provider: ProviderName;
   readonly days: number;
   readonly fleet: number;
   /** Requests to the token endpoint (faulted ones included). */
@@ -114,15 +126,34 @@ function processKeyv(map: Map<string, unknown>, io: { up: boolean }): Keyv {
 }
 
 /** The model's adapter, refusing connections once the process's I/O is cut. */
-function processAdapter(model: LsModel, io: { up: boolean }): AxiosAdapter {
-  const inner = mockLsAxiosAdapter(model, { latencyMs: 20 });
-  return (config) => (io.up ? inner(config) : Promise.reject(new AxiosError('connect ECONNREFUSED', 'ECONNREFUSED', config)));
+function processAdapter(model: MockModel, io: { up: boolean }, onAnswer: (body: unknown, faulted: boolean) => void): AxiosAdapter {
+  const inner = mockAxiosAdapter(model, { latencyMs: 20 });
+  return async (config) => {
+    if (!io.up) throw new AxiosError('connect ECONNREFUSED', 'ECONNREFUSED', config);
+    const faultsBefore = model.stats().faultsInjected;
+    const res = await inner(config);
+    onAnswer(res.data, model.stats().faultsInjected !== faultsBefore);
+    return res;
+  };
 }
+
+/** A model of `provider` with the simulation's credentials and seeded randomness. */
+function modelOf(provider: ProviderName, seed: number): MockModel {
+  const credentials = [{ appKey: APP_KEY, appSecretKey: SECRET }];
+  const random = seededRandom(seed ^ 0x5a5a);
+  if (provider === 'kis') return createKisModel({ credentials, random, jwtSecret: 'sim-jwt-secret-0123456789abcdef' });
+  if (provider === 'kiwoom') return createKiwoomModel({ credentials, random, tokenSecret: 'sim-token-secret-0123456789abcd' });
+  return createLsModel({ credentials, random, jwtSecret: 'sim-jwt-secret-0123456789abcdef' });
+}
+
+/** How long before a KIS token ends the fleet refreshes it (refreshMarginMs + revokeMarginMs). */
+const KIS_REFRESH_LEAD_MS = 360_000;
 
 /** Runs the simulation; see the module notes. Installs and removes fake timers itself. */
 export async function runSimulation(options: SimOptions): Promise<SimReport> {
   const days = options.days ?? 7;
   const fleet = options.fleet ?? 3;
+  const provider = options.provider ?? 'ls';
   const maxSkewMs = options.maxSkewMs ?? 5_000;
   const rnd = seededRandom(options.seed);
   const start = CUTOFF0 + 3_600_000; // 08:00 KST, day 0
@@ -132,14 +163,22 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
   const violate = (what: string): void => {
     if (violations.length < 50) violations.push(`${new Date(Date.now()).toISOString()} ${what}`);
   };
-  const lsDay = (t: number): number => Math.floor((t - CUTOFF0) / DAY);
+  // The broker's day: LS's from cut-off to cut-off, the others' 24 h windows from the start.
+  const dayOrigin = provider === 'ls' ? CUTOFF0 : start;
+  const lsDay = (t: number): number => Math.floor((t - dayOrigin) / DAY);
 
   try {
-    const model = createLsModel({ credentials: [{ appKey: APP_KEY, appSecretKey: SECRET }], random: seededRandom(options.seed ^ 0x5a5a), jwtSecret: 'sim-jwt-secret-0123456789abcdef' });
+    const model = modelOf(provider, options.seed);
+    const onAnswer = (body: unknown, faulted: boolean): void => {
+      if (provider !== 'kis' || faulted) return;
+      const text = typeof body === 'string' ? body : JSON.stringify(body);
+      if (text.includes('EGW00133')) violate('KIS refused an issuance for its one-a-minute rule (EGW00133)');
+    };
     const storeMap = new Map<string, unknown>();
     const procs = new Array<Proc | undefined>(fleet).fill(undefined);
     const generation = new Array<number>(fleet).fill(0);
     const allowed = new Array<number>(days + 1).fill(1);
+    if (provider === 'kis') allowed[0] = 2; // the first issuance and the first refresh, 6 min before 24 h
     const stopping: Promise<unknown>[] = [];
     let calls = 0;
     let failedCalls = 0;
@@ -156,10 +195,11 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
       const skew = Math.round((rnd() * 2 - 1) * maxSkewMs);
       if (model.activeTokens().length === 0 && Date.now() > start) allowed[lsDay(Date.now())]! += 1; // found no live token
       const lc = new TokenLifecycle({
+        provider,
         appKey: APP_KEY,
         appSecretKey: SECRET,
         baseUrl: 'http://127.0.0.1:9',
-        axios: axios.create({ adapter: processAdapter(model, io) }),
+        axios: axios.create({ adapter: processAdapter(model, io, onAnswer) }),
         store: processKeyv(storeMap, io),
         now: () => Date.now() + skew,
         random: seededRandom(options.seed + slot * 1_000 + g),
@@ -175,9 +215,8 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
         (token) => {
           const now = Date.now();
           if (model.isActive(token)) return;
-          const cut = CUTOFF0 + lsDay(now) * DAY;
-          if (now >= cut && now <= cut + 1_000) deadInWindow++;
-          else violate(`${p.name} was handed a token LS considers dead (${model.tokenInfo(token)?.state ?? 'unknown'})`);
+          if (deadAllowed(token, now)) deadInWindow++;
+          else violate(`${p.name} was handed a token the broker considers dead (${model.tokenInfo(token)?.state ?? 'unknown'})`);
           // As attach() would on IGW00121/IGW00123: report it and take the next token.
           if (procs[p.slot] === p && p.io.up) {
             forced++;
@@ -192,6 +231,29 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
       );
     };
 
+    /** Whether a dead token handed out at `now` is inside the window the invariants allow (see the module notes). */
+    const deadAllowed = (token: string, now: number): boolean => {
+      if (provider === 'ls') {
+        const cut = CUTOFF0 + lsDay(now) * DAY;
+        return now >= cut && now <= cut + 1_000;
+      }
+      const info = model.tokenInfo(token);
+      if (info === undefined) return false;
+      if (now >= info.expiresAtMs && now <= info.expiresAtMs + 1_000) return true;
+      if (provider !== 'kis' || info.state !== 'superseded') return false;
+      const all = model.issuedTokens();
+      const next = all[all.indexOf(token) + 1];
+      const killedAt = next === undefined ? undefined : model.tokenInfo(next)?.issuedAtMs;
+      return killedAt !== undefined && now >= killedAt && now <= killedAt + 5_000;
+    };
+    /** Instants around which calls are made every 200 ms: the LS cut-off; KIS's refresh; Kiwoom's expiry. */
+    const hotSpot = (t: number): number => {
+      if (provider === 'ls') return CUTOFF0 + (lsDay(t) + 1) * DAY;
+      const live = model.activeTokens().map((tok) => model.tokenInfo(tok)!.expiresAtMs);
+      if (live.length === 0) return Infinity;
+      return Math.min(...live) - (provider === 'kis' ? KIS_REFRESH_LEAD_MS : 0);
+    };
+
     // The random events of the week, drawn up front.
     type Ev = { at: number; kind: 'restart' | 'crash' | 'fault'; slot: number };
     const events: Ev[] = [];
@@ -203,9 +265,9 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
       draw(options.restartsPerDay ?? 2, 'restart');
       draw(options.crashesPerDay ?? 1, 'crash');
       draw(options.faultsPerDay ?? 3, 'fault');
-      // One event each day lands in the minute around the cut-off, where it hurts most.
+      // One event each day lands in the minute around the day's change (LS: the cut-off), where it hurts most.
       const kinds = (['restart', 'crash', 'fault'] as const).filter((k) => (k === 'restart' ? options.restartsPerDay ?? 2 : k === 'crash' ? options.crashesPerDay ?? 1 : options.faultsPerDay ?? 3) > 0);
-      if (kinds.length > 0) events.push({ at: CUTOFF0 + (d + 1) * DAY - 30_000 + Math.floor(rnd() * 60_000), kind: kinds[Math.floor(rnd() * kinds.length)]!, slot: Math.floor(rnd() * fleet) });
+      if (kinds.length > 0) events.push({ at: dayOrigin + (d + 1) * DAY - 30_000 + Math.floor(rnd() * 60_000), kind: kinds[Math.floor(rnd() * kinds.length)]!, slot: Math.floor(rnd() * fleet) });
     }
     events.sort((a, b) => a.at - b.at);
     const pendingStarts: Array<{ at: number; slot: number }> = [];
@@ -233,9 +295,11 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
 
     for (let s = 0; s < fleet; s++) startProc(s);
     let t = start;
+    let lastSpot = -Infinity;
     while (t < end) {
-      const cut = CUTOFF0 + (lsDay(t) + 1) * DAY;
-      const dense = cut - t <= 10_000 || t - (cut - DAY) < 10_000;
+      const cut = hotSpot(t);
+      const dense = cut - t <= 10_000 || t - lastSpot < 10_000;
+      if (cut - t <= 10_000) lastSpot = cut;
       const step = dense ? 200 : 60_000;
       let next = Math.min(t + step, end, cut - 10_000 > t ? cut - 10_000 : Infinity);
       if (events.length > 0) next = Math.min(next, events[0]!.at);
@@ -268,6 +332,7 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
     });
     return {
       seed: options.seed,
+      provider,
       days,
       fleet,
       tokenRequests: stats.tokenRequests,

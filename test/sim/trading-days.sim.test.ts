@@ -1,30 +1,48 @@
 /**
- * `npm run test:sim`: a fleet of 3 lifecycles on one store through 7 LS days in simulated time,
- * with restarts, crashes, token-endpoint faults and host clocks up to +-5 s off LS's (see
- * engine.ts for what is simulated and checked). Deterministic for a seed; the seed is printed, and
- * `SIM_SEED=<seed> npm run test:sim` replays a run.
+ * `npm run test:sim`: a fleet of 3 lifecycles on one store through simulated broker days, with
+ * restarts, crashes, token-endpoint faults and host clocks up to +-5 s off the broker's (see
+ * engine.ts for what is simulated and checked): LS through 7 days, KIS and Kiwoom through 3 each
+ * (their days hold one issuance each, like LS's; 3 keep the whole run well under a minute on this
+ * machine). Deterministic for a seed; the seed is printed, and `SIM_SEED=<seed> npm run test:sim`
+ * replays a run.
  */
 import { describe, expect, it } from '@jest/globals';
-import { runSimulation } from './engine.js';
+import { runSimulation, type SimReport } from './engine.js';
 
 /** Fixed seeds by default (a red CI must be a real bug, not a new draw); SIM_SEED picks one. */
 const SEEDS = process.env['SIM_SEED'] !== undefined ? [Number(process.env['SIM_SEED'])] : [20261129];
+
+function print(r: SimReport, ms: number): void {
+  process.stdout.write(
+    `${r.provider} simulation seed ${r.seed} (replay: SIM_SEED=${r.seed} npm run test:sim): ${r.days} days, ${r.calls} calls (${r.failedCalls} failed: ${JSON.stringify(r.failedByCode)}), ` +
+      `${r.tokenRequests} token requests, issuances by day ${JSON.stringify(r.issuancesByDay)} (allowed ${JSON.stringify(r.allowedByDay)}), ` +
+      `${r.forcedIssuances} forced, ${r.restarts} restarts, ${r.crashes} crashes, ${r.faults} faults, ${r.deadInWindow} dead in an allowed window, ` +
+      `${r.aliveAtEnd} alive at the end, ${ms} ms\n`,
+  );
+}
 
 describe('the LS trading week, simulated', () => {
   it.each(SEEDS)('7 days, a fleet of 3: at most one issuance a day (plus cold restarts), no dead token handed out, none alive at the end (seed %i)', async (seed) => {
     const started = Date.now();
     const r = await runSimulation({ seed, days: 7, fleet: 3 });
-    process.stdout.write(
-      `simulation seed ${seed} (replay: SIM_SEED=${seed} npm run test:sim): ${r.days} days, ${r.calls} calls (${r.failedCalls} failed: ${JSON.stringify(r.failedByCode)}), ` +
-        `${r.tokenRequests} token requests, issuances by LS day ${JSON.stringify(r.issuancesByDay)} (allowed ${JSON.stringify(r.allowedByDay)}), ` +
-        `${r.forcedIssuances} forced, ${r.restarts} restarts, ${r.crashes} crashes, ${r.faults} faults, ${r.deadInWindow} dead in the cut-off second, ` +
-        `${r.aliveAtEnd} alive at the end, ${Date.now() - started} ms\n`,
-    );
+    print(r, Date.now() - started);
     expect(r.violations).toEqual([]);
     expect(r.aliveAtEnd).toBe(0);
     expect(r.forcedIssuances).toBe(0);
     // Every LS day saw its issuance (the fleet did hold tokens), and no more than the invariant allows.
     expect(r.issuancesByDay.slice(1, 7).every((n) => n >= 1)).toBe(true);
     expect(r.calls).toBeGreaterThan(7 * 3 * 1_000);
+  }, 120_000);
+});
+
+describe.each(['kis', 'kiwoom'] as const)('%s days, simulated', (provider) => {
+  it.each(SEEDS)('3 days, a fleet of 3: one issuance a day (plus cold restarts), no dead token outside its window, none alive at the end (seed %i)', async (seed) => {
+    const started = Date.now();
+    const r = await runSimulation({ seed, provider, days: 3, fleet: 3 });
+    print(r, Date.now() - started);
+    expect(r.violations).toEqual([]);
+    expect(r.aliveAtEnd).toBe(0);
+    expect(r.issuancesByDay.slice(1, 3).every((n) => n >= 1)).toBe(true);
+    expect(r.calls).toBeGreaterThan(3 * 3 * 1_000);
   }, 120_000);
 });
