@@ -1,5 +1,5 @@
 /**
- * `npm run test:chaos`: the fault-injection suite. Loopback only (the mock LS server on
+ * `npm run test:chaos`: the fault-injection suite. Loopback only (the mock LS, KIS and Kiwoom servers on
  * 127.0.0.1, a private redis-server on a free port), every scenario bounded in time, and the whole
  * suite well under 4 minutes. Prints one line per scenario,
  * `scenario: <name> faults=<n> tokens=<n> revoked=<n> failed=<n> lost=<n> <PASS|FAIL>`, then
@@ -7,6 +7,7 @@
  *
  * Seeded: `CHAOS_SEED=1234 npm run test:chaos` repeats a run (the seed is printed).
  * `npm run test:chaos -- faults sigkill` runs only those scenarios (the secret scan always runs).
+ * The fault scenarios also run against the KIS and Kiwoom mocks (`mock-faults-kis`, `sigkill-kiwoom`, ...).
  */
 import { corruptRecordsScenario } from './scenarios/corrupt-records.js';
 import { faultsScenario } from './scenarios/faults.js';
@@ -14,6 +15,7 @@ import { propertyScenario } from './scenarios/property.js';
 import { redisRestartScenario } from './scenarios/redis-restart.js';
 import { redisRestartEmptyScenario } from './scenarios/redis-restart-empty.js';
 import { sigkillScenario } from './scenarios/sigkill.js';
+import { KIS_BROKER, KIWOOM_BROKER } from './brokers.js';
 import { PrivateRedis, SecretCorpus, emptyResult, scanForSecrets, type ScenarioResult } from './lib.js';
 
 const seed = Number(process.env['CHAOS_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
@@ -38,6 +40,13 @@ const scenarios: Scenario[] = [
   { name: 'redis-restart', timeoutMs: 60_000, run: () => redisRestartScenario(corpus) },
   { name: 'redis-restart-empty', timeoutMs: 60_000, run: () => redisRestartEmptyScenario(corpus) },
   { name: 'sigkill', timeoutMs: 120_000, run: () => sigkillScenario(corpus, seed) },
+  // The fault scenarios against the KIS and Kiwoom mocks (their own error shapes and token rules).
+  ...[KIS_BROKER, KIWOOM_BROKER].flatMap((b): Scenario[] => [
+    { name: `mock-faults${b.suffix}`, timeoutMs: 90_000, run: () => faultsScenario(corpus, seed, b, 300) },
+    { name: `redis-restart${b.suffix}`, timeoutMs: 60_000, run: () => redisRestartScenario(corpus, b) },
+    { name: `redis-restart-empty${b.suffix}`, timeoutMs: 60_000, run: () => redisRestartEmptyScenario(corpus, b) },
+    { name: `sigkill${b.suffix}`, timeoutMs: 120_000, run: () => sigkillScenario(corpus, seed, b, 8) },
+  ]),
 ];
 const only = process.argv.slice(2);
 const selected = only.length === 0 ? scenarios : scenarios.filter((s) => only.includes(s.name));

@@ -1,6 +1,8 @@
 /**
  * Mock faults: 500 tokens revoked while the mock hangs, resets connections, answers HTTP 500 or
- * IGW00201 (rate limit) on 30 % of revoke requests, drawn from a seeded random source.
+ * IGW00201 (rate limit) on 30 % of revoke requests, drawn from a seeded random source. Run per
+ * broker: against the KIS and Kiwoom mocks the faults take their brokers' shapes (EGW codes;
+ * Kiwoom's return_code at HTTP 200 or 500).
  *
  * The tokens are real mock tokens (`reissue: 'independent'`, so one app key holds 500 live ones),
  * stored encrypted in a TokenStore and revoked by a RevocationScheduler whose `revoke` is an
@@ -10,23 +12,22 @@
  * calls revoked may be alive at the mock.
  */
 import { randomBytes } from 'node:crypto';
-import { LsOAuthClient } from '../../../src/ls/ls-client.js';
 import { RevocationScheduler } from '../../../src/schedule/revocation-scheduler.js';
 import { TokenStore } from '../../../src/store/token-store.js';
-import { appKeyId, tokenId } from '../../../src/core/fingerprint.js';
-import { startMockLsServer } from '../../../src/testing/index.js';
+import { tokenId } from '../../../src/core/fingerprint.js';
+import { LS_BROKER, type ChaosBroker } from '../brokers.js';
 import { EventLog, SENTINEL_SECRET, emptyResult, seededRandom, waitFor, type ScenarioResult, type SecretCorpus } from '../lib.js';
 
-const TOKENS = 500;
+const DEFAULT_TOKENS = 500;
 const FAULT_RATE = 0.3;
 const KINDS = ['hang', 'reset', 'http500', 'rate-limit'] as const;
 
-export async function faultsScenario(corpus: SecretCorpus, seed: number): Promise<ScenarioResult> {
+export async function faultsScenario(corpus: SecretCorpus, seed: number, broker: ChaosBroker = LS_BROKER, TOKENS = DEFAULT_TOKENS): Promise<ScenarioResult> {
   const res = emptyResult();
   const random = seededRandom(seed);
-  const mock = await startMockLsServer({ credentials: 'any', reissue: 'independent', latencyMs: 2, random });
+  const mock = await broker.start({ many: true, latencyMs: 2, random });
   const appKey = 'CHAOSKEYFAULTS00000000000000000000';
-  const client = new LsOAuthClient({ appKey, appSecretKey: SENTINEL_SECRET, baseUrl: mock.url, timeoutMs: 300 });
+  const client = broker.client(appKey, SENTINEL_SECRET, mock.url, 300);
   const store = new TokenStore({ encryptionKey: randomBytes(32) });
   const log = new EventLog();
   const scheduler = new RevocationScheduler({
@@ -49,7 +50,7 @@ export async function faultsScenario(corpus: SecretCorpus, seed: number): Promis
     const now = Date.now();
     const records = [];
     for (const t of tokens) {
-      records.push(await store.put({ appKeyId: appKeyId(appKey), tokenType: 'Bearer', issuedAt: now, expiresAt: now + 86_400_000, revokeAt: now + 3_600_000 }, t));
+      records.push(await store.put({ appKeyId: broker.appKeyId(appKey, mock.url), tokenType: 'Bearer', issuedAt: now, expiresAt: now + 86_400_000, revokeAt: now + 3_600_000 }, t));
     }
 
     // 2. Faults on 30 % of revoke requests, split evenly over the four kinds (checked in order, so
@@ -90,8 +91,8 @@ export async function faultsScenario(corpus: SecretCorpus, seed: number): Promis
     if (res.lost > 0) res.problems.push(`${res.lost} token(s) alive at the mock but not reported failed`);
 
     // 5. Secret scan material: events/logs/errors, and the store bytes (encrypted: no raw tokens).
-    log.feed(corpus, 'faults');
-    corpus.add('faults store bytes (encrypted)', JSON.stringify([...(store.keyv.store as Map<string, unknown>).entries()]), false);
+    log.feed(corpus, `faults${broker.suffix}`);
+    corpus.add(`faults${broker.suffix} store bytes (encrypted)`, JSON.stringify([...(store.keyv.store as Map<string, unknown>).entries()]), false);
   } finally {
     log.detach();
     scheduler.close();

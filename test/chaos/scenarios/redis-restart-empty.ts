@@ -11,16 +11,16 @@
 import { createKeyv } from '@keyv/redis';
 import { randomBytes } from 'node:crypto';
 import { TokenLifecycle } from '../../../src/lifecycle/token-lifecycle.js';
-import { startMockLsServer } from '../../../src/testing/index.js';
+import { LS_BROKER, type ChaosBroker } from '../brokers.js';
 import { EventLog, PrivateRedis, SENTINEL_SECRET, emptyResult, waitFor, type ScenarioResult, type SecretCorpus } from '../lib.js';
 
 const APP_KEY = 'CHAOSKEYEMPTY000000000000000000000';
 
-export async function redisRestartEmptyScenario(corpus: SecretCorpus): Promise<ScenarioResult> {
+export async function redisRestartEmptyScenario(corpus: SecretCorpus, broker: ChaosBroker = LS_BROKER): Promise<ScenarioResult> {
   const res = emptyResult();
   const redis = new PrivateRedis();
   await redis.start();
-  const mock = await startMockLsServer({ credentials: 'any', cutoffKst: null, latencyMs: 5 });
+  const mock = await broker.start({ many: false, latencyMs: 5, ls: { cutoffKst: null } });
   const namespace = `chaos-empty-${randomBytes(4).toString('hex')}`;
   const log = new EventLog();
   const keyvs: Array<ReturnType<typeof createKeyv>> = [];
@@ -29,7 +29,7 @@ export async function redisRestartEmptyScenario(corpus: SecretCorpus): Promise<S
     // A client that reconnects (every 100 ms) and does not queue commands while Redis is away.
     const keyv = createKeyv({ url: redis.url, socket: { connectTimeout: 500, reconnectStrategy: () => 100 }, disableOfflineQueue: true }, { namespace, throwOnErrors: true });
     keyvs.push(keyv);
-    const lc = new TokenLifecycle({ appKey: APP_KEY, appSecretKey: SENTINEL_SECRET, baseUrl: mock.url, store: keyv, instanceId: name, leaseTtlMs: 1_500, storeTimeoutMs: 500, sweepIntervalMs: 0 });
+    const lc = new TokenLifecycle({ provider: broker.provider, appKey: APP_KEY, appSecretKey: SENTINEL_SECRET, baseUrl: mock.url, store: keyv, instanceId: name, leaseTtlMs: 1_500, storeTimeoutMs: 500, sweepIntervalMs: 0 });
     log.attach(lc, name);
     lifecycles.push(lc);
     return lc;
@@ -80,7 +80,7 @@ export async function redisRestartEmptyScenario(corpus: SecretCorpus): Promise<S
     if (mock.stats().tokenRequests !== 1) res.problems.push(`${mock.stats().tokenRequests} token requests (expected 1: the data loss must not cause an issuance)`);
     if (dead > 0) res.problems.push(`${dead} dead token(s) handed out`);
     if (res.lost > 0) res.problems.push(`${res.lost} token(s) alive at the end`);
-    log.feed(corpus, 'redis-restart-empty');
+    log.feed(corpus, `redis-restart-empty${broker.suffix}`);
   } finally {
     running = false;
     log.detach();

@@ -7,28 +7,27 @@
  * Expected: `error` events while Redis is down, no crash and no unhandled rejection, the hot path
  * still answers from memory, revocations that could not read their token are deferred and complete
  * after Redis returns. A final sweep of the store (what the next start does) settles records whose
- * last write was lost with the outage. Then 0 of the tokens may be alive at the mock.
+ * last write was lost with the outage. Then 0 of the tokens may be alive at the mock. Run per broker.
  */
 import { createKeyv } from '@keyv/redis';
 import { randomBytes } from 'node:crypto';
-import { LsOAuthClient } from '../../../src/ls/ls-client.js';
 import { RevocationScheduler } from '../../../src/schedule/revocation-scheduler.js';
 import { TokenLifecycle } from '../../../src/lifecycle/token-lifecycle.js';
 import { TokenStore } from '../../../src/store/token-store.js';
-import { appKeyId } from '../../../src/core/fingerprint.js';
-import { startMockLsServer } from '../../../src/testing/index.js';
+import { LS_BROKER, type ChaosBroker } from '../brokers.js';
 import { fastFailRedisOptions } from '../../helpers/store-backends.js';
 import { EventLog, PrivateRedis, SENTINEL_SECRET, emptyResult, waitFor, type ScenarioResult, type SecretCorpus } from '../lib.js';
 
 const TOKENS = 200;
 
-export async function redisRestartScenario(corpus: SecretCorpus): Promise<ScenarioResult> {
+export async function redisRestartScenario(corpus: SecretCorpus, broker: ChaosBroker = LS_BROKER): Promise<ScenarioResult> {
   const res = emptyResult();
   const redis = new PrivateRedis();
   await redis.start();
-  const mock = await startMockLsServer({ credentials: 'any', reissue: 'independent', latencyMs: 5 });
+  const mock = await broker.start({ many: true, latencyMs: 5 });
   const appKey = 'CHAOSKEYREDIS000000000000000000000';
-  const client = new LsOAuthClient({ appKey, appSecretKey: SENTINEL_SECRET, baseUrl: mock.url, timeoutMs: 2_000 });
+  const appKeyId = broker.appKeyId(appKey, mock.url);
+  const client = broker.client(appKey, SENTINEL_SECRET, mock.url, 2_000);
   const namespace = `chaos-${randomBytes(4).toString('hex')}`;
   const keyv = createKeyv(fastFailRedisOptions(redis.url), { namespace, throwOnErrors: true });
   const store = new TokenStore({ keyv });
@@ -42,7 +41,7 @@ export async function redisRestartScenario(corpus: SecretCorpus): Promise<Scenar
   });
   log.attach(scheduler.events, 'scheduler');
   const lcKeyv = createKeyv(fastFailRedisOptions(redis.url), { namespace, throwOnErrors: true });
-  const lc = new TokenLifecycle({ appKey: 'CHAOSKEYREDISLC00000000000000000000', appSecretKey: SENTINEL_SECRET, baseUrl: mock.url, store: lcKeyv, sweepIntervalMs: 0, leaseTtlMs: 1_000, revokeOnShutdown: 'always' });
+  const lc = new TokenLifecycle({ provider: broker.provider, appKey: 'CHAOSKEYREDISLC00000000000000000000', appSecretKey: SENTINEL_SECRET, baseUrl: mock.url, store: lcKeyv, sweepIntervalMs: 0, leaseTtlMs: 1_000, revokeOnShutdown: 'always' });
   log.attach(lc, 'lifecycle');
   let redisDownMs = 0;
   try {
@@ -53,7 +52,7 @@ export async function redisRestartScenario(corpus: SecretCorpus): Promise<Scenar
     res.tokens = TOKENS + 1;
     const now = Date.now();
     const records = [];
-    for (const t of tokens) records.push(await store.put({ appKeyId: appKeyId(appKey), tokenType: 'Bearer', issuedAt: now, expiresAt: now + 86_400_000, revokeAt: now + 3_600_000 }, t));
+    for (const t of tokens) records.push(await store.put({ appKeyId, tokenType: 'Bearer', issuedAt: now, expiresAt: now + 86_400_000, revokeAt: now + 3_600_000 }, t));
     const t0 = Date.now();
     records.forEach((r, i) => scheduler.schedule(r, 'expiry', t0 + Math.floor((i / TOKENS) * 1_500)));
 
@@ -76,7 +75,7 @@ export async function redisRestartScenario(corpus: SecretCorpus): Promise<Scenar
     res.info.push(`Redis down ${redisDownMs} ms: ${errorsWhileDown} error events meanwhile; all ${TOKENS} scheduled revocations settled ${Date.now() - t0} ms after the first fell due`);
 
     // The next start's sweep: records whose final write was lost with the outage.
-    const leftovers = await store.list({ appKeyId: appKeyId(appKey), states: ['active', 'revoking'] });
+    const leftovers = await store.list({ appKeyId, states: ['active', 'revoking'] });
     const sweeper = new RevocationScheduler({ store, revoke: (token, signal) => client.revokeToken(token, 'access_token', { signal }), concurrency: 8 });
     log.attach(sweeper.events, 'sweeper');
     const swept = await Promise.all(leftovers.map((r) => sweeper.revoke(r.id, 'recovery', r.expiresAt)));
@@ -93,7 +92,7 @@ export async function redisRestartScenario(corpus: SecretCorpus): Promise<Scenar
     if (errorsWhileDown === 0) res.problems.push('no error events while Redis was down');
     if ((states['active'] ?? 0) + (states['revoking'] ?? 0) > 0) res.problems.push('records still active/revoking');
     if (res.lost > 0) res.problems.push(`${res.lost} token(s) alive at the mock`);
-    log.feed(corpus, 'redis-restart');
+    log.feed(corpus, `redis-restart${broker.suffix}`);
   } finally {
     log.detach();
     scheduler.close();

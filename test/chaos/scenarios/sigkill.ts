@@ -1,10 +1,11 @@
 /**
- * SIGKILL at random points during a revocation storm, 20 runs. Per run: a fresh mock (in this
+ * SIGKILL at random points during a revocation storm, 20 runs (LS). Per run: a fresh mock (in this
  * process, so it outlives the child) and a fresh SQLite file; a child process
  * (fixtures/revocation-storm.ts) holds one token for each of 12 app keys and, once they are stored,
  * shuts all its lifecycles down at once; it is SIGKILLed after a random delay (seeded) inside the
  * storm. A second child on the same SQLite file plays the restarted daemon (start(), then
  * shutdown()). Afterwards no token may be alive at the mock. Every other run encrypts the store.
+ * Run per broker (fewer runs for KIS and Kiwoom: the children are what takes the time).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -12,10 +13,10 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startMockLsServer, type MockLsServer } from '../../../src/testing/index.js';
+import { LS_BROKER, type ChaosBroker, type ChaosMock } from '../brokers.js';
 import { SENTINEL_SECRET, emptyResult, seededRandom, type ScenarioResult, type SecretCorpus } from '../lib.js';
 
-const RUNS = 20;
+const DEFAULT_RUNS = 20;
 const KEYS = 12;
 const LEASE_TTL_MS = 300;
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'revocation-storm.ts');
@@ -69,15 +70,16 @@ function startChild(config: Record<string, unknown>): Child {
   };
 }
 
-export async function sigkillScenario(corpus: SecretCorpus, seed: number): Promise<ScenarioResult> {
+export async function sigkillScenario(corpus: SecretCorpus, seed: number, broker: ChaosBroker = LS_BROKER, RUNS = DEFAULT_RUNS): Promise<ScenarioResult> {
   const res = emptyResult();
   const random = seededRandom(seed);
   const killPoints: string[] = [];
   for (let run = 0; run < RUNS; run++) {
-    const mock: MockLsServer = await startMockLsServer({ credentials: 'any', latencyMs: 8 });
+    const mock: ChaosMock = await broker.start({ many: false, latencyMs: 8 });
     const sqlite = join(tmpdir(), `ls-chaos-kill-${process.pid}-${run}-${randomBytes(3).toString('hex')}.sqlite`);
     const encrypted = run % 2 === 1;
     const base = {
+      provider: broker.provider,
       mockUrl: mock.url,
       sqlite,
       namespace: 'chaos',
@@ -115,8 +117,8 @@ export async function sigkillScenario(corpus: SecretCorpus, seed: number): Promi
       const open = (summary.states['active'] ?? 0) + (summary.states['revoking'] ?? 0);
       if (open > 0) res.problems.push(`run ${run}: ${open} record(s) still active/revoking`);
 
-      corpus.add(`sigkill run ${run} child logs`, storm.output() + recover.output());
-      corpus.add(`sigkill run ${run} store bytes${encrypted ? ' (encrypted)' : ''}`, readFileSync(sqlite).toString('latin1'), !encrypted);
+      corpus.add(`sigkill${broker.suffix} run ${run} child logs`, storm.output() + recover.output());
+      corpus.add(`sigkill${broker.suffix} run ${run} store bytes${encrypted ? ' (encrypted)' : ''}`, readFileSync(sqlite).toString('latin1'), !encrypted);
     } finally {
       await mock.close();
       rmSync(sqlite, { force: true });
