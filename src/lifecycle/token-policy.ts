@@ -154,7 +154,7 @@ export class TokenPolicy {
    * The earliest host time at which a token issued at host time `t` may be dead. With `current`
    * (the token held then) and a same-token rule, a request inside the window gets `current` back.
    */
-  successorExpiry(t: number, current?: Issued): number {
+  successorExpiry(t: number, current?: Pick<TokenTimes, 'issuedAt' | 'expiresAt'>): number {
     if (this.#sameToken(t, current)) return current.expiresAt;
     const { cutoff, lifetimeMs } = this.options;
     const byLife = t + lifetimeMs;

@@ -4,12 +4,13 @@
  * specific to LS: a KIS or Kiwoom model answers the same types, so the same server, adapter and
  * control endpoint can carry it.
  *
- * Adding a broker's mock follows the LS one: a `<broker>-dialect.ts` holding everything the broker
- * says its own way (paths, form or JSON fields, codes and messages, error body shape per endpoint,
- * TR headers), a `<broker>-model.ts` whose `receive()` maps requests to the logical endpoints
- * `token`/`revoke`/`tr` and picks faults from a `FaultTable`, and the shared pieces unchanged:
- * `serveMockModel` (HTTP), `mockAxiosAdapter` (no sockets), `handleControlRequest` (`/__mock/...`)
- * and the fault kinds and their `endpoint:kind[:count]` text form.
+ * A broker's mock is a `<broker>-dialect.ts` holding everything the broker says its own way
+ * (paths, form or JSON fields, codes and messages, error body shape per endpoint, TR headers) and
+ * a `<broker>-model.ts` that handles each logical endpoint (`token`/`revoke`/`tr`) on the shared
+ * core of `broker-model.ts` (the token book, counters, fault table, clock offset and exchanges).
+ * LS, KIS and Kiwoom are built so; all share `serveMockModel` (HTTP), `mockAxiosAdapter` (no
+ * sockets), `handleControlRequest` (`/__mock/...`) and the fault kinds and their
+ * `endpoint:kind[:count]` text form.
  *
  * @module
  */
