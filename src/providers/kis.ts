@@ -19,7 +19,7 @@ import { checkJwtShape, isSeconds } from './jwt-shape.js';
 import { checkTokenAnswer } from './issued-token.js';
 import { parseKstDateTime } from './kst.js';
 import { environmentOf, type ProviderDefinition } from './provider.js';
-import { JWT_ONLY, badResponse, codeFromBody, errorFromBody, parseJsonObject, safeCode, safeServerText, str, type CodeClass, type CodeReader, type Json } from './response-parts.js';
+import { JWT_ONLY, badResponse, codeFromBody, errorFromBody, parseJsonObject, safeCode, safeServerText, str, classOf, type CodeClass, type CodeReader, type Json } from './response-parts.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=UTF-8', accept: 'application/json' } as const;
 
@@ -56,7 +56,7 @@ function extractKisCode(body: Json, scrubber = JWT_ONLY): { code?: string; messa
 const KIS_READER: CodeReader = {
   broker: 'KIS',
   extract: extractKisCode,
-  classify: (code) => KIS_CODE_CLASSES[code],
+  classify: (code) => classOf(KIS_CODE_CLASSES, code),
   okCode: '200',
   // EGW00133: "1분당 1회" (once a minute); KIS sends no Retry-After.
   retryAfterMsOf: (code) => (code === 'EGW00133' ? 60_000 : undefined),
@@ -106,13 +106,13 @@ export const kisProvider: ProviderDefinition = Object.freeze<ProviderDefinition>
     if (json !== undefined) {
       const { code } = extractKisCode(json, scrubber);
       if (code === '200' && res.status >= 200 && res.status < 300) return { outcome: 'revoked' };
-      if (code !== undefined && KIS_CODE_CLASSES[code] === 'dead-token') return { outcome: 'already-invalid' };
+      if (code !== undefined && classOf(KIS_CODE_CLASSES, code) === 'dead-token') return { outcome: 'already-invalid' };
       if (code === undefined && res.status >= 200 && res.status < 300) throw badResponse('KIS', 'revoke', res.status, 'code', 'is missing');
     }
     throw errorFromBody(KIS_READER, 'revoke', res, now, scrubber);
   },
   codeOf: (body) => codeFromBody(body, (json) => extractKisCode(json)),
-  classifyCode: (code) => KIS_CODE_CLASSES[code],
+  classifyCode: (code) => classOf(KIS_CODE_CLASSES, code),
   checkAccessToken(token) {
     // KIS tokens are JWTs; their claims beyond `iss` are not documented, so only the shape and an
     // expiry are required.

@@ -19,7 +19,7 @@
 import { checkTokenAnswer } from './issued-token.js';
 import { parseKstCompact } from './kst.js';
 import { environmentOf, type ProviderDefinition } from './provider.js';
-import { B64TOKEN, JWT_ONLY, MAX_ISSUED_TOKEN_LENGTH, badResponse, codeFromBody, errorFromBody, parseJsonObject, safeServerText, withRejectedToken, type CodeClass, type CodeReader, type Json } from './response-parts.js';
+import { B64TOKEN, JWT_ONLY, MAX_ISSUED_TOKEN_LENGTH, badResponse, codeFromBody, errorFromBody, parseJsonObject, safeServerText, withRejectedToken, classOf, type CodeClass, type CodeReader, type Json } from './response-parts.js';
 
 /** Kiwoom's documented codes by what they mean (its spec's error table; the official client's groups). */
 const KIWOOM_CODE_CLASSES: Readonly<Record<string, CodeClass>> = {
@@ -46,7 +46,7 @@ const KIWOOM_CODE_CLASSES: Readonly<Record<string, CodeClass>> = {
 };
 
 /** The `return_code` categories, for an error whose message holds no documented code. */
-const CATEGORY_CLASSES: Readonly<Record<number, CodeClass>> = { 2: 'rejected', 3: 'rejected', 5: 'rate-limit', 7: 'retry-later' };
+const CATEGORY_CLASSES: Readonly<Record<string, CodeClass>> = { 2: 'rejected', 3: 'rejected', 5: 'rate-limit', 7: 'retry-later' };
 
 /** Longest lifetime believed: 31 days (reported lifetimes are about a day). */
 const KIWOOM_MAX_LIFETIME_S = 31 * 86_400;
@@ -71,7 +71,7 @@ function extractKiwoomCode(body: Json, scrubber = JWT_ONLY): { code?: string; me
 }
 
 function classify(code: string): CodeClass | undefined {
-  return KIWOOM_CODE_CLASSES[code] ?? (code.length < 4 ? CATEGORY_CLASSES[Number(code)] : undefined);
+  return classOf(KIWOOM_CODE_CLASSES, code) ?? (code.length < 4 ? classOf(CATEGORY_CLASSES, code) : undefined);
 }
 
 const KIWOOM_READER: CodeReader = { broker: 'Kiwoom', extract: extractKiwoomCode, classify };
@@ -129,7 +129,7 @@ export const kiwoomProvider: ProviderDefinition = Object.freeze<ProviderDefiniti
     if (json !== undefined) {
       if (returnCode(json) === 0 && res.status >= 200 && res.status < 300) return { outcome: 'revoked' };
       const { code } = extractKiwoomCode(json, scrubber);
-      if (code !== undefined && KIWOOM_CODE_CLASSES[code] === 'dead-token') return { outcome: 'already-invalid' };
+      if (code !== undefined && classOf(KIWOOM_CODE_CLASSES, code) === 'dead-token') return { outcome: 'already-invalid' };
       if (json.return_code === undefined && res.status >= 200 && res.status < 300) throw badResponse('Kiwoom', 'revoke', res.status, 'return_code', 'is missing');
     }
     throw errorFromBody(KIWOOM_READER, 'revoke', res, now, scrubber);

@@ -152,6 +152,14 @@ export function errorCodeOfClass(cls: CodeClass | undefined, httpStatus: number)
   }
 }
 
+/**
+ * The class of `code` in a code table, or `undefined`: own keys only, so that a server's code
+ * such as `toString` or `__proto__` is not found on the object's prototype.
+ */
+export function classOf(table: Readonly<Record<string, CodeClass>>, code: string): CodeClass | undefined {
+  return Object.hasOwn(table, code) ? table[code] : undefined;
+}
+
 /** A broker's code and message, read from an error body. */
 export interface ExtractedCode {
   /** The code, if the body holds a believable one. */

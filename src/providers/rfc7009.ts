@@ -9,7 +9,7 @@ import { invalidOption } from '../core/errors.js';
 import { optionalBoolean, optionalEnum, optionalInteger, requireBaseUrl, requireObject } from '../core/validate.js';
 import { checkTokenAnswer } from './issued-token.js';
 import type { ProviderCredentials, ProviderDefinition, ProviderRequest } from './provider.js';
-import { B64TOKEN, JWT_ONLY, MAX_ISSUED_TOKEN_LENGTH, badResponse, codeFromBody, errorFromBody, parseJsonObject, safeCode, safeServerText, type CodeClass, type CodeReader, type Json } from './response-parts.js';
+import { B64TOKEN, JWT_ONLY, MAX_ISSUED_TOKEN_LENGTH, badResponse, codeFromBody, errorFromBody, parseJsonObject, safeCode, safeServerText, classOf, type CodeClass, type CodeReader, type Json } from './response-parts.js';
 
 /** Options of {@link rfc7009Provider}. */
 export interface Rfc7009ProviderOptions {
@@ -95,7 +95,7 @@ export function rfc7009Provider(options: Rfc7009ProviderOptions): ProviderDefini
   const defaultExpiresInS = o.defaultExpiresInS === undefined ? undefined : optionalInteger('defaultExpiresInS', o.defaultExpiresInS, 3600, 1, 31 * 86_400);
   const id = o.id ?? 'rfc7009';
   if (typeof id !== 'string' || !/^[a-z][a-z0-9-]{0,31}$/.test(id)) throw invalidOption('id', 'must be 1..32 lower-case letters, digits or "-", starting with a letter');
-  const reader: CodeReader = { broker: id, extract: extractOAuthError, classify: (code) => OAUTH_ERROR_CLASSES[code] };
+  const reader: CodeReader = { broker: id, extract: extractOAuthError, classify: (code) => classOf(OAUTH_ERROR_CLASSES, code) };
 
   const request = (url: string, c: ProviderCredentials, fields: Record<string, string>): ProviderRequest => {
     const form = clientAuth === 'client_secret_post' ? { ...fields, client_id: c.appKey, client_secret: c.appSecretKey } : fields;
@@ -147,7 +147,7 @@ export function rfc7009Provider(options: Rfc7009ProviderOptions): ProviderDefini
       throw errorFromBody(reader, 'revoke', res, now, scrubber);
     },
     codeOf: (body) => codeFromBody(body, (json) => extractOAuthError(json)),
-    classifyCode: (code) => OAUTH_ERROR_CLASSES[code],
+    classifyCode: (code) => classOf(OAUTH_ERROR_CLASSES, code),
     checkAccessToken(token) {
       // The server's tokens may be opaque: only their shape can be checked locally.
       if (typeof token !== 'string' || token === '') return { ok: false, reason: 'it is empty' };
