@@ -26,6 +26,15 @@
  * rows. {@link KeyvAccess.scan} therefore walks the underlying adapter (the `Map` itself, or the
  * adapter's `iterator(namespace)`, which is what keyv wraps) and collects every key under the
  * prefix first; callers decode, quarantine or clear entries only afterwards, one at a time.
+ *
+ * ## Who judges expiry
+ * keyv writes `{ value, expires: Date.now() + ttl }` with the *writer's* clock. An adapter that
+ * enforces the TTL itself (`@keyv/redis`: `SET ... PX ttl`, counted on the Redis server's clock)
+ * is trusted: the envelope's `expires` is not compared with the reader's clock, because fleet
+ * processes on other hosts may run seconds ahead, and such a reader would read (and delete) a
+ * live lease or record of another process. Where the adapter keeps no TTL of its own (a `Map`,
+ * `@keyv/sqlite`) the envelope's `expires` is the only judge; there every reader shares one
+ * host's clock, so there is no skew to speak of.
  */
 import { Keyv } from 'keyv';
 import { ErrorCodes, LsTokenError, invalidOption, toLsTokenError, type TextScrubber } from '../core/errors.js';
@@ -94,13 +103,31 @@ function hasColonString(value: unknown): boolean {
 
 const NOT_JSON = (): Decoded => ({ kind: 'corrupt', error: new LsTokenError(ErrorCodes.CORRUPT_RECORD, 'Stored value is not valid JSON', { field: 'json' }) });
 
-/** Checks a deserialised keyv envelope `{ value, expires? }`. */
-function envelopeOf(envelope: unknown): Decoded {
+/**
+ * True when the adapter under `keyv` enforces entry TTLs itself, on the server: `@keyv/redis`
+ * (recognised by `opts.dialect`, as keyv itself recognises adapters), which writes every TTL as
+ * Redis `PX`. See the module notes.
+ */
+export function adapterEnforcesTtl(keyv: Keyv): boolean {
+  const store = (keyv as unknown as { store?: { opts?: { dialect?: unknown } } }).store;
+  if (store === undefined || store === null || store instanceof Map) return false;
+  try {
+    return store.opts?.dialect === 'redis';
+  } catch {
+    return false; // an adapter whose opts getter throws is not one we know
+  }
+}
+
+/**
+ * Checks a deserialised keyv envelope `{ value, expires? }`; `expires` is compared with this
+ * host's clock only when `judgeExpires` (the adapter keeps no TTL of its own).
+ */
+function envelopeOf(envelope: unknown, judgeExpires: boolean): Decoded {
   if (!isPlainObject(envelope) || !Object.hasOwn(envelope, 'value')) {
     return { kind: 'corrupt', error: new LsTokenError(ErrorCodes.CORRUPT_RECORD, 'Stored value is not a keyv entry', { field: 'json' }) };
   }
   const expires = envelope['expires'];
-  if (typeof expires === 'number' && Date.now() > expires) return { kind: 'expired' };
+  if (judgeExpires && typeof expires === 'number' && Date.now() > expires) return { kind: 'expired' };
   return { kind: 'ok', value: envelope['value'] };
 }
 
@@ -120,7 +147,10 @@ function sameRaw(a: unknown, b: unknown): boolean {
 export class KeyvAccess {
   /** The keyv instance accessed. */
   readonly keyv: Keyv;
+  /** Whether the adapter enforces TTLs itself, so that the envelope's `expires` is not judged here. */
+  readonly adapterTtl: boolean;
   readonly #scrubber: TextScrubber;
+  readonly #envelopeOf: (envelope: unknown) => Decoded;
   readonly #report: KeyvTroubleReporter;
 
   /**
@@ -130,6 +160,9 @@ export class KeyvAccess {
    */
   constructor(keyv: Keyv, scrubber: TextScrubber, report: KeyvTroubleReporter) {
     this.keyv = keyv;
+    this.adapterTtl = adapterEnforcesTtl(keyv);
+    const judgeExpires = !this.adapterTtl;
+    this.#envelopeOf = (envelope) => envelopeOf(envelope, judgeExpires);
     this.#scrubber = scrubber;
     this.#report = report;
   }
@@ -163,9 +196,13 @@ export class KeyvAccess {
     return isThenable(raw) ? Promise.resolve(raw).catch(fail) : raw;
   }
 
-  /** Decodes a raw adapter value as keyv would (deserialise, check `expires`), without throwing. */
+  /**
+   * Decodes a raw adapter value as keyv would (deserialise, check `expires` unless the adapter
+   * enforces TTLs itself: see the module notes), without throwing.
+   */
   decode(raw: unknown): Decoded | Promise<Decoded> {
     if (raw === undefined || raw === null) return { kind: 'missing' };
+    const envelopeOf = this.#envelopeOf;
     if (typeof raw !== 'string') return envelopeOf(raw);
     const keyv = this.keyv as unknown as { compression?: unknown; deserialize?: (data: string) => unknown };
     if (keyv.compression === undefined && typeof keyv.deserialize === 'function') {
