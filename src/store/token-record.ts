@@ -345,8 +345,10 @@ export function toStoredRecord(record: TokenRecord, sealed: SealedToken): Stored
 /**
  * The `active` record of a token just issued: 0 attempts, no reason, no error, written at `at`.
  * @param input an already validated {@link NewTokenRecord}.
+ * @param createdAt when the record was first stored: `at`, or the earlier record's for a token
+ *   issued again.
  */
-export function newActiveRecord(id: string, input: NewTokenRecord, at: number): TokenRecord {
+export function newActiveRecord(id: string, input: NewTokenRecord, at: number, createdAt = at): TokenRecord {
   return freezeRecord({
     schema: RECORD_SCHEMA_VERSION,
     id,
@@ -360,7 +362,7 @@ export function newActiveRecord(id: string, input: NewTokenRecord, at: number): 
     attempts: 0,
     lastError: null,
     ownerId: input.ownerId ?? null,
-    createdAt: at,
+    createdAt,
     updatedAt: at,
   });
 }

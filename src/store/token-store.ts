@@ -111,8 +111,12 @@ export class TokenStore {
   }
 
   /**
-   * Stores a newly issued token as an `active` record with 0 attempts. If a record with the same
-   * id (same raw token) exists already it is returned unchanged and nothing is written.
+   * Stores a newly issued token as an `active` record with 0 attempts. A record with the same id
+   * (the broker issued the same raw token again) that is `active` or `revoking` is returned
+   * unchanged and nothing is written; one that has ended (`revoked`, `failed`, `expired`) is
+   * written `active` again with the new dates and owner (reason, attempts and error reset,
+   * `createdAt` kept), since the broker has just handed the token out alive. Read, then write: not
+   * atomic across processes.
    *
    * @throws LsTokenError `ERR_INVALID_OPTION` naming the field (`appKeyId`, `issuedAt`, ...,
    *   `rawToken`) when the input is bad; `ERR_STORE` when the backend fails.
@@ -122,10 +126,10 @@ export class TokenStore {
     validateRawToken(rawToken);
     const id = tokenId(rawToken);
     const existing = await this.#readRecord(id, 'put');
-    if (existing !== undefined) return existing.record;
+    if (existing !== undefined && !isEnded(existing.record.state)) return existing.record;
 
     const at = this.#time();
-    const record = newActiveRecord(id, valid, at);
+    const record = newActiveRecord(id, valid, at, existing?.record.createdAt ?? at);
     await this.#write(record, sealToken(rawToken, this.#o.key, id), at);
     return record;
   }
