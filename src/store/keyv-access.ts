@@ -109,12 +109,27 @@ const NOT_JSON = (): Decoded => ({ kind: 'corrupt', error: new LsTokenError(Erro
  * Redis `PX`. See the module notes.
  */
 export function adapterEnforcesTtl(keyv: Keyv): boolean {
-  const store = (keyv as unknown as { store?: { opts?: { dialect?: unknown } } }).store;
-  if (store === undefined || store === null || store instanceof Map) return false;
+  return redisAdapterOf(keyv) !== undefined;
+}
+
+/** The raw Redis client behind an `@keyv/redis` adapter, as the issuance lock uses it. */
+export interface RedisAdapter {
+  /** The adapter's connected node-redis client. */
+  getClient(): Promise<{ sendCommand(args: string[]): Promise<unknown> }>;
+}
+
+/**
+ * The `@keyv/redis` adapter behind `keyv`, recognised the way keyv recognises it (`opts.dialect`
+ * is `'redis'`) and usable for raw commands (`getClient()`), or `undefined` for any other store.
+ * The one place that decides "is this Redis?" (server-side TTLs, the `SET NX PX` lock).
+ */
+export function redisAdapterOf(keyv: Keyv): RedisAdapter | undefined {
+  const store = (keyv as unknown as { store?: { opts?: { dialect?: unknown }; getClient?: unknown } }).store;
+  if (store === undefined || store === null || store instanceof Map) return undefined;
   try {
-    return store.opts?.dialect === 'redis';
+    return store.opts?.dialect === 'redis' && typeof store.getClient === 'function' ? (store as RedisAdapter) : undefined;
   } catch {
-    return false; // an adapter whose opts getter throws is not one we know
+    return undefined; // an adapter whose opts getter throws is not one we know
   }
 }
 
