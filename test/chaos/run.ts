@@ -37,7 +37,7 @@ const scenarios: Scenario[] = [
   { name: 'mock-faults', timeoutMs: 90_000, run: () => faultsScenario(corpus, seed) },
   { name: 'redis-restart', timeoutMs: 60_000, run: () => redisRestartScenario(corpus) },
   { name: 'redis-restart-empty', timeoutMs: 60_000, run: () => redisRestartEmptyScenario(corpus) },
-  { name: 'sigkill', timeoutMs: 120_000, run: () => sigkillScenario(corpus, seed) },
+  { name: 'sigkill', timeoutMs: 180_000, run: () => sigkillScenario(corpus, seed) },
 ];
 const only = process.argv.slice(2);
 const selected = only.length === 0 ? scenarios : scenarios.filter((s) => only.includes(s.name));
