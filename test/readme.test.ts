@@ -14,6 +14,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { ErrorCodes } from '../src/core/errors.js';
 import { COMMANDS } from '../src/cli/args.js';
 import { EXIT_CODE_HELP } from '../src/cli/exit-codes.js';
+import { usageLine } from '../src/cli/help.js';
 import { freePort } from './helpers/net-and-random.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -296,6 +297,8 @@ describe('README and docs/', () => {
   it('docs/cli.md documents every command, every flag and every exit code of the CLI', () => {
     const cli = read('docs/cli.md');
     for (const c of COMMANDS) {
+      // The usage lines are the CLI's own, generated from the table that parses.
+      expect({ command: c.name, usageAsGenerated: cli.includes(usageLine(c)) }).toEqual({ command: c.name, usageAsGenerated: true });
       const section = cli.slice(cli.indexOf(`### \`ls-token ${c.name}\``));
       expect({ command: c.name, documented: cli.includes(`### \`ls-token ${c.name}\``) }).toEqual({ command: c.name, documented: true });
       for (const [name, o] of Object.entries(c.options)) {
