@@ -5,7 +5,7 @@
  * keyv has no compare-and-set, so on Redis the lock is a plain `SET key owner NX PX ttl` on the
  * adapter's own client, released by a compare-and-delete script. Other backends get an in-process
  * lock: correct for one process; several processes on SQLite are serialised only by the
- * re-read-after-lock step (documented in the README's guarantees table).
+ * re-read-after-lock step (see docs/guarantees.md).
  */
 import type Keyv from 'keyv';
 import { redisAdapterOf } from '../store/keyv-access.js';
