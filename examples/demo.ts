@@ -27,7 +27,9 @@ const clock = (ms: number): string => new Date(ms).toISOString().slice(11, 19);
 const fp = (id: string): string => id.slice(0, 12);
 
 // The mock accepts any well-formed key/secret pair; these are demo values, not real credentials.
-const mock = await startMockLsServer({ tokenLifetimeS: 12, latencyMs: 20 });
+// LS's 07:00 KST cut-off is off here: the demo shows a token's whole life in 20 s at any hour
+// (examples/trading-day.ts rehearses the cut-off).
+const mock = await startMockLsServer({ tokenLifetimeS: 12, latencyMs: 20, cutoffKst: null });
 console.log(`${stamp()} mock LS server on ${mock.url} (tokens live 12 s)`);
 
 function observe(name: string, lc: TokenLifecycle): void {

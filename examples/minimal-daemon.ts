@@ -27,8 +27,8 @@ lifecycle.on('error', (e) => ex.log(`${e.op}: ${e.error.code} ${e.error.message}
 // Ctrl-C, SIGTERM, an uncaught exception or an empty event loop: revoke (bounded), then exit.
 lifecycle.installExitHooks();
 
-// Every request of this instance gets `authorization: Bearer <token>`; on IGW00121/IGW00123 or
-// HTTP 401 it gets a fresh token once and repeats the request once.
+// Every request of this instance gets `authorization: Bearer <token>`; when LS answers that the
+// token is dead (IGW00121/22/23 in the body) it gets a fresh token once and repeats the request once.
 const ls = axios.create({ baseURL: ex.baseUrl, timeout: 10_000 });
 lifecycle.attach(ls);
 

@@ -1,8 +1,8 @@
 /**
- * Observability without lock-in: the lifecycle only emits events; this file turns them into
- * structured logs with pino and Prometheus metrics with prom-client. Neither package is a
- * dependency of ls-token-lifecycle: copy {@link observeLifecycle} into your daemon (or adapt it
- * to your logger and metrics library: it is a page of event handlers).
+ * Observability without lock-in: structured logs through the lifecycle's `logger` option (any
+ * pino-compatible logger), and Prometheus metrics from its events with prom-client. Neither
+ * package is a dependency of ls-token-lifecycle: copy {@link observeLifecycle} into your daemon
+ * (or adapt it to your metrics library: it is a page of event handlers).
  *
  * Run (tokens live 8 s on the example's mock, so refreshes and revocations happen while you watch):
  *
@@ -12,6 +12,10 @@
  * ```
  *
  * Logs are JSON lines on stdout; the metrics are printed once more at the end.
+ *
+ * Logs: the `logger` option logs every event once, secret-free (token fingerprints, errors as their
+ * `toJSON()`): `issued`, `revoked` and `expired` at info, `scheduled` at debug, `retrying` at warn,
+ * `revokeFailed` and `error` at error. Each line carries `event` and the lifecycle's `instanceId`.
  *
  * Metrics:
  * - `ls_token_issued_total{source}`: tokens issued by LS (`issued`) or adopted from the store (`adopted`).
@@ -29,7 +33,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import axios from 'axios';
-import { pino, type Logger } from 'pino';
+import { pino } from 'pino';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { TokenLifecycle } from '../src/index.js'; // in your code: from 'ls-token-lifecycle'
 import type {
@@ -54,14 +58,10 @@ const METRIC_NAMES = [
 ] as const;
 
 /**
- * Subscribes a pino logger and prom-client metrics to a lifecycle's events. Event payloads carry
- * token fingerprints (`id`), never raw tokens or credentials, so they are logged as they are.
- * Returns a function that unsubscribes.
+ * Subscribes prom-client metrics to a lifecycle's events (logging is the `logger` option's job).
+ * Returns a function that unsubscribes and removes the metrics.
  */
-function observeLifecycle(lifecycle: TokenLifecycle, opts: { logger: Logger; registry: Registry }): () => void {
-  const { logger, registry } = opts;
-  const log = logger.child({ component: 'ls-token', instanceId: lifecycle.instanceId });
-
+function observeLifecycle(lifecycle: TokenLifecycle, registry: Registry): () => void {
   const issued = new Counter({ name: 'ls_token_issued_total', help: 'Tokens issued or adopted', labelNames: ['source'], registers: [registry] });
   const revocations = new Counter({
     name: 'ls_token_revocations_total',
@@ -94,39 +94,23 @@ function observeLifecycle(lifecycle: TokenLifecycle, opts: { logger: Logger; reg
 
   // `expired` carries no reason: remember the reason each token was scheduled with.
   const reasons = new Map<string, RevokeReason>();
-  const onIssued = (e: IssuedEvent): void => {
-    issued.inc({ source: e.source });
-    log.info({ event: 'issued', ...e }, `token ${e.source}`);
-  };
-  const onScheduled = (e: ScheduledEvent): void => {
-    reasons.set(e.id, e.reason);
-    log.debug({ event: 'scheduled', ...e }, 'revocation scheduled');
-  };
+  const onIssued = (e: IssuedEvent): void => void issued.inc({ source: e.source });
+  const onScheduled = (e: ScheduledEvent): void => void reasons.set(e.id, e.reason);
   const onRevoked = (e: RevokedEvent): void => {
     reasons.delete(e.id);
     revocations.inc({ reason: e.reason, outcome: e.outcome });
     latency.observe({ outcome: e.outcome }, e.durationMs / 1000);
-    log.info({ event: 'revoked', ...e }, 'token revoked');
   };
-  const onRetrying = (e: RetryingEvent): void => {
-    retries.inc({ code: e.error.code });
-    log.warn({ event: 'retrying', ...e }, 'revoke failed, retrying');
-  };
+  const onRetrying = (e: RetryingEvent): void => void retries.inc({ code: e.error.code });
   const onRevokeFailed = (e: RevokeFailedEvent): void => {
     reasons.delete(e.id);
     revocations.inc({ reason: e.reason, outcome: 'failed' });
-    log.error({ event: 'revokeFailed', ...e }, 'token NOT revoked: it may stay valid until it expires');
   };
   const onExpired = (e: ExpiredEvent): void => {
     revocations.inc({ reason: reasons.get(e.id) ?? 'expiry', outcome: 'expired' });
     reasons.delete(e.id);
-    log.warn({ event: 'expired', ...e }, 'token expired before it was revoked');
   };
-  const onError = (e: ErrorEvent): void => {
-    errors.inc({ op: e.op, code: e.error.code });
-    // toJSON() is the error's secret-free form (no `cause`, which may hold request data).
-    log.error({ event: 'error', op: e.op, id: e.id, error: e.error.toJSON() }, 'lifecycle error');
-  };
+  const onError = (e: ErrorEvent): void => void errors.inc({ op: e.op, code: e.error.code });
   lifecycle.on('issued', onIssued).on('scheduled', onScheduled).on('revoked', onRevoked).on('retrying', onRetrying);
   lifecycle.on('revokeFailed', onRevokeFailed).on('expired', onExpired).on('error', onError);
   return () => {
@@ -153,10 +137,13 @@ const lifecycle = new TokenLifecycle({
   appKey: ex.appKey,
   appSecretKey: ex.appSecretKey,
   baseUrl: ex.baseUrl,
-  // Scaled down to the mock's 8 s tokens; the defaults (5 min, 1 min, 30 s) suit LS's day-long tokens.
-  ...(ex.mock === undefined ? {} : { refreshMarginMs: 3_000, revokeMarginMs: 1_000, supersededGraceMs: 500 }),
+  // Every event, logged once at its level; secret-free.
+  logger: logger.child({ component: 'ls-token' }),
+  // Scaled down to the mock's 8 s tokens; the defaults (5 min, 1 min, 30 s, one issuance a minute)
+  // suit LS's day-long tokens.
+  ...(ex.mock === undefined ? {} : { refreshMarginMs: 3_000, revokeMarginMs: 1_000, supersededGraceMs: 500, minIssueIntervalMs: 2_000 }),
 });
-observeLifecycle(lifecycle, { logger, registry });
+observeLifecycle(lifecycle, registry);
 lifecycle.installExitHooks();
 
 const port = ex.values['metrics-port'] === undefined ? undefined : Number(ex.values['metrics-port']);

@@ -37,7 +37,11 @@ export const ErrorCodes = {
   ABORTED: 'ERR_ABORTED',
   /** Issuance refused locally: cool-down after a failure or forced re-issue cap reached. */
   ISSUE_THROTTLED: 'ERR_ISSUE_THROTTLED',
-  /** Another process holds the issuance lock and did not produce a token in time. */
+  /**
+   * @deprecated No longer thrown: a caller that waits too long for another process's issuance
+   * (or the issuance budget, or LS's cut-off) gets `ERR_ISSUE_THROTTLED`. Kept so that code
+   * comparing against it still compiles.
+   */
   LOCK_TIMEOUT: 'ERR_LOCK_TIMEOUT',
   /** A listener of a lifecycle event threw; the lifecycle carried on (reported as an `error` event). */
   LISTENER: 'ERR_LISTENER',

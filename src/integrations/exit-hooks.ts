@@ -19,7 +19,8 @@
  * and the process exits with code 1; when the app has its own `uncaughtException` listener, that
  * listener decides when to exit, up to the deadline plus one second.
  *
- * See the README section "Guarantees".for how to combine this with close-with-grace or an HTTP server's close.
+ * docs/guarantees.md ("Combining installExitHooks with other shutdown code") shows how to combine
+ * this with close-with-grace or an HTTP server's close.
  */
 import { constants } from 'node:os';
 import { inspect } from 'node:util';
@@ -97,6 +98,10 @@ function dieBy(sig: NodeJS.Signals, exitCode: number | undefined): void {
   removeProcessListeners();
   if (exitCode === undefined && process.listenerCount(sig) === 0) {
     process.kill(process.pid, sig);
+    // As PID 1 (a container without an init) the kernel ignores a signal the process has no
+    // handler for, so the re-raise does nothing and a busy daemon would run on until SIGKILL.
+    // Still alive a moment later: exit with the status a shell reports for that signal.
+    setTimeout(() => process.exit(signalExitCode(sig)), 200);
     return;
   }
   process.exit(exitCode ?? signalExitCode(sig));

@@ -5,9 +5,10 @@
  * keyv has no compare-and-set, so on Redis the lock is a plain `SET key owner NX PX ttl` on the
  * adapter's own client, released by a compare-and-delete script. Other backends get an in-process
  * lock: correct for one process; several processes on SQLite are serialised only by the
- * re-read-after-lock step (documented in the README's guarantees table).
+ * re-read-after-lock step (see docs/guarantees.md).
  */
 import type Keyv from 'keyv';
+import { redisAdapterOf } from '../store/keyv-access.js';
 
 /** A mutual-exclusion primitive for issuance. */
 export interface IssueLockProvider {
@@ -64,9 +65,6 @@ export class RedisLockProvider implements IssueLockProvider {
 
 /** Picks the Redis lock when the keyv store is an `@keyv/redis` adapter, else the in-process lock. */
 export function lockProviderFor(keyv: Keyv): IssueLockProvider {
-  const store = (keyv as unknown as { store?: { getClient?: () => Promise<RawRedisClient> } }).store;
-  if (store !== undefined && typeof store.getClient === 'function') {
-    return new RedisLockProvider(() => store.getClient!());
-  }
-  return new ProcessLockProvider();
+  const redis = redisAdapterOf(keyv);
+  return redis === undefined ? new ProcessLockProvider() : new RedisLockProvider(() => redis.getClient());
 }

@@ -11,6 +11,7 @@
 import { ErrorCodes, LsTokenError, isLsTokenError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 import { tokenId } from '../core/fingerprint.js';
+import { sleep } from '../core/sleep.js';
 import { readJwtClaims } from '../ls/jwt-claims.js';
 import { type IssuedToken, rejectedTokenOf } from '../ls/ls-response.js';
 import { boundedStoreCall } from '../store/store-call.js';
@@ -107,23 +108,6 @@ export interface IssuerDeps {
 
 function closedError(): LsTokenError {
   return new LsTokenError(ErrorCodes.CLOSED, 'The token lifecycle is shut down');
-}
-
-/** Waits `ms` (an unref'd timer), or rejects with `ERR_CLOSED` when `signal` aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(closedError());
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(closedError());
-    };
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
-    t.unref();
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** Transport errors raised before a request can have reached LS. */
@@ -232,7 +216,7 @@ export class Issuer {
         });
       }
       // Wake at least once a second to look for a token another process stored meanwhile.
-      await pause(Math.min(waitFor - now, 1_000), d.closing);
+      await sleep(Math.min(waitFor - now, 1_000), d.closing); // rejects with ERR_CLOSED (the closing signal's reason)
     }
   }
 

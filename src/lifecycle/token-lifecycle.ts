@@ -13,6 +13,7 @@ import { ErrorCodes, LsTokenError, invalidOption, isLsTokenError } from '../core
 import type { LifecycleEvents } from '../core/events.js';
 import { tokenId } from '../core/fingerprint.js';
 import { optionalDuration } from '../core/validate.js';
+import { boundedStoreCall } from '../store/store-call.js';
 import { attachToAxios, type AttachOptions } from '../integrations/axios-attach.js';
 import { installExitHooks, type ExitHookOptions } from '../integrations/exit-hooks.js';
 import type { OAuthClient } from '../providers/oauth-client.js';
@@ -150,7 +151,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     if (this.#current?.id === id) this.#setCurrent(undefined);
     this.#p.vault.forget(id); // LS says it is dead
     const dead = { state: 'revoked', reason: 'superseded', lastError: { code: ErrorCodes.INVALID_TOKEN, message: 'LS reported the token invalid' } } as const;
-    await this.store.update(id, dead, { expectStates: ['active'] }).catch((err: unknown) => this.#report(err, 'store.update', id));
+    await boundedStoreCall(this.store.update(id, dead, { expectStates: ['active'] }), this.#p.cfg.storeTimeoutMs, 'update').catch((err: unknown) => this.#report(err, 'store.update', id));
     return this.#acquiring ?? this.#acquire({ forced: true, rejected: id, current: undefined });
   }
 

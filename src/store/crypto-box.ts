@@ -6,8 +6,9 @@
  * token, the key or the ciphertext.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { ErrorCodes, LsTokenError, invalidOption } from '../core/errors.js';
+import { ErrorCodes, LsTokenError, invalidOption, type TextScrubber } from '../core/errors.js';
 import { shortId, tokenId } from '../core/fingerprint.js';
+import type { SecretRedactor } from '../core/redact.js';
 import type { SealedToken } from './token-record.js';
 
 /** Length of an AES-256 key in bytes. */
@@ -110,4 +111,29 @@ export function openToken(sealed: SealedToken, key: Buffer | undefined, id: stri
     });
   }
   return raw;
+}
+
+/**
+ * `redactor` plus the record's own raw token: the token is opened lazily, only when a message is
+ * scrubbed, and registered for that scrub only (a token that cannot be opened is simply not added).
+ * Used for the `lastError` written to a record, which may quote that record's own token.
+ */
+export function ownTokenScrubber(redactor: SecretRedactor, sealed: SealedToken, key: Buffer | undefined, id: string): TextScrubber {
+  return {
+    scrub: (text) => {
+      let own: string | undefined;
+      try {
+        own = openToken(sealed, key, id, true);
+      } catch {
+        own = undefined;
+      }
+      if (own === undefined) return redactor.scrub(text);
+      redactor.add(own);
+      try {
+        return redactor.scrub(text);
+      } finally {
+        redactor.delete(own);
+      }
+    },
+  };
 }

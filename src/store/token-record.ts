@@ -11,6 +11,7 @@
  * the token itself).
  */
 import { ErrorCodes, LsTokenError, invalidOption, type TextScrubber } from '../core/errors.js';
+import { shortId } from '../core/fingerprint.js';
 
 /** Version of the stored record layout. Records with any other version are rejected as corrupt. */
 export const RECORD_SCHEMA_VERSION = 1;
@@ -155,7 +156,8 @@ function corrupt(field: string, problem: string): LsTokenError {
   return new LsTokenError(ErrorCodes.CORRUPT_RECORD, `Corrupt token record: field "${field}" ${problem}`, { field });
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+/** True for a non-null, non-array object. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
@@ -299,11 +301,70 @@ export function parseStoredRecord(raw: unknown): { record: TokenRecord; sealed: 
   return { record: freezeRecord(value as unknown as TokenRecord), sealed };
 }
 
+/** A display label for the key suffix a record was found under: the short id for a real token id, never other text. */
+export function recordLabel(suffix: string): string {
+  return isTokenId(suffix) ? shortId(suffix) : '(malformed id)';
+}
+
+/**
+ * Validates a decoded value found under the record key ending in `suffix` (its id).
+ * @returns the record and sealed token, or an `ERR_CORRUPT_RECORD` error naming the field and the
+ *   short id (returned, not thrown: the caller quarantines).
+ */
+export function parseRecordAt(value: unknown, suffix: string): { record: TokenRecord; sealed: SealedToken } | LsTokenError {
+  try {
+    const parsed = parseStoredRecord(value);
+    if (parsed.record.id !== suffix) {
+      return new LsTokenError(ErrorCodes.CORRUPT_RECORD, `Corrupt token record ${recordLabel(suffix)}: field "id" does not match its key`, { field: 'id' });
+    }
+    // Whether the stored token hashes to the id is checked where the token is used (when it is
+    // opened, for getToken and findUsable), for plain and sealed tokens alike: hashing it on every
+    // read as well cost 11 % of a get() and told nothing more.
+    return parsed;
+  } catch (err) {
+    const field = err instanceof LsTokenError ? err.field : undefined;
+    return new LsTokenError(ErrorCodes.CORRUPT_RECORD, `Corrupt token record ${recordLabel(suffix)}: field "${field ?? 'record'}" is invalid`, {
+      field: field ?? 'record',
+      cause: err,
+    });
+  }
+}
+
+/** The `ERR_CORRUPT_RECORD` for a record key ending in `suffix` whose keyv envelope itself is unreadable (`error`). */
+export function corruptEnvelopeAt(error: LsTokenError, suffix: string): LsTokenError {
+  return new LsTokenError(ErrorCodes.CORRUPT_RECORD, `Corrupt token record ${recordLabel(suffix)}: ${error.message}`, { field: error.field ?? 'json' });
+}
+
 /** Builds the value to store for `record` with its sealed token. */
 export function toStoredRecord(record: TokenRecord, sealed: SealedToken): StoredTokenRecord {
   // `record` is already a frozen, validated record (freezeRecord): copy it once, no second freeze.
   const lastError = record.lastError === null ? null : { code: record.lastError.code, message: record.lastError.message };
   return { ...record, lastError, token: { ...sealed } };
+}
+
+/**
+ * The `active` record of a token just issued: 0 attempts, no reason, no error, written at `at`.
+ * @param input an already validated {@link NewTokenRecord}.
+ * @param createdAt when the record was first stored: `at`, or the earlier record's for a token
+ *   issued again.
+ */
+export function newActiveRecord(id: string, input: NewTokenRecord, at: number, createdAt = at): TokenRecord {
+  return freezeRecord({
+    schema: RECORD_SCHEMA_VERSION,
+    id,
+    appKeyId: input.appKeyId,
+    tokenType: input.tokenType,
+    issuedAt: input.issuedAt,
+    expiresAt: input.expiresAt,
+    revokeAt: input.revokeAt,
+    state: 'active',
+    reason: null,
+    attempts: 0,
+    lastError: null,
+    ownerId: input.ownerId ?? null,
+    createdAt,
+    updatedAt: at,
+  });
 }
 
 /**

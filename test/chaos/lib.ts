@@ -207,13 +207,7 @@ export class PrivateRedis {
   }
 
   async stop(): Promise<void> {
-    const proc = this.#proc;
-    this.#proc = undefined;
-    if (proc !== undefined && proc.exitCode === null) {
-      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-      proc.kill('SIGKILL');
-      await exited;
-    }
+    await this.killLosingData();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -39,7 +39,7 @@ const scenarios: Scenario[] = [
   { name: 'mock-faults', timeoutMs: 90_000, run: () => faultsScenario(corpus, seed) },
   { name: 'redis-restart', timeoutMs: 60_000, run: () => redisRestartScenario(corpus) },
   { name: 'redis-restart-empty', timeoutMs: 60_000, run: () => redisRestartEmptyScenario(corpus) },
-  { name: 'sigkill', timeoutMs: 120_000, run: () => sigkillScenario(corpus, seed) },
+  { name: 'sigkill', timeoutMs: 180_000, run: () => sigkillScenario(corpus, seed) },
   // The fault scenarios against the KIS and Kiwoom mocks (their own error shapes and token rules).
   ...[KIS_BROKER, KIWOOM_BROKER].flatMap((b): Scenario[] => [
     { name: `mock-faults${b.suffix}`, timeoutMs: 90_000, run: () => faultsScenario(corpus, seed, b, 300) },

@@ -400,6 +400,26 @@ describe('status', () => {
   });
 });
 
+describe('status --exit-code (for probes)', () => {
+  it('exits 0 on a healthy store, and 1 naming the problem when a revocation gave up or is owed by a process that is gone', async () => {
+    const { store } = openStore();
+    const live = await seedToken(store, { ownerId: null });
+    const healthy = await run(['status', '--exit-code']);
+    expect(healthy.code).toBe(0);
+    expect(lastLine(healthy.stdout)).toBe('health     ok');
+    await store.update(live.record.id, { state: 'failed', lastError: { code: 'ERR_HTTP', message: 'LS revoke answered HTTP 500' } });
+    const owed = await seedToken(store, { ownerId: 'daemon-gone-9' });
+    await store.update(owed.record.id, { state: 'revoking', reason: 'shutdown' });
+    const [flagged, plain, json] = await Promise.all([run(['status', '--exit-code']), run(['status']), run(['status', '--exit-code', '--json'])]);
+    expect(flagged.code).toBe(1);
+    expect(lastLine(flagged.stdout)).toMatch(/^health {5}2 problem\(s\): 1 token\(s\) whose revocation gave up .*; 1 token\(s\) owed by a process that is gone/);
+    expect(plain.code).toBe(0); // without the flag the report is the same, the exit code is not
+    expect(lastLine(plain.stdout)).toBe(lastLine(flagged.stdout));
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ health: { ok: false, problems: [expect.stringContaining('gave up'), expect.stringContaining('owed')] } });
+  });
+});
+
 describe('mock-server', () => {
   it('runs in the foreground, serves issue, and exits 0 on SIGTERM', async () => {
     const child = spawn(process.execPath, [h.main, 'mock-server', '--port', '0'], { env: baseEnv(), stdio: ['ignore', 'pipe', 'pipe'] });

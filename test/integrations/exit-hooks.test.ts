@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import Keyv from 'keyv';
 import KeyvSqlite from '@keyv/sqlite';
@@ -67,6 +68,25 @@ describe('installExitHooks in a real process', () => {
     expect(mock!.stats()).toMatchObject({ revokeRequests: 1, revoked: 1 });
     expect(revokedEvents(child)).toEqual([expect.objectContaining({ id, reason: 'shutdown', outcome: 'revoked' })]);
     expectNoSecrets(child, token);
+  });
+
+  // A container without an init runs the daemon as PID 1, and the kernel ignores a signal PID 1
+  // has no handler for: the re-raise after the shutdown does nothing. `unshare --pid --fork` makes
+  // the fixture PID 1 of its own PID namespace, as a container would (root or user namespaces needed).
+  const pid1 = spawnSync('unshare', ['--pid', '--fork', '--kill-child', 'true']).status === 0;
+  (pid1 ? it : it.skip)('as PID 1 (a container without an init): revokes, then still exits, with status 143 for SIGTERM', async () => {
+    await startMock();
+    const child = spawnFixture('daemon.ts', { LS_URL: mock!.url, LS_DEADLINE_MS: '3000' }, [], ['unshare', '--pid', '--fork', '--kill-child']);
+    const id = (await child.waitForLine((l) => l.startsWith('ready '))).slice('ready '.length);
+    const token = mock!.issuedTokens().find((t) => tokenId(t) === id)!;
+    // The signal goes to node (PID 1 inside), not to unshare, which would only pass on its death.
+    const nodePid = Number(spawnSync('pgrep', ['-P', String(child.proc.pid)], { encoding: 'utf8' }).stdout.trim().split('\n')[0]);
+    expect(nodePid).toBeGreaterThan(0);
+    process.kill(nodePid, 'SIGTERM');
+    const exit = await exitWithin(child, 6_000);
+    expect(exit.code).toBe(143); // unshare passes on the child's status: 128 + SIGTERM
+    expect(mock!.isActive(token)).toBe(false);
+    expect(revokedEvents(child)).toEqual([expect.objectContaining({ id, reason: 'shutdown' })]);
   });
 
   it('with a hanging LS: exits by the deadline, leaves the intent in the store, and a restart revokes it', async () => {

@@ -4,20 +4,12 @@ import { ErrorCodes, LsTokenError } from '../../src/core/errors.js';
 import { LsOAuthClient } from '../../src/ls/ls-client.js';
 import { readJwtClaims } from '../../src/ls/jwt-claims.js';
 import { startMockLsServer, type MockLsServer } from '../../src/testing/index.js';
+import { rejection as caught } from '../helpers/rejection.js';
 
 // LS's documented example credentials (from the revoke page): 36 and 32 characters.
 const APP_KEY = 'PSd7orrAJnAfr202g4MpbzVxwqPBjjkvjLf2';
 const APP_SECRET = 'puQoMSRYZwOHt8goiEHbOazdBqLRUyYA';
 
-async function caught(p: Promise<unknown>): Promise<LsTokenError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(LsTokenError);
-    return err as LsTokenError;
-  }
-  throw new Error('expected a rejection');
-}
 
 function thrown(fn: () => unknown): LsTokenError {
   try {

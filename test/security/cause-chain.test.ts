@@ -12,21 +12,13 @@ import { TokenStore } from '../../src/store/token-store.js';
 import { freePort } from '../helpers/net-and-random.js';
 import { dumpError, leaksIn } from './leak-scan.js';
 import { startHostileServer } from './hostile-server.js';
+import { rejection } from '../helpers/rejection.js';
 
 const APP_KEY = 'CAUSEKEY0123456789abcdefghijklmnopq';
 const SECRET = 'CauseSecret/+0123456789abcdefXYZ';
 const JWT = 'eyJhbGciOiJIUzUxMiJ9.eyJzdWIiOiJ0b2tlbiIsImp0aSI6ImsifQ.c2lnbmF0dXJlLW9mLXRoZS1nYXRld2F5';
 const OPAQUE = 'opaque-store-token_4f9a~b7c2+/Zq81==';
 
-async function rejection(p: Promise<unknown>): Promise<LsTokenError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(LsTokenError);
-    return err as LsTokenError;
-  }
-  throw new Error('expected a rejection');
-}
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {

@@ -10,6 +10,7 @@ import { LsOAuthClient } from '../../src/ls/ls-client.js';
 import { TokenStore } from '../../src/store/token-store.js';
 import { dumpError, leaksIn } from './leak-scan.js';
 import { sendJson, startHostileServer, type HostileServer } from './hostile-server.js';
+import { rejection } from '../helpers/rejection.js';
 
 const APP_KEY = 'ECHOKEY0123456789abcdefghijklmnopqr';
 // Printable ASCII with the characters whose encodings differ: / + " \ & % ~ =
@@ -17,15 +18,6 @@ const SECRET = 'S3cr/t+K"y\\w&th%odd~chars=Z9';
 // An opaque token: b64token characters, not shaped like a JWT, so the JWT scrubber cannot see it.
 const OPAQUE = 'opaqueTOKEN-4f9a.b7c2_~+/Zq81xx==';
 
-async function rejection(p: Promise<unknown>): Promise<LsTokenError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(LsTokenError);
-    return err as LsTokenError;
-  }
-  throw new Error('expected a rejection');
-}
 
 function expectClean(err: LsTokenError, ...secrets: string[]): void {
   const dump = `${dumpError(err)}\n${JSON.stringify(summarizeError(err))}\n${err.lsCode ?? ''}`;

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { ErrorCodes, LsTokenError } from '../../src/core/errors.js';
 import { LsOAuthClient } from '../../src/ls/ls-client.js';
 import { fakeJwt, sendJson, startHostileServer } from './hostile-server.js';
+import { rejection } from '../helpers/rejection.js';
 
 const APP_KEY = 'SIZEKEY0123456789abcdefghijklmnopqr';
 const SECRET = 'SizeSecret0123456789abcdefXYZ';
@@ -19,15 +20,6 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function rejection(p: Promise<unknown>): Promise<LsTokenError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(LsTokenError);
-    return err as LsTokenError;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** What the server saw while sending a big body. */
 interface Sent {

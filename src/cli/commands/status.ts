@@ -95,6 +95,29 @@ export function planStatus(input: StatusInputs): StatusPlan {
   };
 }
 
+/** A revocation this long overdue means no live process is taking care of the app key's tokens. */
+const OVERDUE_MS = 5 * 60_000;
+
+/**
+ * The store's view of the app key's health: tokens whose revocation gave up or is owed by a
+ * process that is gone, tokens overdue for revocation, and more than one live token (LS keeps one
+ * per app key: two means a process holds a token that is dead at LS). Pure.
+ */
+export function storeHealth(records: readonly TokenRecord[], alive: ReadonlySet<string>, now: number, provider: ProviderDefinition = lsProvider): { ok: boolean; problems: string[] } {
+  const problems: string[] = [];
+  const failed = records.filter((r) => r.state === 'failed');
+  if (failed.length > 0) problems.push(`${failed.length} token(s) whose revocation gave up (${failed.map((r) => shortId(r.id)).join(', ')}): they may be alive until they expire`);
+  const owed = records.filter((r) => r.state === 'revoking' && (r.ownerId === null || !alive.has(r.ownerId)));
+  if (owed.length > 0) problems.push(`${owed.length} token(s) owed by a process that is gone (${owed.map((r) => shortId(r.id)).join(', ')}): run "ls-token sweep" or start a daemon`);
+  const overdue = records.filter((r) => r.state === 'active' && r.revokeAt < r.expiresAt && r.revokeAt + OVERDUE_MS < now && r.expiresAt > now);
+  if (overdue.length > 0) problems.push(`${overdue.length} token(s) more than ${OVERDUE_MS / 60_000} min past their revokeAt and still alive (${overdue.map((r) => shortId(r.id)).join(', ')})`);
+  const live = records.filter((r) => r.state === 'active' && r.expiresAt > now && r.revokeAt > now);
+  if (live.length > 1 && provider.rules.previousToken !== 'kept') {
+    problems.push(`${live.length} live tokens for one app key: ${provider.name} keeps one, so all but the newest are ${provider.rules.previousToken === 'killed' ? 'dead' : 'likely dead'} at ${provider.name}`);
+  }
+  return { ok: problems.length === 0, problems };
+}
+
 function describe(plan: StatusPlan, now: number, style: TimeStyle, provider: ProviderDefinition): string[] {
   const lines: string[] = [];
   if (plan.adopt === null) {
@@ -132,9 +155,11 @@ export const statusCommand: Command = async (ctx) => {
     const holders = await leaseHolders(s.store, appKeyId);
     const alive = await liveInstances(s.store);
     const plan = planStatus({ records, holders, alive, now, refreshMarginMs, provider });
+    const health = storeHealth(records, alive, now, provider);
+    const code = cfg.flag('exit-code') && !health.ok ? 1 : 0;
     if (cfg.flag('json')) {
-      out.json({ appKeyId, store: s.display, namespace: storeCfg.namespace, now, liveInstances: [...alive].sort(), holders: Object.fromEntries(holders), ...plan });
-      return 0;
+      out.json({ appKeyId, store: s.display, namespace: storeCfg.namespace, now, liveInstances: [...alive].sort(), holders: Object.fromEntries(holders), ...plan, health });
+      return code;
     }
     out.out(`app key    ${appKeyId} (hash)`);
     out.out(`store      ${s.display}, namespace ${storeCfg.namespace}`);
@@ -143,6 +168,7 @@ export const statusCommand: Command = async (ctx) => {
     out.out(`instances  ${alive.size === 0 ? 'none alive' : [...alive].sort().join(', ')}`);
     out.out('a lifecycle starting now:');
     for (const line of describe(plan, now, style, provider)) out.out(line);
-    return 0;
+    out.out(health.ok ? 'health     ok' : `health     ${health.problems.length} problem(s): ${health.problems.join('; ')}`);
+    return code;
   });
 };
