@@ -11,6 +11,7 @@ import { ErrorCodes, LsTokenError, invalidOption, summarizeCause } from '../core
 import { type Clock, systemClock } from '../core/clock.js';
 import { tokenFingerprint } from '../core/fingerprint.js';
 import { SecretRedactor } from '../core/redact.js';
+import type { LsOAuthClientOptions } from '../ls/ls-client.js';
 import type { IssuedToken, RevokeResult } from '../ls/ls-response.js';
 import type { ProviderDefinition, ProviderName, ProviderRequest } from './provider.js';
 import { resolveProvider } from './registry.js';
@@ -26,43 +27,11 @@ const MAX_REQUEST_BYTES = 64 * 1024;
 /** Longest token `revokeToken` sends (brokers issue at most 1000 characters; the store keeps 16384). */
 const MAX_REVOKE_TOKEN_LENGTH = 16_384;
 
-/** The connection options every client takes (see {@link OAuthClientOptions}). */
-export interface ClientConnectionOptions {
-  /** App key from the broker's portal (LS: 1..36 characters; KIS: 1..36). Required. */
-  appKey: string;
-  /** App secret from the broker's portal (LS: 1..36 characters; KIS: 1..180). Required. Never logged. */
-  appSecretKey: string;
-  /** Base URL of the broker's REST gateway. Default: the provider's real host (LS: `https://openapi.ls-sec.co.kr:8080`). */
-  baseUrl?: string;
-  /** Deadline of each request in ms (connect + answer). Default `10_000`. */
-  timeoutMs?: number;
-  /** Allow plain `http://` to a non-loopback host. Default `false`: the secret travels in the body. */
-  allowInsecureHttp?: boolean;
-  /**
-   * An axios instance to send requests with (to add proxies or interceptors). Per-request settings
-   * that safety depends on (no redirects, timeout, raw body) are still set by the client.
-   * Default: a private instance with keep-alive agents.
-   */
-  axios?: AxiosInstance;
-  /** Clock for `issuedAt`. Default `Date.now`. */
-  now?: Clock;
-  /**
-   * Largest response body read, in bytes (1024 to 16 MiB). A bigger answer (counted after
-   * decompression, with or without content-length) is cut off and fails with `ERR_BAD_RESPONSE`,
-   * unparsed, so a hostile or broken gateway cannot exhaust memory. Default 65536 (64 KiB).
-   */
-  maxResponseBytes?: number;
-  /**
-   * Where the client registers its secrets (the app key and secret for its lifetime, each token
-   * for the length of its revoke call) and what it scrubs server text with before quoting it in an
-   * error. Share one {@link SecretRedactor} with the {@link TokenStore} and everything that holds
-   * raw tokens. Default: a private redactor.
-   */
-  redactor?: SecretRedactor;
-}
-
-/** Options of {@link OAuthClient}. */
-export interface OAuthClientOptions extends ClientConnectionOptions {
+/**
+ * Options of {@link OAuthClient}: the connection options (named for LS, where they began; the
+ * same for every broker) and the `provider`.
+ */
+export interface OAuthClientOptions extends LsOAuthClientOptions {
   /** The broker: `'ls'` (default), `'kis'`, `'kiwoom'`, or a {@link ProviderDefinition} (e.g. from `rfc7009Provider`). */
   provider?: ProviderName | ProviderDefinition;
 }
