@@ -19,8 +19,14 @@ export const ErrorCodes = {
   NETWORK: 'ERR_NETWORK',
   /** An HTTP error status without a body LS code we know. Retryable on 5xx/429. */
   HTTP: 'ERR_HTTP',
-  /** LS answered with a known business error code that fits no other class. */
+  /** The broker answered with a business error code that fits no other class. */
   LS_REJECTED: 'ERR_LS_REJECTED',
+  /**
+   * The broker refused the app's setup, not the request: no permission for the API, an IP not
+   * registered, a key used on the wrong host (KIS EGW00206/EGW00207, LS IGW40342, ...). Not
+   * retryable: fix the configuration at the broker's portal.
+   */
+  CONFIGURATION: 'ERR_CONFIGURATION',
   /** The response body is not what LS documents (not JSON, fields missing or of the wrong type). */
   BAD_RESPONSE: 'ERR_BAD_RESPONSE',
   /** The token store failed (backend down, write refused). */
@@ -54,7 +60,7 @@ export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 export interface LsTokenErrorDetails {
   /** Whether trying the same operation again may succeed. Default `false`. */
   retryable?: boolean;
-  /** The LS gateway code from the response body (e.g. `IGW00105`), if any. */
+  /** The broker's code from the response body (LS `IGW00105`, KIS `EGW00133`, Kiwoom `8005`, an RFC 6749 `error`), if any. */
   lsCode?: string;
   /** The HTTP status of the response, if there was one. */
   httpStatus?: number;
@@ -85,7 +91,7 @@ export class LsTokenError extends Error {
   readonly code: ErrorCode;
   /** Whether trying again may succeed. */
   readonly retryable: boolean;
-  /** LS gateway code from the response body, if any. */
+  /** The broker's code from the response body (LS `IGW…`, KIS `EGW…`, Kiwoom's 4-digit code, RFC 6749 `error`), if any. */
   readonly lsCode: string | undefined;
   /** HTTP status, if a response arrived. */
   readonly httpStatus: number | undefined;

@@ -1,7 +1,7 @@
 /**
- * axios integration: put the lifecycle's token on every LS request, and when LS says the token is
- * dead (IGW00121 invalid, IGW00122 unknown, IGW00123 expired, in the body), get a fresh token once
- * and repeat once. Classified by the LS code in the body, never by the HTTP status: LS sends its
+ * axios integration: put the lifecycle's token on every broker request, and when the broker says
+ * the token is dead (LS: IGW00121 invalid, IGW00122 unknown, IGW00123 expired, in the body; other
+ * brokers: their provider's dead-token codes), get a fresh token once and repeat once. Classified by the LS code in the body, never by the HTTP status: LS sends its
  * codes with 200, 401, 403 or 500 alike, and a 401 with IGW40342 (no permission for this TR) is no
  * reason to re-issue (which would kill every sibling's token).
  */
@@ -11,8 +11,14 @@ import type { AxiosError, AxiosInstance, AxiosResponse, InternalAxiosRequestConf
 export interface TokenSource {
   /** The token to send now. */
   getAccessToken(): Promise<string>;
-  /** Reports `token` rejected by LS; resolves with the token to retry with. */
+  /** Reports `token` rejected by the broker; resolves with the token to retry with. */
   invalidate(token: string): Promise<string>;
+  /**
+   * Whether an answer body (parsed JSON or its text) says the token is dead, by the broker's own
+   * code. Default: LS's IGW00121/22/23 in `rsp_cd`, `error_code` or `code`. A lifecycle answers by
+   * its provider (KIS's EGW00121/22/23, Kiwoom's codes, ...).
+   */
+  isDeadTokenAnswer?(body: unknown): boolean;
 }
 
 /** Options of {@link attachToAxios}. */
@@ -25,6 +31,11 @@ const RETRIED = Symbol('ls-token-lifecycle.retried');
 const INVALID_TOKEN_CODES = new Set(['IGW00121', 'IGW00122', 'IGW00123']);
 
 type Marked = InternalAxiosRequestConfig & { [RETRIED]?: boolean };
+
+/** LS's answer: a dead-token code in `rsp_cd`, `error_code` or `code`. */
+function lsDeadTokenAnswer(data: unknown): boolean {
+  return INVALID_TOKEN_CODES.has(bodyCode(data) ?? '');
+}
 
 function bodyCode(data: unknown): string | undefined {
   let body = data;
@@ -52,6 +63,7 @@ function bearerOf(config: InternalAxiosRequestConfig): string | undefined {
  */
 export function attachToAxios(source: TokenSource, instance: AxiosInstance, options: AttachOptions = {}): () => void {
   const filter = options.filter ?? ((c: InternalAxiosRequestConfig) => !String(c.url ?? '').includes('/oauth2/'));
+  const deadToken = source.isDeadTokenAnswer?.bind(source) ?? lsDeadTokenAnswer;
   const reqId = instance.interceptors.request.use(async (config) => {
     if (!filter(config)) return config;
     config.headers.set('authorization', `Bearer ${await source.getAccessToken()}`);
@@ -66,7 +78,7 @@ export function attachToAxios(source: TokenSource, instance: AxiosInstance, opti
     return instance.request(config);
   };
   const shouldRetry = (config: Marked | undefined, data: unknown): config is Marked =>
-    config !== undefined && config[RETRIED] !== true && filter(config) && INVALID_TOKEN_CODES.has(bodyCode(data) ?? '');
+    config !== undefined && config[RETRIED] !== true && filter(config) && deadToken(data);
 
   const resId = instance.interceptors.response.use(
     async (res) => (shouldRetry(res.config as Marked, res.data) ? retry(res.config as Marked) : res),

@@ -231,11 +231,18 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
 
   /**
    * Puts `authorization: Bearer <token>` on every request of an axios instance used for LS TR
-   * calls, and when LS answers that the token is dead (IGW00121/22/23 in the body) takes a fresh
+   * calls, and when the broker answers that the token is dead (LS: IGW00121/22/23 in the body;
+   * other providers: their dead-token codes, see {@link isDeadTokenAnswer}) takes a fresh
    * token once and repeats the request once. Returns a function that detaches.
    */
   attach(instance: AxiosInstance, options: AttachOptions = {}): () => void {
     return attachToAxios(this, instance, options);
+  }
+
+  /** Whether a broker's answer body says the token is dead, by this lifecycle's provider (used by {@link attach}). */
+  isDeadTokenAnswer(body: unknown): boolean {
+    const code = this.provider.codeOf(body);
+    return code !== undefined && this.provider.classifyCode(code) === 'dead-token';
   }
 
   /** Sweeps the store once (see `sweep.ts`). Runs at start and every `sweepIntervalMs`. Never rejects. */

@@ -79,6 +79,7 @@ export function lsCodeClass(lsCode: string): CodeClass | undefined {
   if (DEAD_TOKEN_CODES.has(lsCode)) return 'dead-token';
   if (CREDENTIAL_CODES.has(lsCode)) return 'bad-credentials';
   if (RATE_LIMIT_CODES.has(lsCode)) return 'rate-limit';
+  if (lsCode === 'IGW40342') return 'fatal-config'; // no permission for this API: fix the app's setup at LS
   return undefined;
 }
 

@@ -142,6 +142,7 @@ export function errorCodeOfClass(cls: CodeClass | undefined, httpStatus: number)
     case 'rate-limit':
       return { code: ErrorCodes.RATE_LIMITED, retryable: true };
     case 'fatal-config':
+      return { code: ErrorCodes.CONFIGURATION, retryable: false };
     case 'rejected':
       return { code: ErrorCodes.LS_REJECTED, retryable: false };
     case 'retry-later':

@@ -11,7 +11,7 @@ import axios, { AxiosError, type AxiosInstance } from 'axios';
 import { ErrorCodes, LsTokenError } from '../../src/core/errors.js';
 import { tokenId } from '../../src/core/fingerprint.js';
 import { TokenLifecycle, type TokenLifecycleOptions } from '../../src/lifecycle/token-lifecycle.js';
-import { startMockLsServer, type MockLsServer } from '../../src/testing/index.js';
+import { startMockKisServer, startMockLsServer, type MockLsServer } from '../../src/testing/index.js';
 
 const APP_KEY = 'AttachTestAppKey00000000000000000001';
 const SECRET = 'ATTACH-SENTINEL-SECRET-0123456789ab';
@@ -120,6 +120,36 @@ describe('lifecycle.attach(axios)', () => {
     expect(tr.seen).toHaveLength(1); // not repeated
     expect(mock.stats().issued).toBe(1); // and the fleet's token was not killed by a re-issue
     expect(mock.isActive(tr.seen[0]!)).toBe(true);
+  });
+
+  it('reads the dead-token codes of the lifecycle\'s provider: KIS answers EGW00123 in msg_cd (HTTP 500) on a TR call', async () => {
+    let t = Date.now();
+    const kis = await startMockKisServer({ credentials: [{ appKey: APP_KEY, appSecretKey: SECRET }], now: () => t });
+    const kisLc = new TokenLifecycle({ provider: 'kis', appKey: APP_KEY, appSecretKey: SECRET, baseUrl: kis.url, now: () => t, sweepIntervalMs: 0, supersededGraceMs: 0 });
+    try {
+      let first: string | undefined;
+      const tr = await startTrServer((token) => {
+        first ??= token;
+        if (token !== first) return { status: 200, body: { rsp_cd: '00000', rt_cd: '0' } as never };
+        // KIS killed it, and KIS allows one issuance a minute: the re-issue comes a minute later.
+        kis.revokeToken(first!);
+        t += 61_000;
+        return { status: 500, body: { rsp_cd: '', rt_cd: '1', msg_cd: 'EGW00123', msg1: '기간이 만료된 token 입니다.' } as never };
+      });
+      const api = axios.create({ baseURL: tr.url });
+      kisLc.attach(api);
+      const res = await api.post<TrAnswer>(TR_PATH);
+      expect(res.status).toBe(200);
+      expect(tr.seen).toHaveLength(2);
+      expect(tr.seen[1]).not.toBe(tr.seen[0]); // repeated once, with a fresh token
+      // An LS code means nothing to a KIS lifecycle, and the reverse.
+      expect(kisLc.isDeadTokenAnswer({ rsp_cd: 'IGW00121' })).toBe(false);
+      expect(lc.isDeadTokenAnswer({ msg_cd: 'EGW00121' })).toBe(false);
+      expect(lc.isDeadTokenAnswer('{"rsp_cd":"IGW00122"}')).toBe(true);
+    } finally {
+      await kisLc.shutdown({ deadlineMs: 2_000 });
+      await kis.close();
+    }
   });
 
   it('treats IGW00123 (expired) in the body like IGW00121', async () => {
