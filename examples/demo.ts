@@ -65,10 +65,15 @@ const loop = setInterval(() => {
     .catch((err: unknown) => console.log(`${stamp()} orders  ${`order #${i}`.padEnd(12)} failed: ${(err as Error).message}`));
 }, 1_000);
 
-let stopping = false;
+let stoppingAt = 0;
 async function stop(why: string): Promise<void> {
-  if (stopping) process.exit(130); // second Ctrl-C: leave now
-  stopping = true;
+  if (stoppingAt !== 0) {
+    // Under `npm run demo` one Ctrl-C arrives twice (the terminal signals the process group, and
+    // npm forwards it too): only a second press, later, means "leave now".
+    if (Date.now() - stoppingAt > 250) process.exit(130);
+    return;
+  }
+  stoppingAt = Date.now();
   clearInterval(loop);
   console.log(`${stamp()} ${why}: shutting down`);
   const [a, b] = await Promise.all([orders.shutdown({ deadlineMs: 5_000 }), reports.shutdown({ deadlineMs: 5_000 })]);

@@ -13,7 +13,9 @@
  * - The app has its own listener (close-with-grace, `server.close()` in a handler...): the app ends
  *   the process; the hooks never call `process.exit` before it (`exitCode`, if set, only becomes
  *   `process.exitCode`), except when the deadline plus one second has passed.
- * - A second hooked signal during shutdown ends the process at once, the same way.
+ * - A second hooked signal during shutdown ends the process at once, the same way; one arriving
+ *   within 250 ms of the first is taken for the same signal delivered twice (a terminal's Ctrl-C
+ *   reaches the whole process group, and `npm run` forwards it to its child as well).
  *
  * After an uncaught exception (or unhandled rejection) the error is printed, the shutdown runs,
  * and the process exits with code 1; when the app has its own `uncaughtException` listener, that
@@ -66,6 +68,15 @@ const installedSignals = new Set<NodeJS.Signals>();
 let processListenersOn = false;
 let running: Promise<void> | undefined;
 let done = false;
+/** When the signal that started the shutdown arrived (`performance.now()`), to tell a duplicate from a second one. */
+let firstSignalAt = -Infinity;
+
+/**
+ * A signal this soon after the first is the same one delivered twice, not an operator pressing
+ * Ctrl-C again: a terminal sends SIGINT to the whole process group, and `npm run`/`npm start`
+ * also forwards it to its child, so a daemon started with npm gets two at once.
+ */
+const DUPLICATE_SIGNAL_MS = 250;
 
 function signalExitCode(sig: NodeJS.Signals): number {
   return 128 + ((constants.signals as Record<string, number>)[sig] ?? 15);
@@ -111,10 +122,12 @@ function onSignal(sig: NodeJS.Signals): void {
   const list = [...entries.values()].filter((e) => e.signals.includes(sig));
   const exitCode = list.find((e) => e.exitCode !== undefined)?.exitCode;
   if (running !== undefined) {
+    if (performance.now() - firstSignalAt < DUPLICATE_SIGNAL_MS) return; // the same Ctrl-C, delivered twice
     // Second signal while shutting down: the operator means it. Exit now.
     dieBy(sig, exitCode);
     return;
   }
+  firstSignalAt = performance.now();
   // The deadline passed (shutdown() resolves by then; this is the last resort): exit even if the
   // app's own handler has not finished.
   const watchdog = setTimeout(() => dieBy(sig, exitCode), deadlineOf(list) + 1_000);

@@ -124,12 +124,29 @@ describe('installExitHooks in a real process', () => {
     await startMock();
     const { child } = await startDaemon('daemon.ts', { LS_DEADLINE_MS: '10000' });
     mock!.inject({ endpoint: 'revoke', kind: 'hang' });
-    child.signal('SIGINT');
+    const firstAt = child.signal('SIGINT');
     await waitUntil(() => mock!.stats().revokeRequests >= 1, 5_000, 'the revoke request to reach the mock');
+    // A person pressing again, not the same Ctrl-C delivered twice (those come within 250 ms).
+    await waitUntil(() => Date.now() - firstAt > 300, 1_000, 'a human pause between two Ctrl-C');
     const secondAt = child.signal('SIGINT');
     const exit = await exitWithin(child, 3_000);
     expect(exit).toMatchObject({ code: null, signal: 'SIGINT' });
     expect(exit.at - secondAt).toBeLessThan(2_000); // not the 10 s deadline
+  });
+
+  it('one Ctrl-C delivered twice (the terminal signals the process group, and npm forwards it) is one: the shutdown runs its course', async () => {
+    await startMock();
+    const { child } = await startDaemon('daemon.ts', { LS_DEADLINE_MS: '1500' });
+    mock!.inject({ endpoint: 'revoke', kind: 'hang' }); // a shutdown that takes its whole deadline
+    const firstAt = child.signal('SIGINT');
+    // The copy comes once the first was handled (npm forwards after its own handler ran): here,
+    // as soon as the shutdown's revoke request reached LS.
+    await waitUntil(() => mock!.stats().revokeRequests >= 1, 5_000, 'the revoke request to reach the mock');
+    const copyAt = child.signal('SIGINT');
+    expect(copyAt - firstAt).toBeLessThan(250); // it is a copy, not a second press
+    const exit = await exitWithin(child, 5_000);
+    expect(exit).toMatchObject({ code: null, signal: 'SIGINT' });
+    expect(exit.at - copyAt).toBeGreaterThan(1_000); // not cut short: it ended at the 1.5 s deadline
   });
 
   it('when the event loop runs dry: revokes, then exits normally with code 0', async () => {
