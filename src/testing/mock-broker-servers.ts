@@ -7,6 +7,7 @@
  */
 import { serveMockModel, validateHttpOptions, type MockHttpOptions, type MockHttpServer } from './http-shell.js';
 import type { MockControls, MockModel } from './broker-model.js';
+import type { MockControlTarget } from './control-endpoint.js';
 import { createKisModel, type KisModel, type KisModelOptions, type MockSameTokenStats } from './kis-model.js';
 import { createKiwoomModel, type KiwoomModel, type KiwoomModelOptions } from './kiwoom-model.js';
 
@@ -30,9 +31,13 @@ export type MockKisServer = MockBrokerServer<KisModel>;
 /** A running mock Kiwoom server; see {@link startMockKiwoomServer}. */
 export type MockKiwoomServer = MockBrokerServer<KiwoomModel>;
 
-async function serve<M extends KisModel | KiwoomModel>(model: M, options: MockHttpOptions): Promise<MockBrokerServer<M>> {
+/** A mock model served over HTTP, with the model's controls beside the URL (what every `startMock…Server` returns). */
+export type ServedModel<M extends MockModel & MockControlTarget> = MockHttpServer & { readonly model: M } & Pick<M, 'isActive' | 'stats' | 'inject' | 'clearFaults' | 'activeTokens' | 'issuedTokens' | 'revokeToken' | 'resetStats'>;
+
+/** Serves `model` over HTTP (see `serveMockModel`) and exposes its controls; `close()` also disarms its faults. */
+export async function serveModel<M extends MockModel & MockControlTarget>(model: M, options: MockHttpOptions): Promise<ServedModel<M>> {
   const http = await serveMockModel(model, options);
-  return {
+  const served: ServedModel<MockModel & MockControlTarget> = {
     url: http.url,
     port: http.port,
     model,
@@ -49,6 +54,11 @@ async function serve<M extends KisModel | KiwoomModel>(model: M, options: MockHt
     revokeToken: (token) => model.revokeToken(token),
     resetStats: () => model.resetStats(),
   };
+  return served as ServedModel<M>; // `model` is M, and every control answers with M's own types
+}
+
+async function serve<M extends KisModel | KiwoomModel>(model: M, options: MockHttpOptions): Promise<MockBrokerServer<M>> {
+  return (await serveModel(model, options)) as MockBrokerServer<M>;
 }
 
 /**

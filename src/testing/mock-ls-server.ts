@@ -17,7 +17,8 @@
  *
  * @module
  */
-import { serveMockModel, validateHttpOptions, type MockHttpOptions, type MockHttpServer } from './http-shell.js';
+import { validateHttpOptions, type MockHttpOptions, type MockHttpServer } from './http-shell.js';
+import { serveModel } from './mock-broker-servers.js';
 import { createLsModel, type LsModel, type MockLsControls } from './ls-model.js';
 import type { LsModelOptions } from './ls-model-options.js';
 
@@ -50,22 +51,5 @@ export interface MockLsServer extends MockLsControls, MockHttpServer {
 export async function startMockLsServer(options: MockLsServerOptions = {}): Promise<MockLsServer> {
   validateHttpOptions(options);
   const model = createLsModel(options);
-  const http = await serveMockModel(model, options);
-  return {
-    url: http.url,
-    port: http.port,
-    model,
-    close(): Promise<void> {
-      model.clearFaults();
-      return http.close();
-    },
-    isActive: (token) => model.isActive(token),
-    stats: () => model.stats(),
-    inject: (fault) => model.inject(fault),
-    clearFaults: () => model.clearFaults(),
-    activeTokens: () => model.activeTokens(),
-    issuedTokens: () => model.issuedTokens(),
-    revokeToken: (token) => model.revokeToken(token),
-    resetStats: () => model.resetStats(),
-  };
+  return (await serveModel(model, options)) as MockLsServer;
 }

@@ -13,6 +13,7 @@ import pino from 'pino';
 import { ErrorCodes, LsTokenError, TokenLifecycle, kisProvider, summarizeError, type LifecycleEvents, type ProviderDefinition, type ProviderName, type TokenLifecycleOptions } from '../../src/index.js';
 import { startMockKisServer, startMockKiwoomServer, startMockLsServer, type MockFault, type MockModel, type MockStats } from '../../src/testing/index.js';
 import { STORE_BACKENDS, type StoreBackend } from '../helpers/store-backends.js';
+import { rejection } from '../helpers/rejection.js';
 
 const APP_KEY = 'PSmatrixAppKey000000000000000000001';
 const SECRET = 'SENTINEL-MATRIX-SECRET-0123456789ab';
@@ -72,15 +73,6 @@ function nextEvent<K extends keyof LifecycleEvents>(lc: TokenLifecycle, name: K)
   return new Promise((resolve) => lc.once(name, ((e: Parameters<LifecycleEvents[K]>[0]) => resolve(e)) as never));
 }
 
-async function rejection(p: Promise<unknown>): Promise<LsTokenError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(LsTokenError);
-    return err as LsTokenError;
-  }
-  throw new Error('expected a rejection');
-}
 
 afterAll(() => {
   jest.restoreAllMocks();

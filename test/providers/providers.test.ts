@@ -9,6 +9,7 @@ import axios, { type AxiosAdapter } from 'axios';
 import { ErrorCodes, LsTokenError, OAuthClient, appKeyId, appKeyIdFor, kisProvider, kiwoomProvider, lsProvider, rejectedTokenOf, resolveProvider, type ProviderName } from '../../src/index.js';
 import { parseKstCompact, parseKstDateTime } from '../../src/providers/kst.js';
 import { createKisModel, createKiwoomModel, createLsModel, mockAxiosAdapter, type MockModel } from '../../src/testing/index.js';
+import { rejection as failure } from '../helpers/rejection.js';
 
 const T0 = Date.UTC(2024, 2, 15, 3, 0, 0); // 12:00 KST
 const KEY = 'PSproviderTestKey0000000000000000001';
@@ -19,15 +20,6 @@ function client(provider: ProviderName, model: MockModel | AxiosAdapter, now = (
   return new OAuthClient({ provider, appKey: KEY, appSecretKey: SECRET, baseUrl: 'http://127.0.0.1:9', axios: axios.create({ adapter }), now });
 }
 
-async function failure(p: Promise<unknown>): Promise<LsTokenError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(LsTokenError);
-    return err as LsTokenError;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** An adapter answering `status` with `body`, the request body echoed into it (a gateway quoting the request). */
 function echoing(status: number, body: (requestBody: string) => unknown): AxiosAdapter {
