@@ -48,7 +48,9 @@ export async function setUp(name: string, options: { mock?: MockLsServerOptions;
   let appKey = env['LS_APPKEY'];
   let appSecretKey = env['LS_APPSECRETKEY'];
   if (baseUrl === undefined || baseUrl === '') {
-    mock = await startMockLsServer(options.mock ?? {});
+    // LS's 07:00 KST cut-off is off unless an example asks for it: an example must show the same
+    // thing at any hour (examples/trading-day.ts rehearses the cut-off on a pinned clock).
+    mock = await startMockLsServer({ cutoffKst: null, ...options.mock });
     baseUrl = mock.url;
     appKey = 'demo-app-key';
     appSecretKey = 'demo-app-secret';

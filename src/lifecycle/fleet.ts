@@ -206,6 +206,8 @@ export class Fleet {
    */
   async leaseThenRecheck(id: string): Promise<boolean> {
     const { store, instanceId, leaseTtlMs, now } = this.#o;
+    // Shut down: no lease may appear after shutdown dropped ours (siblings would count a ghost holder).
+    if (this.#stopped) return false;
     try {
       await this.#call(store.setMeta(this.#lease(id), { instanceId, at: now() }, leaseTtlMs), 'lease');
       const record = await this.#call(store.get(id), 'lease');

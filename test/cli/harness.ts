@@ -18,7 +18,7 @@ import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from '@jest/globals';
-import { createClient, createKeyv } from '@keyv/redis';
+import { createKeyv } from '@keyv/redis';
 import type { Keyv } from 'keyv';
 import { appKeyId } from '../../src/core/fingerprint.js';
 import { leaseKey } from '../../src/lifecycle/fleet.js';
@@ -26,7 +26,7 @@ import { LsOAuthClient } from '../../src/ls/ls-client.js';
 import { TokenStore } from '../../src/store/token-store.js';
 import type { TokenRecord } from '../../src/store/token-record.js';
 import { startMockLsServer, type MockLsServer, type MockLsServerOptions } from '../../src/testing/index.js';
-import { TEST_REDIS_URL, fastFailRedisOptions } from '../helpers/store-backends.js';
+import { TEST_REDIS_URL, deleteRedisKeys, fastFailRedisOptions } from '../helpers/store-backends.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const APP_KEY = 'CLItestAppKey0000000000000000000001';
@@ -236,14 +236,7 @@ export function useCliHarness(): CliHarness {
   afterEach(async () => {
     await mock?.close();
     await Promise.all(keyvs.splice(0).map((k) => k.disconnect().catch(() => undefined)));
-    const client = createClient({ url: TEST_REDIS_URL });
-    await client.connect();
-    try {
-      const keys = await client.keys(`${ns}:*`);
-      if (keys.length > 0) await client.del(keys);
-    } finally {
-      await client.close();
-    }
+    await deleteRedisKeys(`${ns}:*`);
   });
 
   return h;

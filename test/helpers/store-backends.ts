@@ -28,6 +28,18 @@ import KeyvSqlite from '@keyv/sqlite';
 /** Names of the test backends. */
 export type BackendName = 'memory' | 'redis' | 'sqlite';
 
+/** Deletes every key of the test Redis matching `pattern` (a test's own namespace): tests leave nothing behind. */
+export async function deleteRedisKeys(pattern: string, url: string = TEST_REDIS_URL): Promise<void> {
+  const client = createClient({ url });
+  await client.connect();
+  try {
+    const keys = await client.keys(pattern);
+    if (keys.length > 0) await client.del(keys);
+  } finally {
+    await client.close();
+  }
+}
+
 /** URL of the test Redis. */
 export const TEST_REDIS_URL = process.env['LS_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 

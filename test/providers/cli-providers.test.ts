@@ -10,10 +10,9 @@ import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { createClient } from '@keyv/redis';
 import { runCli } from '../../src/cli/main.js';
 import { startMockKisServer, startMockKiwoomServer, type MockBrokerServer, type MockModel } from '../../src/testing/index.js';
-import { TEST_REDIS_URL } from '../helpers/store-backends.js';
+import { TEST_REDIS_URL, deleteRedisKeys } from '../helpers/store-backends.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const KEY = 'PScliProviderKey00000000000000000001';
@@ -29,14 +28,7 @@ beforeEach(() => {
 afterEach(async () => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await Promise.all(servers.splice(0).map((s) => s.close()));
-  const client = createClient({ url: TEST_REDIS_URL });
-  await client.connect();
-  try {
-    const keys = await client.keys(`${ns}:*`);
-    if (keys.length > 0) await client.del(keys);
-  } finally {
-    await client.close();
-  }
+  await deleteRedisKeys(`${ns}:*`);
 });
 
 async function cli(args: readonly string[], env: Record<string, string>, stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
