@@ -14,7 +14,7 @@ import { appKeyId, shortId, tokenId } from '../../src/core/fingerprint.js';
 import type { TokenRecord } from '../../src/store/token-record.js';
 import { Progress } from '../../src/cli/progress.js';
 import { LS_DAILY_CUTOFF, LS_MAX_LIFETIME_MS, TokenPolicy } from '../../src/lifecycle/token-policy.js';
-import { APP_KEY, ENCRYPTION_KEY, HOUR, OTHER_KEY, OTHER_SECRET, ROOT, SECRET, baseEnv, hold, lastLine, seedToken as seed, useCliHarness } from './harness.js';
+import { APP_KEY, ENCRYPTION_KEY, HOUR, OTHER_KEY, OTHER_SECRET, ROOT, SECRET, TEST_REDIS_URL, baseEnv, hold, lastLine, seedToken as seed, useCliHarness } from './harness.js';
 
 const h = useCliHarness();
 const run = h.run;
@@ -192,7 +192,7 @@ describe('list', () => {
     expect(lines[1]).toMatch(new RegExp(`^${shortId(ended.record.id)}\\s+revoked\\s+\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d.*\\s+manual\\s+0$`));
     expect(lines[2]).toMatch(new RegExp(`^${shortId(held.record.id)}\\s+active\\s+.*\\s+-\\s+2$`));
     expect(table.stdout).not.toContain(shortId(foreign.record.id)); // another app key
-    expect(lines.at(-1)).toContain('2 tokens in redis://127.0.0.1:6379; times KST (UTC+9)');
+    expect(lines.at(-1)).toContain(`2 tokens in ${TEST_REDIS_URL}; times KST (UTC+9)`);
 
     const rows = JSON.parse(json.stdout) as Array<TokenRecord & { holders: string[] }>;
     expect(rows.map((r) => r.id)).toEqual([ended.record.id, held.record.id]);
