@@ -28,6 +28,9 @@ import { EventOutbox } from './lifecycle-events.js';
 import { HealthBook, type LifecycleHealth, type LifecycleStatus, buildHealth } from './lifecycle-status.js';
 import { type ShutdownOptions, type ShutdownSummary, shutdownLifecycle } from './shutdown.js';
 import { RefreshTimer } from './refresh-timer.js';
+import { AvailabilityCounters } from './availability.js';
+import { CallerWaits } from './caller-waits.js';
+import { StoreDeadline } from './store-deadline.js';
 import { runSweep } from './sweep.js';
 
 export type { RevokeOnShutdown, TokenLifecycleOptions } from './lifecycle-options.js';
@@ -36,6 +39,8 @@ export type { LifecycleHealth, LifecycleStatus } from './lifecycle-status.js';
 
 const STORE_ID = /^[0-9a-f]{64}$/;
 const ANY: ObtainRequest = { forced: false, rejected: undefined, current: undefined };
+/** After `logout()` (or `revoke()` of the current token) the user wants a new token: past the budget, the forced cap applies. */
+const AFTER_LOGOUT: ObtainRequest = { ...ANY, pastBudget: true };
 
 function closedError(): LsTokenError {
   return new LsTokenError(ErrorCodes.CLOSED, 'The token lifecycle is shut down');
@@ -74,7 +79,9 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   #current: HeldToken | undefined;
   readonly #refreshTimer: RefreshTimer;
   #flight: Promise<void> | undefined;
-  #acquiring: Promise<string> | undefined;
+  readonly #counters: AvailabilityCounters;
+  readonly #callers: CallerWaits;
+  #afterLogout = false;
   #starting: Promise<void> | undefined;
   #shutdownPromise: Promise<ShutdownSummary> | undefined;
   #started = false;
@@ -93,6 +100,8 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     ({ client: this.client, store: this.store, scheduler: this.scheduler, appKeyId: this.appKeyId, provider: this.provider } = this.#p);
     this.instanceId = this.#p.cfg.instanceId;
     this.#book = new HealthBook(this.#p.now);
+    this.#counters = new AvailabilityCounters(this.#p.now);
+    this.#callers = new CallerWaits(this.#p.now, (err) => this.#counters.callFailed(err));
     this.#out = new EventOutbox(this, this.#book, this.#p.cfg.logger, { instanceId: this.instanceId }, this.#p.redactor);
     this.#refreshTimer = new RefreshTimer(this.#p.now, () => this.#onRefreshTimer());
   }
@@ -135,7 +144,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
         return cur.resolved;
       }
     }
-    return this.#acquiring ?? this.#acquire(ANY);
+    return this.#wait(this.#afterLogout ? AFTER_LOGOUT : ANY);
   }
 
   /**
@@ -152,12 +161,13 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     this.#p.vault.forget(id); // LS says it is dead
     const dead = { state: 'revoked', reason: 'superseded', lastError: { code: ErrorCodes.INVALID_TOKEN, message: 'LS reported the token invalid' } } as const;
     await boundedStoreCall(this.store.update(id, dead, { expectStates: ['active'] }), this.#p.cfg.storeTimeoutMs, 'update').catch((err: unknown) => this.#report(err, 'store.update', id));
-    return this.#acquiring ?? this.#acquire({ forced: true, rejected: id, current: undefined });
+    return this.#wait({ forced: true, rejected: id, current: undefined });
   }
 
   /** Revokes every token this process holds (reason `logout`). The next `getAccessToken()` obtains a new one. */
   async logout(): Promise<RevocationResult[]> {
     this.#setCurrent(undefined);
+    this.#afterLogout = true; // the user asked for a new token: the next issuance passes the budget
     return Promise.all(this.#p.vault.ids().map((id) => this.scheduler.revoke(id, 'logout')));
   }
 
@@ -175,7 +185,10 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
       assertAccessToken(this.provider, tokenOrId, this.#p.appKey, 'tokenOrId');
       this.#p.vault.hold(id, tokenOrId);
     }
-    if (this.#current?.id === id) this.#setCurrent(undefined);
+    if (this.#current?.id === id) {
+      this.#setCurrent(undefined);
+      this.#afterLogout = true;
+    }
     return this.scheduler.revoke(id, reason);
   }
 
@@ -196,6 +209,8 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
       clockSkew: this.#p.skew.estimate(),
       scheduled: this.scheduler.size,
       inflight: this.scheduler.inflight,
+      waiting: this.#callers.waiting,
+      availability: this.#counters.snapshot(),
     };
   }
 
@@ -268,21 +283,23 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
 
   // --- the single flight ---------------------------------------------------------------------
 
-  #acquire(req: ObtainRequest): Promise<string> {
+  /** A caller with no usable token: joins the flight of the callers waiting, or starts one; waits at most `issueLockWaitMs`. */
+  #wait(req: ObtainRequest): Promise<string> {
     if (this.#closing.signal.aborted) return Promise.reject(closedError());
-    const p = (async () => {
-      if (!this.#started) await this.start();
-      if (this.#flight !== undefined) {
-        await this.#flight; // a refresh in flight is joined, never raced by a second issuance
-        const cur = this.#current;
-        if (cur !== undefined && cur.id !== req.rejected && this.#p.now() < cur.times.revokeAt) return cur.token;
-      }
-      return this.#fly(req);
-    })().finally(() => {
-      if (this.#acquiring === p) this.#acquiring = undefined;
-    });
-    this.#acquiring = p;
-    return p;
+    return this.#callers.wait(this.#p.cfg.issueLockWaitMs, (g) => this.#acquire({ ...req, waitUntil: () => g.latest(), expireBefore: (at, err) => g.expireBefore(at, err) }));
+  }
+
+  async #acquire(req: ObtainRequest): Promise<string> {
+    if (this.#closing.signal.aborted) throw closedError();
+    // One deadline for the store steps before the request, the first start's sweep included.
+    const path = new StoreDeadline(this.#p.cfg.storeTimeoutMs, (op) => this.#counters.storeTimedOut(op));
+    if (!this.#started) await path.run(() => this.start(), 'start', true).catch((err: unknown) => (isLsTokenError(err, ErrorCodes.CLOSED) ? Promise.reject(err) : undefined));
+    if (this.#flight !== undefined) {
+      await this.#flight; // a refresh in flight is joined, never raced by a second issuance
+      const cur = this.#current;
+      if (cur !== undefined && cur.id !== req.rejected && this.#p.now() < cur.times.revokeAt) return cur.token;
+    }
+    return this.#fly(req, path);
   }
 
   #refresh(): void {
@@ -296,12 +313,12 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   }
 
   /** One flight of the issuer; installs what it brings. Resolves with the token to hand out. */
-  async #fly(req: ObtainRequest): Promise<string> {
+  async #fly(req: ObtainRequest, path?: StoreDeadline): Promise<string> {
     let release!: () => void;
     const flight = new Promise<void>((r) => (release = r));
     this.#flight = flight;
     try {
-      const out = await this.#p.issuer.obtain(req);
+      const out = await this.#p.issuer.obtain(req, path);
       if (this.#closing.signal.aborted) throw closedError(); // landed during shutdown: the vault has it, shutdown revokes it
       if (out.kind === 'keep') {
         this.#armRefresh(out.retryAt);
@@ -309,7 +326,9 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
         return req.current.token;
       }
       this.#install(out.held, out.source);
-      await this.#heartbeat(); // our lease is written before anyone uses it: a sibling's sweep must see it held
+      // Our lease is written before anyone uses it (a sibling's sweep must see it held), within the
+      // store deadline of this flight: a store that hangs gets it when it answers again.
+      await (path ?? new StoreDeadline(this.#p.cfg.storeTimeoutMs)).run(() => this.#heartbeat(), 'heartbeat', true).catch(() => undefined);
       return out.held.token;
     } catch (err) {
       if (isLsTokenError(err, ErrorCodes.ISSUE_THROTTLED) && req.current === undefined) this.#report(err, 'acquire');
@@ -334,6 +353,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
       return;
     }
     this.#setCurrent(held);
+    this.#afterLogout = false;
     // Scheduled before anyone hears of it: a throwing listener cannot leave it unscheduled.
     if (!scheduler.isScheduled(held.id)) scheduler.schedule({ id: held.id, revokeAt: held.times.revokeAt, expiresAt: held.times.expiresAt }, 'expiry');
     this.#out.emit('issued', { id: held.id, appKeyId: this.appKeyId, issuedAt: held.times.issuedAt, expiresAt: held.times.expiresAt, revokeAt: held.times.revokeAt, source });
@@ -382,6 +402,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   };
 
   #report(err: unknown, op: string, id?: string): void {
+    this.#counters.reported(op);
     this.#out.report(err, op, id);
   }
 }
