@@ -41,8 +41,8 @@ export interface IssueBudgetOptions {
 
 /** How often a mark still present after its time is looked at again, ms. */
 const STALE_POLL_MS = 500;
-/** How long a readable mark may stay present after its time by our clock before it counts as expired, ms of wall time. */
-const STALE_GRACE_MS = 10_000;
+/** How long a readable mark may stay present after its time by our clock before it counts as expired, ms (the clock lag between hosts tolerated). */
+const STALE_GRACE_MS = 5_000;
 
 /** The fleet-wide issuance budget of one app key; see the module notes. */
 export class IssueBudget {
@@ -99,13 +99,15 @@ export class IssueBudget {
     }
     // Present although its time is up by our clock: the writer's clock is behind ours (the store
     // expires the mark within that lag), or the mark has no TTL or no readable time. Look again
-    // soon. It counts as expired (and `take` overwrites it) once it has stayed so for a grace
-    // period of wall time, the time the store's TTL runs in: a short one for a readable mark (the
-    // lag between two hosts' clocks), a whole interval for an unreadable one.
+    // soon. It counts as expired (and `take` overwrites it) after a grace: a short one for a
+    // readable mark (the most two hosts of a fleet may disagree), past its time by our clock or in
+    // wall time since we first saw it so (the time the store's TTL runs in); a whole interval of
+    // wall time for an unreadable one.
+    const grace = at === undefined ? intervalMs : Math.min(intervalMs, STALE_GRACE_MS);
+    if (at !== undefined && Math.min(at, t) + intervalMs + grace <= t) return -Infinity;
     const seen = JSON.stringify(mark) ?? '';
     const wall = performance.now();
     if (this.#stale?.mark !== seen) this.#stale = { mark: seen, since: wall };
-    const grace = at === undefined ? intervalMs : Math.min(intervalMs, STALE_GRACE_MS);
     return wall - this.#stale.since < grace ? t + STALE_POLL_MS : -Infinity;
   }
 

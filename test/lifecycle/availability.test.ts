@@ -198,8 +198,9 @@ describe('finding 4: the issuance budget is exact', () => {
     const http = axios.create();
     http.interceptors.request.use((config) => ((sentAt = performance.now()), config));
     const lc = track(new TokenLifecycle({ appKey: APP_KEY, appSecretKey: SECRET, baseUrl: mock.url, store: keyv, axios: http, sweepIntervalMs: 0 }));
-    // Another process took the budget; its clock is 61 s behind ours, and the store drops the mark in 1.2 s.
-    await lc.store.setMeta(budgetKey(lc.appKeyId), { at: Date.now() - 121_000, instanceId: 'behind' }, 1_200);
+    // Another process took the budget 58.8 s ago; its clock is 3 s behind ours, so its `at` says the
+    // minute is already up, while the store keeps the mark 1.2 s more.
+    await lc.store.setMeta(budgetKey(lc.appKeyId), { at: Date.now() - 61_800, instanceId: 'behind' }, 1_200);
     const plantedAt = performance.now();
     await lc.getAccessToken();
     expect(sentAt - plantedAt).toBeGreaterThanOrEqual(1_000); // not before the store let the mark go
