@@ -116,7 +116,13 @@ export interface IssuerDeps {
 
 }
 
-function closedError(): LsTokenError {
+/** A flight for a caller with no usable token. */
+export const ANY: ObtainRequest = { forced: false, rejected: undefined, current: undefined };
+/** After `logout()` (or `revoke()` of the current token) the user wants a new token: past the budget, the forced cap applies. */
+export const AFTER_LOGOUT: ObtainRequest = { ...ANY, pastBudget: true };
+
+/** What a call gets once the lifecycle is shut down. */
+export function closedError(): LsTokenError {
   return new LsTokenError(ErrorCodes.CLOSED, 'The token lifecycle is shut down');
 }
 

@@ -22,7 +22,7 @@ import type { EventSink, RevocationResult, RevocationScheduler } from '../schedu
 import type { RevokeReason, TokenRecord } from '../store/token-record.js';
 import type { TokenStore } from '../store/token-store.js';
 import { type LifecycleParts, assembleLifecycle } from './assemble.js';
-import { type HeldToken, type ObtainRequest, fleetView } from './issuer.js';
+import { AFTER_LOGOUT, ANY, type HeldToken, type ObtainRequest, closedError, fleetView } from './issuer.js';
 import type { TokenLifecycleOptions } from './lifecycle-options.js';
 import { EventOutbox } from './lifecycle-events.js';
 import { HealthBook, type LifecycleHealth, type LifecycleStatus, buildHealth } from './lifecycle-status.js';
@@ -38,13 +38,6 @@ export type { NotRevoked, ShutdownOptions, ShutdownSummary } from './shutdown.js
 export type { LifecycleHealth, LifecycleStatus } from './lifecycle-status.js';
 
 const STORE_ID = /^[0-9a-f]{64}$/;
-const ANY: ObtainRequest = { forced: false, rejected: undefined, current: undefined };
-/** After `logout()` (or `revoke()` of the current token) the user wants a new token: past the budget, the forced cap applies. */
-const AFTER_LOGOUT: ObtainRequest = { ...ANY, pastBudget: true };
-
-function closedError(): LsTokenError {
-  return new LsTokenError(ErrorCodes.CLOSED, 'The token lifecycle is shut down');
-}
 
 /**
  * Manages the whole life of the LS access tokens of one app key.
@@ -130,10 +123,12 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
    * The access token to put in `authorization: Bearer ...`. While the current token is usable this
    * answers from memory with no store or network I/O; at its refresh time a successor is fetched
    * in the background while callers keep the current token. Concurrent callers with no usable
-   * token share one flight (which also joins a refresh in progress).
+   * token share one flight (which also joins a refresh in progress); each waits at most
+   * `issueLockWaitMs` while a failed issuance is tried again (see docs/guarantees.md).
    *
-   * @throws {@link LsTokenError} from issuance (`ERR_INVALID_CREDENTIALS`, `ERR_NETWORK`, ...),
-   * `ERR_ISSUE_THROTTLED` (cool-down, issuance budget, forced re-issue cap), `ERR_CLOSED` after shutdown.
+   * @throws {@link LsTokenError} the broker's error when its fault outlasts the wait, at once when
+   * no retry can fix it (`ERR_INVALID_CREDENTIALS`, `ERR_CONFIGURATION`); `ERR_ISSUE_THROTTLED`
+   * (issuance budget, cut-off, another process issuing, forced re-issue cap); `ERR_CLOSED` after shutdown.
    */
   getAccessToken(): Promise<string> {
     const cur = this.#current;

@@ -154,7 +154,10 @@ describe('finding 2: a blip of the token endpoint at 07:00 KST fails no call', (
     mock.inject({ endpoint: 'token', kind: 'http500', count: 100 });
     const lc = track(new TokenLifecycle({ appKey: APP_KEY, appSecretKey: SECRET, baseUrl: mock.url, sweepIntervalMs: 0, issueLockWaitMs: 1_500, issueThrottle: { cooldownMs: 200 } }));
     lc.on('error', () => undefined);
-    const err = await rejection(lc.getAccessToken());
+    const pending = lc.getAccessToken();
+    expect(lc.status().waiting).toBe(1);
+    const err = await rejection(pending);
+    expect(lc.status().waiting).toBe(0);
     expect(err.code).toBe(ErrorCodes.LS_REJECTED);
     expect(err.httpStatus).toBe(500);
     expect(mock.stats().tokenRequests).toBeGreaterThan(1); // retried with backoff meanwhile
