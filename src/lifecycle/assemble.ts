@@ -117,6 +117,9 @@ export function assembleLifecycle(options: TokenLifecycleOptions, hooks: Assembl
     ...(s.concurrency === undefined ? {} : { concurrency: s.concurrency }),
     ...(s.revokeRatePerSec === undefined ? {} : { revokeRatePerSec: s.revokeRatePerSec }),
   });
+  // The broker's own limit, with the provider's margin (clocks and networks differ by a little).
+  const local = { at: -Infinity }; // this process's last issuance, for both budgets
+  const brokerIntervalMs = rules.minIssueIntervalMs > 0 ? rules.minIssueIntervalMs + (rules.issueIntervalMarginMs ?? 0) : 0;
   const issuer = new Issuer({
     ...base,
     client,
@@ -126,8 +129,8 @@ export function assembleLifecycle(options: TokenLifecycleOptions, hooks: Assembl
     policy,
     skew,
     // Never shorter than the broker's own limit: a second issuance inside it would only be refused.
-    budget: new IssueBudget({ ...base, intervalMs: Math.max(cfg.minIssueIntervalMs, rules.minIssueIntervalMs) }),
-    brokerBudget: rules.minIssueIntervalMs > 0 ? new IssueBudget({ ...base, intervalMs: rules.minIssueIntervalMs }) : undefined,
+    budget: new IssueBudget({ ...base, local, intervalMs: Math.max(cfg.minIssueIntervalMs, brokerIntervalMs) }),
+    brokerBudget: brokerIntervalMs > 0 ? new IssueBudget({ ...base, local, intervalMs: brokerIntervalMs }) : undefined,
     sameTokenAnswers: rules.sameTokenWithinMs > 0,
     brokerName: provider.name,
     throttle: new IssueThrottle(cfg.throttle, now),
@@ -136,6 +139,7 @@ export function assembleLifecycle(options: TokenLifecycleOptions, hooks: Assembl
     lockTtlMs: client.timeoutMs + 5_000,
     reuseStoredToken: cfg.reuseStoredToken,
     issueLockWaitMs: cfg.issueLockWaitMs,
+    requestTimeoutMs: client.timeoutMs,
     closing: hooks.closing,
     abortRequests: hooks.requests,
     isRevoking: (id) => scheduler.isRevoking(id),

@@ -19,9 +19,10 @@ import type { NewTokenRecord, TokenRecord } from '../store/token-record.js';
 import type { TokenStore } from '../store/token-store.js';
 import type { ClockSkew } from './clock-skew.js';
 import type { Fleet, HeldForFleet } from './fleet.js';
-import type { IssueBudget } from './issue-budget.js';
+import type { IssueBudget, StoreStep } from './issue-budget.js';
 import type { IssueLockProvider } from './issue-lock.js';
-import type { IssueThrottle } from './issue-throttle.js';
+import { type IssueThrottle, retryHelps } from './issue-throttle.js';
+import { StoreDeadline, isSkippedStep } from './store-deadline.js';
 import type { TokenPolicy, TokenTimes } from './token-policy.js';
 import type { TokenVault } from './token-vault.js';
 
@@ -49,10 +50,16 @@ export function fleetView(held: HeldToken, instanceId: string): HeldForFleet {
 export interface ObtainRequest {
   /** LS rejected the current token: re-read the store, then issue past the budget (forced cap applies). */
   readonly forced: boolean;
+  /** Issue past the budget (forced cap applies) but at a time the policy allows: the user asked for a new token (`logout()`). */
+  readonly pastBudget?: boolean;
   /** A token id never to adopt (the one LS rejected). */
   readonly rejected: string | undefined;
   /** The usable current token, when this is a background refresh. */
   readonly current: HeldToken | undefined;
+  /** The latest time (lifecycle clock) until which a caller still waits for this flight; `issueLockWaitMs` from the start when absent. */
+  readonly waitUntil?: () => number;
+  /** The flight will not try again before `at`: callers whose wait ends earlier are let go with `error()`. */
+  readonly expireBefore?: (at: number, error: () => unknown) => void;
 }
 
 /** The outcome of one flight. */
@@ -93,6 +100,8 @@ export interface IssuerDeps {
   readonly reuseStoredToken: boolean;
   readonly issueLockWaitMs: number;
   readonly storeTimeoutMs: number;
+  /** The longest a token request may take (the client's `timeoutMs`): the budget mark covers it. */
+  readonly requestTimeoutMs: number;
   readonly now: Clock;
   /** Aborted when the lifecycle closes (waits end at once) ... */
   readonly closing: AbortSignal;
@@ -104,11 +113,22 @@ export interface IssuerDeps {
   discard(id: string, expiresAt: number | undefined): void;
   /** Store or lock trouble the flight survived. */
   onError(error: unknown, op: string, id?: string): void;
+
 }
 
-function closedError(): LsTokenError {
+/** A flight for a caller with no usable token. */
+export const ANY: ObtainRequest = { forced: false, rejected: undefined, current: undefined };
+/** After `logout()` (or `revoke()` of the current token) the user wants a new token: past the budget, the forced cap applies. */
+export const AFTER_LOGOUT: ObtainRequest = { ...ANY, pastBudget: true };
+
+/** What a call gets once the lifecycle is shut down. */
+export function closedError(): LsTokenError {
   return new LsTokenError(ErrorCodes.CLOSED, 'The token lifecycle is shut down');
 }
+
+/** The pause before a failed issuance is tried again within one flight, ms: doubles per failure, up to the most. */
+const FIRST_RETRY_PAUSE_MS = 250;
+const MAX_RETRY_PAUSE_MS = 8_000;
 
 /** Transport errors raised before a request can have reached LS. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
@@ -164,17 +184,25 @@ export class Issuer {
     return { id: record.id, token, resolved: Promise.resolve(token), record, times: this.#d.policy.times(record.issuedAt, expiresAt) };
   }
 
-  /** One flight: adopt, issue, keep the current token, or fail (`ERR_ISSUE_THROTTLED`, `ERR_LOCK_TIMEOUT`, `ERR_CLOSED`, LS errors). */
-  async obtain(req: ObtainRequest): Promise<Obtained> {
+  /**
+   * One flight: adopt, issue, keep the current token, or fail (`ERR_ISSUE_THROTTLED`, `ERR_CLOSED`,
+   * the broker's errors). A failed issuance is tried again after the cool-down while the callers
+   * may still wait (`issueLockWaitMs`, or later when `req.waitUntil` says so); only a fault that
+   * outlasts their wait, or one no retry can fix, reaches them. The store steps run within `path`.
+   */
+  async obtain(req: ObtainRequest, path = new StoreDeadline(this.#d.storeTimeoutMs)): Promise<Obtained> {
     const d = this.#d;
     const refreshing = req.current !== undefined;
-    const waitUntil = d.now() + d.issueLockWaitMs;
+    const ownLimit = d.now() + d.issueLockWaitMs;
     const mayAdopt = d.reuseStoredToken || req.forced || refreshing;
     let lockDelay = 25;
-    for (;;) {
+    let fault: unknown; // the broker's error this flight met
+    let failures = 0;
+    for (let round = 0; ; round++) {
       this.#checkOpen();
+      if (round > 0) path.phase();
       if (mayAdopt) {
-        const adopted = await this.#adoptable(req);
+        const adopted = await this.#adoptable(req, path);
         if (adopted !== undefined) return adopted;
       }
       const now = d.now();
@@ -188,16 +216,29 @@ export class Issuer {
         const cooling = d.throttle.blockedUntil();
         if (cooling !== undefined) {
           if (refreshing) return { kind: 'keep', retryAt: cooling };
-          d.throttle.check(); // throws ERR_ISSUE_THROTTLED with retryAfterMs
+          const last = d.throttle.lastFault;
+          if (last !== undefined && !retryHelps(last)) throw last; // credentials, configuration: waiting cannot help
+          waitFor = cooling;
         }
+      }
+      if (waitFor === undefined) {
         // Store lost its data: live leases on a token with no record mean its holders will write it
         // again within a heartbeat. Issuing now would kill their token.
-        const unrecorded = await d.fleet.unrecordedLeases().catch((err: unknown) => (d.onError(err, 'leases'), []));
+        const unrecorded = await path.run(() => d.fleet.unrecordedLeases(), 'leases').catch((err: unknown) => (this.#storeTrouble(err, 'leases'), []));
         if (unrecorded.length > 0) waitFor = now + 250;
         else if (now < this.#brokerRepeatsUntil) waitFor = this.#brokerRepeatsUntil;
       }
       if (waitFor === undefined) {
-        const outcome = await this.#underLock(req, mayAdopt);
+        let outcome: Obtained | 'busy' | number;
+        try {
+          outcome = await this.#underLock(req, mayAdopt, path);
+        } catch (err) {
+          if (refreshing || !retryHelps(err)) throw err;
+          // Tried again after a backoff of this flight's own (at least the cool-down, which honours
+          // the broker's Retry-After), while the callers may wait.
+          fault = err;
+          outcome = Math.max(d.throttle.blockedUntil() ?? 0, d.now() + Math.min(FIRST_RETRY_PAUSE_MS * 2 ** failures++, MAX_RETRY_PAUSE_MS));
+        }
         if (outcome === 'busy') {
           if (refreshing) return { kind: 'keep', retryAt: now + 1_000 }; // another process is issuing: adopt its token next time
           waitFor = now + lockDelay;
@@ -209,29 +250,43 @@ export class Issuer {
           return outcome;
         }
       }
-      if (waitFor > waitUntil) {
-        throw new LsTokenError(ErrorCodes.ISSUE_THROTTLED, `No token may be issued for ${waitFor - now} ms (issuance budget, LS's cut-off, or another process issuing), longer than issueLockWaitMs`, {
-          retryable: true,
-          retryAfterMs: waitFor - now,
-        });
-      }
+      const t = d.now(); // an attempt may have taken a while
+      if (waitFor > Math.max(ownLimit, req.waitUntil?.() ?? -Infinity)) throw this.#outlasted(fault, waitFor, t);
+      // Callers whose own wait ends before the next try are let go now, with the same error.
+      const at = waitFor;
+      req.expireBefore?.(at, () => this.#outlasted(fault, at, t));
       // Wake at least once a second to look for a token another process stored meanwhile.
-      await sleep(Math.min(waitFor - now, 1_000), d.closing); // rejects with ERR_CLOSED (the closing signal's reason)
+      await sleep(Math.min(waitFor - t, 1_000), d.closing); // rejects with ERR_CLOSED (the closing signal's reason)
     }
+  }
+
+  /** What a caller whose wait ends before `waitFor` gets: the broker's error it met, else a throttle. */
+  #outlasted(fault: unknown, waitFor: number, now: number): unknown {
+    const met = fault ?? this.#d.throttle.lastFault;
+    if (met !== undefined) return met;
+    return new LsTokenError(ErrorCodes.ISSUE_THROTTLED, `No token may be issued for ${waitFor - now} ms (issuance budget, the broker's cut-off, or another process issuing), longer than issueLockWaitMs`, {
+      retryable: true,
+      retryAfterMs: waitFor - now,
+    });
   }
 
   #checkOpen(): void {
     if (this.#d.closing.aborted) throw closedError();
   }
 
+  /** Store trouble the flight survives; a step skipped after an earlier timeout was reported already. */
+  #storeTrouble(err: unknown, op: string, id?: string): void {
+    if (!isSkippedStep(err)) this.#d.onError(err, op, id);
+  }
+
   /** The fleet's token from the store, if it is worth adopting now. */
-  async #adoptable(req: ObtainRequest): Promise<Obtained | undefined> {
+  async #adoptable(req: ObtainRequest, path: StoreDeadline): Promise<Obtained | undefined> {
     const d = this.#d;
     let found: { record: TokenRecord; token: string } | undefined;
     try {
-      found = await boundedStoreCall(d.store.findUsable(d.appKeyId, d.now()), d.storeTimeoutMs, 'findUsable');
+      found = await path.run(() => d.store.findUsable(d.appKeyId, d.now()), 'findUsable');
     } catch (err) {
-      d.onError(err, 'store.findUsable');
+      this.#storeTrouble(err, 'store.findUsable');
       return undefined;
     }
     this.#checkOpen();
@@ -241,7 +296,8 @@ export class Issuer {
     // The record's times are the writer's; judge the token by our own estimate of LS's clock.
     const times = d.policy.times(record.issuedAt, this.#expiryOfStored(record, token));
     if (!d.policy.worthAdopting(times, d.now(), req.current?.times)) return undefined;
-    if (!(await d.fleet.leaseThenRecheck(record.id))) return undefined;
+    // A lease we could not write in time is written when the store answers: adopt anyway.
+    if (!(await path.run(() => d.fleet.leaseThenRecheck(record.id), 'lease', true).catch(() => true))) return undefined;
     this.#checkOpen();
     return { kind: 'got', held: this.hold(record, token, times.expiresAt), source: 'adopted' };
   }
@@ -252,42 +308,48 @@ export class Issuer {
   }
 
   /** Takes the lock; re-reads the store; checks the budget; issues. `'busy'`: lock taken; a number: budget blocked until then. */
-  async #underLock(req: ObtainRequest, mayAdopt: boolean): Promise<Obtained | 'busy' | number> {
+  async #underLock(req: ObtainRequest, mayAdopt: boolean, path: StoreDeadline): Promise<Obtained | 'busy' | number> {
     const d = this.#d;
-    let locked = false;
+    const step: StoreStep = (call, op) => path.run(call, op);
+    let asked = false;
     try {
-      locked = await d.lock.tryAcquire(d.lockKey, d.instanceId, d.lockTtlMs);
+      asked = !path.gaveUp;
+      if (!(await path.run(() => d.lock.tryAcquire(d.lockKey, d.instanceId, d.lockTtlMs), 'issueLock.acquire'))) return 'busy';
     } catch (err) {
-      // A lock we cannot reach must not stop trading: go on without it and say so.
-      d.onError(err, 'issueLock.acquire');
-      locked = true;
+      // A lock we cannot reach in time must not stop trading: go on without it and say so.
+      this.#storeTrouble(err, 'issueLock.acquire');
     }
-    if (!locked) return 'busy';
     try {
       this.#checkOpen();
       // The previous holder may have stored a token between our last read and the lock.
-      const adopted = mayAdopt ? await this.#adoptable(req) : undefined;
+      const adopted = mayAdopt ? await this.#adoptable(req, path) : undefined;
       if (adopted !== undefined) return adopted;
-      if (req.forced) {
+      if (req.forced || req.pastBudget === true) {
         // The broker refuses a second issuance inside its interval (KIS: EGW00133), forced or not.
-        const limit = await d.brokerBudget?.blockedUntil();
+        const limit = await d.brokerBudget?.blockedUntil(-Infinity, step);
         if (limit !== undefined) return limit;
         d.throttle.takeForced(); // throws ERR_ISSUE_THROTTLED at the cap
       } else {
-        const blocked = await d.budget.blockedUntil(d.policy.lastCutoffPassedAt(d.now()));
+        const blocked = await d.budget.blockedUntil(d.policy.lastCutoffPassedAt(d.now()), step);
         if (blocked !== undefined) return blocked;
       }
       this.#checkOpen();
-      return await this.#issue();
+      return await this.#issue(path);
     } finally {
-      await d.lock.release(d.lockKey, d.instanceId).catch((err: unknown) => d.onError(err, 'issueLock.release'));
+      // Not waited for: the caller has its token. A lock call that timed out may still land, and
+      // the release (ordered after it on the same connection) then frees it.
+      if (asked) {
+        void boundedStoreCall(d.lock.release(d.lockKey, d.instanceId), d.storeTimeoutMs, 'issueLock.release').catch((err: unknown) => d.onError(err, 'issueLock.release'));
+      }
     }
   }
 
   /** Issues; a number: the broker answered its live token at the end of its life, ask again then. */
-  async #issue(): Promise<Obtained | number> {
+  async #issue(path: StoreDeadline): Promise<Obtained | number> {
     const d = this.#d;
-    await d.budget.take();
+    // Budget writes are made even after a store timeout: they land when the store answers again.
+    const always: StoreStep = (call, op) => path.run(call, op, true);
+    await d.budget.take(d.requestTimeoutMs, always);
     this.#checkOpen();
     const sentAt = d.now();
     let issued: IssuedToken;
@@ -295,11 +357,14 @@ export class Issuer {
     try {
       issued = await d.client.issueToken({ signal: d.abortRequests });
     } catch (err) {
-      if (!isLsTokenError(err, ErrorCodes.ABORTED)) d.throttle.failed();
+      if (!isLsTokenError(err, ErrorCodes.ABORTED)) d.throttle.failed(err);
       // A broker that limits issuance itself counts from its own last issuance: after its "too
-      // soon" the budget stays taken, or the next process would be refused in the same way.
-      const brokerSaysWait = d.brokerBudget !== undefined && isLsTokenError(err, ErrorCodes.RATE_LIMITED);
-      if (surelyNotIssued(err) && !brokerSaysWait) await d.budget.giveBack();
+      // soon", or an answer that may hide an issuance, its minute runs from now, or the next try
+      // would be refused in the same way. Elsewhere the cool-down paces the retries (and a token
+      // the broker may have issued unseen dies at the next issuance or its cut-off).
+      const brokerMayCount = d.brokerBudget !== undefined && (!surelyNotIssued(err) || isLsTokenError(err, ErrorCodes.RATE_LIMITED));
+      if (brokerMayCount) d.budget.settle(d.now(), always);
+      else await d.budget.giveBack(always);
       // An answer refused as malformed may still carry a token LS issued (dead by its own claims,
       // out of bounds): hold it and revoke it, or it might live on unknown to anyone.
       const raw = rejectedTokenOf(err);
@@ -312,6 +377,7 @@ export class Issuer {
       this.#requests--;
     }
     const receivedAt = d.now();
+    path.phase(); // the steps after the answer share one bound of their own
     const token = issued.accessToken;
     const id = tokenId(token);
     const heldBefore = d.vault.has(id);
@@ -326,18 +392,19 @@ export class Issuer {
       // The broker answered its live token, which our estimate of its clock says has ended: it
       // dies within the clock uncertainty. No new token was issued (the budget is given back); ask
       // again once the broker has surely passed that expiry.
-      await d.budget.giveBack();
+      await d.budget.giveBack(always);
       this.#brokerRepeatsUntil = Math.max(receivedAt + 250, brokerExpMs - d.skew.bounds().lowMs + 250);
       return this.#brokerRepeatsUntil;
     }
     let times = d.policy.times(sentAt, expiresAt);
     const input: NewTokenRecord = { appKeyId: d.appKeyId, tokenType: issued.tokenType, issuedAt: sentAt, expiresAt, revokeAt: times.revokeAt, ownerId: d.instanceId };
-    const record = await this.#record(input, token, id);
+    const record = await this.#record(input, token, id, path);
     // A token the store already knew (a broker answering its live token): its times run from its first issuance.
     if (record.issuedAt < sentAt) times = d.policy.times(record.issuedAt, expiresAt);
     // The broker answered a token it had already issued: nothing was issued, the budget is not spent.
     const repeated = d.sameTokenAnswers && (heldBefore || record.issuedAt < sentAt);
-    if (repeated) await d.budget.giveBack();
+    if (repeated) void d.budget.giveBack(always);
+    else d.budget.settle(receivedAt, always); // the interval runs from the broker's answer
     const held: HeldToken = { id, token, resolved: Promise.resolve(token), record, times };
     if (expiresAt <= receivedAt) {
       // Dead on arrival even by LS's clock: not a token to hand out. It is revoked, and the budget
@@ -349,12 +416,12 @@ export class Issuer {
   }
 
   /** Writes the record, bounded; a store that fails or hangs leaves the token in memory only (the heartbeat writes it later). */
-  async #record(input: NewTokenRecord, token: string, id: string): Promise<TokenRecord> {
+  async #record(input: NewTokenRecord, token: string, id: string, path: StoreDeadline): Promise<TokenRecord> {
     const d = this.#d;
     try {
-      return await boundedStoreCall(d.store.put(input, token), d.storeTimeoutMs, 'put');
+      return await path.run(() => d.store.put(input, token), 'put');
     } catch (err) {
-      d.onError(err, 'store.put', id);
+      this.#storeTrouble(err, 'store.put', id);
       const now = d.now();
       return { schema: 1, id, state: 'active', reason: null, attempts: 0, lastError: null, createdAt: now, updatedAt: now, ...input, ownerId: d.instanceId };
     }

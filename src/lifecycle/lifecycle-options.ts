@@ -77,7 +77,8 @@ export interface TokenLifecycleOptions extends OAuthClientOptions {
    * provider's own limit (KIS: 60 s), which forced re-issues obey too. A refresh that would break it
    * keeps the current token; a caller with no usable token waits up to `issueLockWaitMs` for it,
    * then fails with `ERR_ISSUE_THROTTLED`. Forced re-issues (after LS rejected the token) have
-   * their own cap (`issueThrottle`). Default `60_000`.
+   * their own cap (`issueThrottle`). The interval runs from the broker's answer. Default `60_000`
+   * (`0` for `rfc7009Provider`: a generic OAuth server has no issuance limit).
    */
   minIssueIntervalMs?: number;
   /** Revocation backoff. Defaults: 5 retries, 500 ms doubling to 30 s, 2 min budget, 5 s after a rate limit. */
@@ -200,14 +201,15 @@ export function parseLifecycleOptions(options: TokenLifecycleOptions): Lifecycle
     throw invalidOption('issueLock', 'must implement IssueLockProvider');
   }
   const leaseTtlMs = optionalDuration('leaseTtlMs', o.leaseTtlMs, 30_000, 300);
+  const provider = resolveProvider(o.provider);
   return Object.freeze({
-    provider: resolveProvider(o.provider),
+    provider,
     refreshMarginMs: optionalDuration('refreshMarginMs', o.refreshMarginMs, 300_000),
     revokeMarginMs: optionalDuration('revokeMarginMs', o.revokeMarginMs, 60_000),
     maxLifetimeMs: optionalDuration('maxLifetimeMs', o.maxLifetimeMs, Infinity, 1),
     supersededGraceMs: optionalDuration('supersededGraceMs', o.supersededGraceMs, 30_000),
     reuseStoredToken: optionalBoolean('reuseStoredToken', o.reuseStoredToken, true),
-    minIssueIntervalMs: optionalDuration('minIssueIntervalMs', o.minIssueIntervalMs, 60_000),
+    minIssueIntervalMs: optionalDuration('minIssueIntervalMs', o.minIssueIntervalMs, provider.rules.defaultMinIssueIntervalMs ?? 60_000),
     shutdownDeadlineMs: optionalDuration('shutdownDeadlineMs', o.shutdownDeadlineMs, 10_000),
     revokeOnShutdown: optionalEnum('revokeOnShutdown', o.revokeOnShutdown, ['last-holder', 'always', 'never'], 'last-holder'),
     orphanPolicy: optionalEnum('orphanPolicy', o.orphanPolicy, ['adopt', 'revoke'], 'adopt'),

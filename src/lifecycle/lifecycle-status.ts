@@ -7,6 +7,7 @@ import type { Clock } from '../core/clock.js';
 import type { LifecycleEvents } from '../core/events.js';
 import { boundedStoreCall } from '../store/store-call.js';
 import type { TokenStore } from '../store/token-store.js';
+import type { AvailabilityCounts } from './availability.js';
 import type { ClockSkewEstimate } from './clock-skew.js';
 import type { TokenTimes } from './token-policy.js';
 
@@ -39,6 +40,10 @@ export interface LifecycleStatus {
   readonly scheduled: number;
   /** Revocations in flight. */
   readonly inflight: number;
+  /** Callers waiting for a token now (`getAccessToken()` with no usable token, `invalidate()`). */
+  readonly waiting: number;
+  /** Failed and throttled calls, store and lock trouble on the issue path; see {@link AvailabilityCounts}. */
+  readonly availability: AvailabilityCounts;
 }
 
 /** What {@link TokenLifecycle.health} reports; see `ok` for what "healthy" means. */

@@ -22,12 +22,15 @@ import type { EventSink, RevocationResult, RevocationScheduler } from '../schedu
 import type { RevokeReason, TokenRecord } from '../store/token-record.js';
 import type { TokenStore } from '../store/token-store.js';
 import { type LifecycleParts, assembleLifecycle } from './assemble.js';
-import { type HeldToken, type ObtainRequest, fleetView } from './issuer.js';
+import { AFTER_LOGOUT, ANY, type HeldToken, type ObtainRequest, closedError, fleetView } from './issuer.js';
 import type { TokenLifecycleOptions } from './lifecycle-options.js';
 import { EventOutbox } from './lifecycle-events.js';
 import { HealthBook, type LifecycleHealth, type LifecycleStatus, buildHealth } from './lifecycle-status.js';
 import { type ShutdownOptions, type ShutdownSummary, shutdownLifecycle } from './shutdown.js';
 import { RefreshTimer } from './refresh-timer.js';
+import { AvailabilityCounters } from './availability.js';
+import { CallerWaits } from './caller-waits.js';
+import { StoreDeadline } from './store-deadline.js';
 import { runSweep } from './sweep.js';
 
 export type { RevokeOnShutdown, TokenLifecycleOptions } from './lifecycle-options.js';
@@ -35,11 +38,6 @@ export type { NotRevoked, ShutdownOptions, ShutdownSummary } from './shutdown.js
 export type { LifecycleHealth, LifecycleStatus } from './lifecycle-status.js';
 
 const STORE_ID = /^[0-9a-f]{64}$/;
-const ANY: ObtainRequest = { forced: false, rejected: undefined, current: undefined };
-
-function closedError(): LsTokenError {
-  return new LsTokenError(ErrorCodes.CLOSED, 'The token lifecycle is shut down');
-}
 
 /**
  * Manages the whole life of the LS access tokens of one app key.
@@ -74,7 +72,9 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   #current: HeldToken | undefined;
   readonly #refreshTimer: RefreshTimer;
   #flight: Promise<void> | undefined;
-  #acquiring: Promise<string> | undefined;
+  readonly #counters: AvailabilityCounters;
+  readonly #callers: CallerWaits;
+  #afterLogout = false;
   #starting: Promise<void> | undefined;
   #shutdownPromise: Promise<ShutdownSummary> | undefined;
   #started = false;
@@ -93,6 +93,8 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     ({ client: this.client, store: this.store, scheduler: this.scheduler, appKeyId: this.appKeyId, provider: this.provider } = this.#p);
     this.instanceId = this.#p.cfg.instanceId;
     this.#book = new HealthBook(this.#p.now);
+    this.#counters = new AvailabilityCounters(this.#p.now);
+    this.#callers = new CallerWaits(this.#p.now, (err) => this.#counters.callFailed(err));
     this.#out = new EventOutbox(this, this.#book, this.#p.cfg.logger, { instanceId: this.instanceId }, this.#p.redactor);
     this.#refreshTimer = new RefreshTimer(this.#p.now, () => this.#onRefreshTimer());
   }
@@ -121,10 +123,12 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
    * The access token to put in `authorization: Bearer ...`. While the current token is usable this
    * answers from memory with no store or network I/O; at its refresh time a successor is fetched
    * in the background while callers keep the current token. Concurrent callers with no usable
-   * token share one flight (which also joins a refresh in progress).
+   * token share one flight (which also joins a refresh in progress); each waits at most
+   * `issueLockWaitMs` while a failed issuance is tried again (see docs/guarantees.md).
    *
-   * @throws {@link LsTokenError} from issuance (`ERR_INVALID_CREDENTIALS`, `ERR_NETWORK`, ...),
-   * `ERR_ISSUE_THROTTLED` (cool-down, issuance budget, forced re-issue cap), `ERR_CLOSED` after shutdown.
+   * @throws {@link LsTokenError} the broker's error when its fault outlasts the wait, at once when
+   * no retry can fix it (`ERR_INVALID_CREDENTIALS`, `ERR_CONFIGURATION`); `ERR_ISSUE_THROTTLED`
+   * (issuance budget, cut-off, another process issuing, forced re-issue cap); `ERR_CLOSED` after shutdown.
    */
   getAccessToken(): Promise<string> {
     const cur = this.#current;
@@ -135,7 +139,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
         return cur.resolved;
       }
     }
-    return this.#acquiring ?? this.#acquire(ANY);
+    return this.#wait(this.#afterLogout ? AFTER_LOGOUT : ANY);
   }
 
   /**
@@ -152,12 +156,13 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     this.#p.vault.forget(id); // LS says it is dead
     const dead = { state: 'revoked', reason: 'superseded', lastError: { code: ErrorCodes.INVALID_TOKEN, message: 'LS reported the token invalid' } } as const;
     await boundedStoreCall(this.store.update(id, dead, { expectStates: ['active'] }), this.#p.cfg.storeTimeoutMs, 'update').catch((err: unknown) => this.#report(err, 'store.update', id));
-    return this.#acquiring ?? this.#acquire({ forced: true, rejected: id, current: undefined });
+    return this.#wait({ forced: true, rejected: id, current: undefined });
   }
 
   /** Revokes every token this process holds (reason `logout`). The next `getAccessToken()` obtains a new one. */
   async logout(): Promise<RevocationResult[]> {
     this.#setCurrent(undefined);
+    this.#afterLogout = true; // the user asked for a new token: the next issuance passes the budget
     return Promise.all(this.#p.vault.ids().map((id) => this.scheduler.revoke(id, 'logout')));
   }
 
@@ -175,7 +180,10 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
       assertAccessToken(this.provider, tokenOrId, this.#p.appKey, 'tokenOrId');
       this.#p.vault.hold(id, tokenOrId);
     }
-    if (this.#current?.id === id) this.#setCurrent(undefined);
+    if (this.#current?.id === id) {
+      this.#setCurrent(undefined);
+      this.#afterLogout = true;
+    }
     return this.scheduler.revoke(id, reason);
   }
 
@@ -196,6 +204,8 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
       clockSkew: this.#p.skew.estimate(),
       scheduled: this.scheduler.size,
       inflight: this.scheduler.inflight,
+      waiting: this.#callers.waiting,
+      availability: this.#counters.snapshot(),
     };
   }
 
@@ -268,21 +278,23 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
 
   // --- the single flight ---------------------------------------------------------------------
 
-  #acquire(req: ObtainRequest): Promise<string> {
+  /** A caller with no usable token: joins the flight of the callers waiting, or starts one; waits at most `issueLockWaitMs`. */
+  #wait(req: ObtainRequest): Promise<string> {
     if (this.#closing.signal.aborted) return Promise.reject(closedError());
-    const p = (async () => {
-      if (!this.#started) await this.start();
-      if (this.#flight !== undefined) {
-        await this.#flight; // a refresh in flight is joined, never raced by a second issuance
-        const cur = this.#current;
-        if (cur !== undefined && cur.id !== req.rejected && this.#p.now() < cur.times.revokeAt) return cur.token;
-      }
-      return this.#fly(req);
-    })().finally(() => {
-      if (this.#acquiring === p) this.#acquiring = undefined;
-    });
-    this.#acquiring = p;
-    return p;
+    return this.#callers.wait(this.#p.cfg.issueLockWaitMs, (g) => this.#acquire({ ...req, waitUntil: () => g.latest(), expireBefore: (at, err) => g.expireBefore(at, err) }));
+  }
+
+  async #acquire(req: ObtainRequest): Promise<string> {
+    if (this.#closing.signal.aborted) throw closedError();
+    // One deadline for the store steps before the request, the first start's sweep included.
+    const path = new StoreDeadline(this.#p.cfg.storeTimeoutMs, (op) => this.#counters.storeTimedOut(op));
+    if (!this.#started) await path.run(() => this.start(), 'start', true).catch((err: unknown) => (isLsTokenError(err, ErrorCodes.CLOSED) ? Promise.reject(err) : undefined));
+    if (this.#flight !== undefined) {
+      await this.#flight; // a refresh in flight is joined, never raced by a second issuance
+      const cur = this.#current;
+      if (cur !== undefined && cur.id !== req.rejected && this.#p.now() < cur.times.revokeAt) return cur.token;
+    }
+    return this.#fly(req, path);
   }
 
   #refresh(): void {
@@ -296,12 +308,12 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   }
 
   /** One flight of the issuer; installs what it brings. Resolves with the token to hand out. */
-  async #fly(req: ObtainRequest): Promise<string> {
+  async #fly(req: ObtainRequest, path?: StoreDeadline): Promise<string> {
     let release!: () => void;
     const flight = new Promise<void>((r) => (release = r));
     this.#flight = flight;
     try {
-      const out = await this.#p.issuer.obtain(req);
+      const out = await this.#p.issuer.obtain(req, path);
       if (this.#closing.signal.aborted) throw closedError(); // landed during shutdown: the vault has it, shutdown revokes it
       if (out.kind === 'keep') {
         this.#armRefresh(out.retryAt);
@@ -309,7 +321,9 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
         return req.current.token;
       }
       this.#install(out.held, out.source);
-      await this.#heartbeat(); // our lease is written before anyone uses it: a sibling's sweep must see it held
+      // Our lease is written before anyone uses it (a sibling's sweep must see it held), within the
+      // store deadline of this flight: a store that hangs gets it when it answers again.
+      await (path ?? new StoreDeadline(this.#p.cfg.storeTimeoutMs)).run(() => this.#heartbeat(), 'heartbeat', true).catch(() => undefined);
       return out.held.token;
     } catch (err) {
       if (isLsTokenError(err, ErrorCodes.ISSUE_THROTTLED) && req.current === undefined) this.#report(err, 'acquire');
@@ -334,6 +348,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
       return;
     }
     this.#setCurrent(held);
+    this.#afterLogout = false;
     // Scheduled before anyone hears of it: a throwing listener cannot leave it unscheduled.
     if (!scheduler.isScheduled(held.id)) scheduler.schedule({ id: held.id, revokeAt: held.times.revokeAt, expiresAt: held.times.expiresAt }, 'expiry');
     this.#out.emit('issued', { id: held.id, appKeyId: this.appKeyId, issuedAt: held.times.issuedAt, expiresAt: held.times.expiresAt, revokeAt: held.times.revokeAt, source });
@@ -382,6 +397,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   };
 
   #report(err: unknown, op: string, id?: string): void {
+    this.#counters.reported(op);
     this.#out.report(err, op, id);
   }
 }

@@ -55,6 +55,17 @@ export interface TokenRules {
    * obey it too. `0` when the broker publishes none.
    */
   readonly minIssueIntervalMs: number;
+  /**
+   * Added to `minIssueIntervalMs` by the issuance budget, ms, so that a second token request
+   * reaches the broker surely after its interval, whatever the network and the broker's own
+   * counting (KIS: 2 s). Default `0`.
+   */
+  readonly issueIntervalMarginMs?: number;
+  /**
+   * The lifecycle's `minIssueIntervalMs` when the user sets none, ms. Default `60_000` (the storm
+   * guard); `0` for a generic OAuth server, which has no such limit (`rfc7009Provider`).
+   */
+  readonly defaultMinIssueIntervalMs?: number;
   /** What a new token does to the app key's previous one: `killed` (LS), `kept`, or `unknown`. */
   readonly previousToken: 'killed' | 'kept' | 'unknown';
 }

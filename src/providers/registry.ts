@@ -42,6 +42,9 @@ export function resolveProvider(value: unknown, field = 'provider'): ProviderDef
   if (r === undefined || !(r.lifetimeMs > 0) || !isDuration(r.sameTokenWithinMs) || !isDuration(r.minIssueIntervalMs)) {
     throw invalidOption(`${field}.rules`, 'must give lifetimeMs > 0 and sameTokenWithinMs, minIssueIntervalMs >= 0');
   }
+  for (const opt of ['issueIntervalMarginMs', 'defaultMinIssueIntervalMs'] as const) {
+    if (r[opt] !== undefined && !isDuration(r[opt])) throw invalidOption(`${field}.rules`, `${opt} must be a duration >= 0 when given`);
+  }
   if (p.tokenFormat !== 'jwt' && p.tokenFormat !== 'opaque') throw invalidOption(`${field}.tokenFormat`, 'must be "jwt" or "opaque"');
   return p as ProviderDefinition;
 }

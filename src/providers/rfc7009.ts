@@ -117,7 +117,7 @@ export function rfc7009Provider(options: Rfc7009ProviderOptions): ProviderDefini
     baseUrls: Object.freeze({ real: new URL(tokenEndpoint).origin, mock: undefined }),
     // RFC 6749 sets no length; these bound what is sent.
     credentialLimits: Object.freeze({ appKey: 1024, appSecretKey: 1024 }),
-    rules: Object.freeze({ lifetimeMs: lifetimeS * 1000, dailyCutoff: null, sameTokenWithinMs: 0, minIssueIntervalMs: 0, previousToken: 'kept' }),
+    rules: Object.freeze({ lifetimeMs: lifetimeS * 1000, dailyCutoff: null, sameTokenWithinMs: 0, minIssueIntervalMs: 0, defaultMinIssueIntervalMs: 0, previousToken: 'kept' }),
     tokenFormat: 'jwt',
     issueRequest: (c) => request(tokenEndpoint, c, { grant_type: 'client_credentials', ...(scope === undefined ? {} : { scope }) }),
     revokeRequest: (c, token, hint) => request(revocationEndpoint, c, { token, token_type_hint: hint }),

@@ -131,9 +131,10 @@ describe('lifecycle.attach(axios)', () => {
       const tr = await startTrServer((token) => {
         first ??= token;
         if (token !== first) return { status: 200, body: { rsp_cd: '00000', rt_cd: '0' } as never };
-        // KIS killed it, and KIS allows one issuance a minute: the re-issue comes a minute later.
+        // KIS killed it, and KIS allows one issuance a minute: the re-issue comes a minute later
+        // (past the lifecycle's margin over KIS's minute, and the grace of the store's mark).
         kis.revokeToken(first!);
-        t += 61_000;
+        t += 68_000;
         return { status: 500, body: { rsp_cd: '', rt_cd: '1', msg_cd: 'EGW00123', msg1: '기간이 만료된 token 입니다.' } as never };
       });
       const api = axios.create({ baseURL: tr.url });

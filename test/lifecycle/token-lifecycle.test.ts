@@ -260,7 +260,8 @@ describe('TokenLifecycle against the mock LS server', () => {
   it('cools down after a failed issuance instead of hammering LS', async () => {
     const lc = make({ appSecretKey: 'wrong-secret', issueThrottle: { cooldownMs: 60_000 } });
     await expect(lc.getAccessToken()).rejects.toMatchObject({ code: ErrorCodes.INVALID_CREDENTIALS });
-    await expect(lc.getAccessToken()).rejects.toMatchObject({ code: ErrorCodes.ISSUE_THROTTLED, retryable: true });
+    // During the cool-down a fault no retry can fix is the answer at once, as the broker's own error.
+    await expect(lc.getAccessToken()).rejects.toMatchObject({ code: ErrorCodes.INVALID_CREDENTIALS, retryable: false });
     expect(mock.stats().tokenRequests).toBe(1);
     now += 60_001;
     await expect(lc.getAccessToken()).rejects.toMatchObject({ code: ErrorCodes.INVALID_CREDENTIALS });

@@ -147,7 +147,8 @@ describe.each(['ls', 'kis', 'kiwoom'] as const)('provider %s', (name) => {
     const mock = await mockFor(name);
     let logs = '';
     const logger = pino({ level: 'debug' }, new Writable({ write: (c: Buffer, _e, cb) => ((logs += c.toString()), cb()) }));
-    const lc = lifecycle(name, mock, { logger, issueThrottle: { cooldownMs: 0 }, retry: { retries: 3, minDelayMs: 10, maxDelayMs: 20, rateLimitDelayMs: 20 } });
+    // issueLockWaitMs 0: the injected 500 reaches the caller (with any wait it would be retried).
+    const lc = lifecycle(name, mock, { logger, issueLockWaitMs: 0, issueThrottle: { cooldownMs: 0 }, retry: { retries: 3, minDelayMs: 10, maxDelayMs: 20, rateLimitDelayMs: 20 } });
     const texts: string[] = [];
     const errors: unknown[] = [];
     for (const ev of ['issued', 'scheduled', 'revoked', 'retrying', 'revokeFailed', 'expired', 'error'] as const) {

@@ -5,8 +5,10 @@
  * daemon or `ls-token sweep` revokes it in time.
  *
  * A retryable failure (5xx, timeout, network, rate limit) is retried with backoff until
- * `--deadline-ms`. The CLI does the pacing itself, so the lifecycle's issuance cool-down (meant for
- * a daemon's many callers) is off here; the cap on forced re-issues stays.
+ * `--deadline-ms`. The CLI does the pacing itself, so the lifecycle's issuance cool-down and its
+ * own retries within a caller's wait (meant for a daemon's many callers) are off here
+ * (`issueLockWaitMs: 0`: every fault or wait comes back to the CLI's loop, which notes it); the cap
+ * on forced re-issues stays.
  */
 import { ErrorCodes, LsTokenError } from '../../core/errors.js';
 import type { IssuedEvent, ErrorEvent } from '../../core/events.js';
@@ -29,7 +31,7 @@ export const issueCommand: Command = async (ctx) => {
   return withStore(ctx, storeCfg, 'warn', async (s) => {
     // --new is the operator's explicit decision to replace the app key's token: like a forced
     // re-issue, it is not held back by the one-issuance-a-minute budget.
-    const lc = cliLifecycle(ls, storeCfg, s, { reuseStoredToken: !forceNew, issueThrottle: { cooldownMs: 0 }, ...(forceNew ? { minIssueIntervalMs: 0 } : {}) });
+    const lc = cliLifecycle(ls, storeCfg, s, { reuseStoredToken: !forceNew, issueThrottle: { cooldownMs: 0 }, issueLockWaitMs: 0, ...(forceNew ? { minIssueIntervalMs: 0 } : {}) });
     let issued: IssuedEvent | undefined;
     const warnings: string[] = [];
     lc.on('issued', (e) => {

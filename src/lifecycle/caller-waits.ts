@@ -1,0 +1,118 @@
+/**
+ * The callers waiting for a token. Each waits at most its own `issueLockWaitMs` (by the lifecycle's
+ * clock): the flight they share tells, before each pause, which callers' waits end before it tries
+ * again, and those are let go with the error they would meet. The flight goes on as long as the
+ * latest caller may wait.
+ *
+ * While anyone waits, one ref'd handle keeps the process alive (the waits themselves, on library
+ * timers, are unref'd): a daemon whose only work is a caller waiting for LS's cut-off must not
+ * exit under it. The handle is dropped the moment nobody waits.
+ */
+import type { Clock } from '../core/clock.js';
+
+interface Waiter {
+  readonly deadline: number;
+  readonly resolve: (token: string) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** The callers of one flight. */
+export class WaitGroup {
+  readonly #waiters = new Set<Waiter>();
+  readonly #done: (count: number, err?: unknown) => void;
+
+  /** @param done told how many callers were settled, and with which error (none: with a token). */
+  constructor(done: (count: number, err?: unknown) => void) {
+    this.#done = done;
+  }
+
+  add(w: Waiter): void {
+    this.#waiters.add(w);
+  }
+
+  /** The latest time a caller of this flight still waits until (`-Infinity` when none does). */
+  latest(): number {
+    let at = -Infinity;
+    for (const w of this.#waiters) at = Math.max(at, w.deadline);
+    return at;
+  }
+
+  /** Lets go, with `error()`, the callers whose wait ends before `at`. */
+  expireBefore(at: number, error: () => unknown): void {
+    let err: unknown;
+    for (const w of this.#waiters) {
+      if (w.deadline >= at) continue;
+      err ??= error();
+      this.#waiters.delete(w);
+      w.reject(err);
+      this.#done(1, err);
+    }
+  }
+
+  /** Settles every caller still waiting. */
+  settle(outcome: { token: string } | { error: unknown }): void {
+    const n = this.#waiters.size;
+    for (const w of this.#waiters) {
+      if ('token' in outcome) w.resolve(outcome.token);
+      else w.reject(outcome.error);
+    }
+    this.#waiters.clear();
+    if (n > 0) this.#done(n, 'error' in outcome ? outcome.error : undefined);
+  }
+}
+
+/** The waiting callers of one lifecycle; see the module notes. */
+export class CallerWaits {
+  readonly #now: Clock;
+  readonly #onFailed: (err: unknown) => void;
+  #group: WaitGroup | undefined;
+  #count = 0;
+  #hold: NodeJS.Timeout | undefined;
+
+  /**
+   * @param now the lifecycle's clock.
+   * @param onFailed told once per caller that got an error.
+   */
+  constructor(now: Clock, onFailed: (err: unknown) => void) {
+    this.#now = now;
+    this.#onFailed = onFailed;
+  }
+
+  /** How many callers wait now. */
+  get waiting(): number {
+    return this.#count;
+  }
+
+  /** Waits at most `waitMs` for the flight in progress, or for one `start` begins (given the callers' group). */
+  wait(waitMs: number, start: (group: WaitGroup) => Promise<string>): Promise<string> {
+    let group = this.#group;
+    const fresh = group === undefined;
+    if (group === undefined) {
+      const g = new WaitGroup((n, err) => this.#left(n, err));
+      this.#group = group = g;
+    }
+    const g = group;
+    const mine = new Promise<string>((resolve, reject) => g.add({ deadline: this.#now() + waitMs, resolve, reject }));
+    if (this.#count++ === 0) this.#hold = setInterval(() => undefined, 1 << 30); // ref'd: see the module notes
+    if (fresh) {
+      // The group is closed before its callers are told, so that a caller arriving then starts anew.
+      const close = (): void => {
+        if (this.#group === g) this.#group = undefined;
+      };
+      start(g).then(
+        (token) => (close(), g.settle({ token })),
+        (error: unknown) => (close(), g.settle({ error })),
+      );
+    }
+    return mine;
+  }
+
+  #left(n: number, err: unknown): void {
+    if (err !== undefined) for (let i = 0; i < n; i++) this.#onFailed(err);
+    this.#count -= n;
+    if (this.#count === 0) {
+      clearInterval(this.#hold);
+      this.#hold = undefined;
+    }
+  }
+}
