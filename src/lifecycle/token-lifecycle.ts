@@ -25,6 +25,7 @@ import { type LifecycleParts, assembleLifecycle } from './assemble.js';
 import { type HeldToken, type ObtainRequest, fleetView } from './issuer.js';
 import type { TokenLifecycleOptions } from './lifecycle-options.js';
 import { EventOutbox } from './lifecycle-events.js';
+import { LifecycleMetrics, type MetricsGaugeSource } from './lifecycle-metrics.js';
 import { HealthBook, type LifecycleHealth, type LifecycleStatus, buildHealth } from './lifecycle-status.js';
 import { type ShutdownOptions, type ShutdownSummary, shutdownLifecycle } from './shutdown.js';
 import { RefreshTimer } from './refresh-timer.js';
@@ -71,6 +72,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   readonly #requests = new AbortController();
   readonly #book: HealthBook;
   readonly #out: EventOutbox;
+  readonly #metrics: LifecycleMetrics | undefined;
   #current: HeldToken | undefined;
   readonly #refreshTimer: RefreshTimer;
   #flight: Promise<void> | undefined;
@@ -89,11 +91,14 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
       onStoreError: (error, op) => this.#out.emit('error', { error, op: `store.${op}` }),
       closing: this.#closing.signal,
       requests: this.#requests.signal,
+      timeRequest: (request) => (this.#metrics === undefined ? request() : this.#metrics.timeRequest(request)),
     });
     ({ client: this.client, store: this.store, scheduler: this.scheduler, appKeyId: this.appKeyId, provider: this.provider } = this.#p);
     this.instanceId = this.#p.cfg.instanceId;
     this.#book = new HealthBook(this.#p.now);
-    this.#out = new EventOutbox(this, this.#book, this.#p.cfg.logger, { instanceId: this.instanceId }, this.#p.redactor);
+    const meter = this.#p.cfg.meter;
+    this.#metrics = meter === undefined ? undefined : new LifecycleMetrics(meter, { provider: this.provider.id, appKeyId: this.appKeyId }, this.#gaugeSource());
+    this.#out = new EventOutbox(this, this.#book, this.#p.cfg.logger, { instanceId: this.instanceId }, this.#p.redactor, this.#metrics);
     this.#refreshTimer = new RefreshTimer(this.#p.now, () => this.#onRefreshTimer());
   }
 
@@ -216,6 +221,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     if (this.#shutdownPromise !== undefined) return this.#shutdownPromise;
     const deadlineMs = optionalDuration('deadlineMs', options.deadlineMs, this.#p.cfg.shutdownDeadlineMs);
     this.#closing.abort(closedError());
+    this.#metrics?.close();
     for (const t of Object.values(this.#timers)) clearTimeout(t);
     this.#refreshTimer.clear();
     const currentId = this.#current?.id;
@@ -248,7 +254,8 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   /** Sweeps the store once (see `sweep.ts`). Runs at start and every `sweepIntervalMs`. Never rejects. */
   sweep(): Promise<void> {
     const p = this.#p;
-    this.#sweeping ??= runSweep({ ...p, instanceId: this.instanceId, currentId: () => this.#current?.id, closing: this.#closing.signal, onError: (err, op, id) => this.#report(err, op, id) })
+    const onPlan = this.#metrics === undefined ? undefined : this.#metrics.swept.bind(this.#metrics);
+    this.#sweeping ??= runSweep({ ...p, instanceId: this.instanceId, currentId: () => this.#current?.id, closing: this.#closing.signal, onError: (err, op, id) => this.#report(err, op, id), ...(onPlan === undefined ? {} : { onPlan }) })
       .then(() => this.#book.swept())
       .finally(() => {
         this.#sweeping = undefined;
@@ -282,6 +289,11 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
       if (this.#acquiring === p) this.#acquiring = undefined;
     });
     this.#acquiring = p;
+    const m = this.#metrics;
+    if (m !== undefined) {
+      const t0 = performance.now(); // not the hot path: only callers with no usable token get here
+      p.then(() => m.callEnded(performance.now() - t0), (err: unknown) => m.callEnded(performance.now() - t0, err));
+    }
     return p;
   }
 
@@ -309,6 +321,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
         return req.current.token;
       }
       this.#install(out.held, out.source);
+      if (req.forced && out.source === 'issued') this.#metrics?.forcedReissue();
       await this.#heartbeat(); // our lease is written before anyone uses it: a sibling's sweep must see it held
       return out.held.token;
     } catch (err) {
@@ -383,5 +396,18 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
 
   #report(err: unknown, op: string, id?: string): void {
     this.#out.report(err, op, id);
+  }
+
+  /** What the metrics' gauges read at collection time (never the hot path). */
+  #gaugeSource(): MetricsGaugeSource {
+    const { fleet, skew, scheduler, now } = this.#p;
+    return {
+      current: () => (this.#current === undefined ? undefined : { id: this.#current.id, expiresAt: this.#current.times.expiresAt, revokeAt: this.#current.times.revokeAt }),
+      clockSkewMs: () => skew.estimate()?.offsetMs ?? null,
+      scheduled: () => scheduler.size,
+      holders: (id) => fleet.holders().then((h) => 1 + (h.get(id)?.length ?? 0), () => undefined),
+      healthy: () => this.health().then((h) => h.ok),
+      now,
+    };
   }
 }
