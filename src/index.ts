@@ -17,6 +17,7 @@ export { TokenPolicy, LS_DAILY_CUTOFF, LS_MAX_LIFETIME_MS, CUTOFF_WAIT_MS, nextC
 export type { DailyCutoff, TokenPolicyOptions, TokenTimes, IssueDecision } from './lifecycle/token-policy.js';
 export { ClockSkew } from './lifecycle/clock-skew.js';
 export type { ClockSample, ClockBounds, ClockSkewEstimate } from './lifecycle/clock-skew.js';
+export type { MetricsMeter, MetricsCounter, MetricsHistogram, MetricsBatchResult, MetricsBatchCallback, MetricsInstrumentOptions, MetricAttributes } from './lifecycle/lifecycle-metrics.js';
 export { LsOAuthClient, LS_PRODUCTION_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES } from './ls/ls-client.js';
 export type { LsOAuthClientOptions, RequestOptions, TokenTypeHint } from './ls/ls-client.js';
 export { rejectedTokenOf, MAX_TOKEN_LIFETIME_S } from './ls/ls-response.js';

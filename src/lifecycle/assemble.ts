@@ -56,6 +56,8 @@ export interface AssemblyHooks {
   readonly closing: AbortSignal;
   /** Aborted when shutdown gives up on a request in flight. */
   readonly requests: AbortSignal;
+  /** Times each token request (metrics); called only when the `meter` option is set. */
+  readonly timeRequest: <T>(request: () => Promise<T>) => Promise<T>;
 }
 
 /** Builds the parts; throws `ERR_INVALID_OPTION` (naming the field) for bad options. */
@@ -122,7 +124,8 @@ export function assembleLifecycle(options: TokenLifecycleOptions, hooks: Assembl
   const brokerIntervalMs = rules.minIssueIntervalMs > 0 ? rules.minIssueIntervalMs + (rules.issueIntervalMarginMs ?? 0) : 0;
   const issuer = new Issuer({
     ...base,
-    client,
+    // With a meter, every token request is counted and timed; without one the client is used as it is.
+    client: cfg.meter === undefined ? client : { issueToken: (o) => hooks.timeRequest(() => client.issueToken(o)) },
     serverTime: (signal) => client.serverTime({ signal }),
     vault,
     fleet,

@@ -17,6 +17,7 @@ import { TokenStore } from '../store/token-store.js';
 import type { IssueLockProvider } from './issue-lock.js';
 import type { IssueThrottleOptions } from './issue-throttle.js';
 import { isLifecycleLogger, type LifecycleLogger } from '../integrations/logger.js';
+import { isMetricsMeter, type MetricsMeter } from './lifecycle-metrics.js';
 
 /** What to do with the shared token at shutdown. */
 export type RevokeOnShutdown = 'last-holder' | 'always' | 'never';
@@ -118,6 +119,12 @@ export interface TokenLifecycleOptions extends OAuthClientOptions {
    * revokeFailed/error: error), secret-free. Default: none (silent).
    */
   logger?: LifecycleLogger;
+  /**
+   * An OpenTelemetry `Meter` (`@opentelemetry/api` 1.x, an optional peer dependency): the lifecycle
+   * then records counters, histograms and observable gauges under `ls_token.*` (see
+   * docs/observability.md). The hot path records nothing. Default: none (no metrics work at all).
+   */
+  meter?: MetricsMeter;
 }
 
 /** How the lifecycle gets its store. */
@@ -153,6 +160,7 @@ export interface LifecycleConfig {
   readonly issueLock: IssueLockProvider | undefined;
   readonly random: () => number;
   readonly logger: LifecycleLogger | undefined;
+  readonly meter: MetricsMeter | undefined;
   readonly store: StoreChoice;
   /** Passed to the scheduler, which validates them. */
   readonly scheduler: { readonly retry: RetryPolicy | undefined; readonly concurrency: number | undefined; readonly revokeRatePerSec: number | undefined };
@@ -227,6 +235,7 @@ export function parseLifecycleOptions(options: TokenLifecycleOptions): Lifecycle
     issueLock,
     random: optionalFunction<() => number>('random', o.random) ?? Math.random,
     logger: o.logger === undefined ? undefined : isLifecycleLogger(o.logger) ? o.logger : invalid('logger', 'must have info, warn and error methods (a pino-compatible logger)'),
+    meter: o.meter === undefined ? undefined : isMetricsMeter(o.meter) ? o.meter : invalid('meter', 'must be an OpenTelemetry Meter (createCounter, createHistogram, createObservableGauge, addBatchObservableCallback)'),
     store: storeChoice(o),
     scheduler: Object.freeze({ retry: o.retry, concurrency: o.concurrency, revokeRatePerSec: o.revokeRatePerSec }),
   });

@@ -85,6 +85,8 @@ export interface SweepParts {
   readonly cfg: Pick<LifecycleConfig, 'orphanPolicy' | 'reuseStoredToken' | 'storeTimeoutMs'>;
   readonly now: Clock;
   onError(err: unknown, op: string, id?: string): void;
+  /** Told the plan once it is made (metrics). */
+  onPlan?(plan: readonly SweepAction[]): void;
 }
 
 /** Reads the store, plans, and carries the plan out. Never rejects: trouble is reported. */
@@ -112,6 +114,7 @@ export async function runSweep(p: SweepParts): Promise<void> {
     p.onError(err, 'sweep');
     return;
   }
+  p.onPlan?.(plan);
   const schedule = (r: TokenRecord): void => {
     if (!p.scheduler.isScheduled(r.id)) p.scheduler.schedule(r, 'expiry');
   };

@@ -25,6 +25,7 @@ import { type LifecycleParts, assembleLifecycle } from './assemble.js';
 import { AFTER_LOGOUT, ANY, type HeldToken, type ObtainRequest, closedError, fleetView } from './issuer.js';
 import type { TokenLifecycleOptions } from './lifecycle-options.js';
 import { EventOutbox } from './lifecycle-events.js';
+import { LifecycleMetrics, type MetricsGaugeSource } from './lifecycle-metrics.js';
 import { HealthBook, type LifecycleHealth, type LifecycleStatus, buildHealth } from './lifecycle-status.js';
 import { type ShutdownOptions, type ShutdownSummary, shutdownLifecycle } from './shutdown.js';
 import { RefreshTimer } from './refresh-timer.js';
@@ -69,6 +70,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   readonly #requests = new AbortController();
   readonly #book: HealthBook;
   readonly #out: EventOutbox;
+  readonly #metrics: LifecycleMetrics | undefined;
   #current: HeldToken | undefined;
   readonly #refreshTimer: RefreshTimer;
   #flight: Promise<void> | undefined;
@@ -89,13 +91,16 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
       onStoreError: (error, op) => this.#out.emit('error', { error, op: `store.${op}` }),
       closing: this.#closing.signal,
       requests: this.#requests.signal,
+      timeRequest: (request) => (this.#metrics === undefined ? request() : this.#metrics.timeRequest(request)),
     });
     ({ client: this.client, store: this.store, scheduler: this.scheduler, appKeyId: this.appKeyId, provider: this.provider } = this.#p);
     this.instanceId = this.#p.cfg.instanceId;
     this.#book = new HealthBook(this.#p.now);
     this.#counters = new AvailabilityCounters(this.#p.now);
     this.#callers = new CallerWaits(this.#p.now, (err) => this.#counters.callFailed(err));
-    this.#out = new EventOutbox(this, this.#book, this.#p.cfg.logger, { instanceId: this.instanceId }, this.#p.redactor);
+    const meter = this.#p.cfg.meter;
+    this.#metrics = meter === undefined ? undefined : new LifecycleMetrics(meter, { provider: this.provider.id, appKeyId: this.appKeyId }, this.#gaugeSource());
+    this.#out = new EventOutbox(this, this.#book, this.#p.cfg.logger, { instanceId: this.instanceId }, this.#p.redactor, this.#metrics);
     this.#refreshTimer = new RefreshTimer(this.#p.now, () => this.#onRefreshTimer());
   }
 
@@ -226,6 +231,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     if (this.#shutdownPromise !== undefined) return this.#shutdownPromise;
     const deadlineMs = optionalDuration('deadlineMs', options.deadlineMs, this.#p.cfg.shutdownDeadlineMs);
     this.#closing.abort(closedError());
+    this.#metrics?.close();
     for (const t of Object.values(this.#timers)) clearTimeout(t);
     this.#refreshTimer.clear();
     const currentId = this.#current?.id;
@@ -258,7 +264,8 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   /** Sweeps the store once (see `sweep.ts`). Runs at start and every `sweepIntervalMs`. Never rejects. */
   sweep(): Promise<void> {
     const p = this.#p;
-    this.#sweeping ??= runSweep({ ...p, instanceId: this.instanceId, currentId: () => this.#current?.id, closing: this.#closing.signal, onError: (err, op, id) => this.#report(err, op, id) })
+    const onPlan = this.#metrics === undefined ? undefined : this.#metrics.swept.bind(this.#metrics);
+    this.#sweeping ??= runSweep({ ...p, instanceId: this.instanceId, currentId: () => this.#current?.id, closing: this.#closing.signal, onError: (err, op, id) => this.#report(err, op, id), ...(onPlan === undefined ? {} : { onPlan }) })
       .then(() => this.#book.swept())
       .finally(() => {
         this.#sweeping = undefined;
@@ -281,7 +288,13 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   /** A caller with no usable token: joins the flight of the callers waiting, or starts one; waits at most `issueLockWaitMs`. */
   #wait(req: ObtainRequest): Promise<string> {
     if (this.#closing.signal.aborted) return Promise.reject(closedError());
-    return this.#callers.wait(this.#p.cfg.issueLockWaitMs, (g) => this.#acquire({ ...req, waitUntil: () => g.latest(), expireBefore: (at, err) => g.expireBefore(at, err) }));
+    const p = this.#callers.wait(this.#p.cfg.issueLockWaitMs, (g) => this.#acquire({ ...req, waitUntil: () => g.latest(), expireBefore: (at, err) => g.expireBefore(at, err) }));
+    const m = this.#metrics;
+    if (m !== undefined) {
+      const t0 = performance.now(); // not the hot path: only callers with no usable token get here
+      p.then(() => m.callEnded(performance.now() - t0), (err: unknown) => m.callEnded(performance.now() - t0, err));
+    }
+    return p;
   }
 
   async #acquire(req: ObtainRequest): Promise<string> {
@@ -321,6 +334,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
         return req.current.token;
       }
       this.#install(out.held, out.source);
+      if (req.forced && out.source === 'issued') this.#metrics?.forcedReissue();
       // Our lease is written before anyone uses it (a sibling's sweep must see it held), within the
       // store deadline of this flight: a store that hangs gets it when it answers again.
       await (path ?? new StoreDeadline(this.#p.cfg.storeTimeoutMs)).run(() => this.#heartbeat(), 'heartbeat', true).catch(() => undefined);
@@ -399,5 +413,18 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   #report(err: unknown, op: string, id?: string): void {
     this.#counters.reported(op);
     this.#out.report(err, op, id);
+  }
+
+  /** What the metrics' gauges read at collection time (never the hot path). */
+  #gaugeSource(): MetricsGaugeSource {
+    const { fleet, skew, scheduler, now } = this.#p;
+    return {
+      current: () => (this.#current === undefined ? undefined : { id: this.#current.id, expiresAt: this.#current.times.expiresAt, revokeAt: this.#current.times.revokeAt }),
+      clockSkewMs: () => skew.estimate()?.offsetMs ?? null,
+      scheduled: () => scheduler.size,
+      holders: (id) => fleet.holders().then((h) => 1 + (h.get(id)?.length ?? 0), () => undefined),
+      healthy: () => this.health().then((h) => h.ok),
+      now,
+    };
   }
 }

@@ -420,6 +420,34 @@ describe('status --exit-code (for probes)', () => {
   });
 });
 
+describe('status --prometheus (for a textfile collector)', () => {
+  it('prints the store-side figures in Prometheus text format: tokens by state, leases, owed revocations, health', async () => {
+    const { store } = openStore();
+    const held = await seedToken(store, { ownerId: null });
+    await hold(store, held.record.id, 'daemon-p');
+    const gone = await seedToken(store, { ownerId: 'daemon-gone-7' });
+    await store.update(gone.record.id, { state: 'revoking', reason: 'shutdown' });
+    const r = await run(['status', '--prometheus', '--exit-code']);
+    expect(r.code).toBe(1); // --exit-code still follows the health
+    const id = appKeyId(APP_KEY);
+    const sample = (name: string, extra = ''): number => {
+      const line = r.stdout.split('\n').find((l) => l.startsWith(`${name}{provider="ls",app_key_id="${id}"${extra}} `));
+      expect(line).toBeDefined();
+      return Number(line!.split(' ').at(-1));
+    };
+    for (const name of ['ls_token_store_tokens', 'ls_token_store_leases', 'ls_token_store_owed_revocations', 'ls_token_store_health_ok']) expect(r.stdout).toContain(`# TYPE ${name} gauge`);
+    expect(sample('ls_token_store_tokens', ',state="active"')).toBe(1);
+    expect(sample('ls_token_store_tokens', ',state="revoking"')).toBe(1);
+    expect(sample('ls_token_store_leases')).toBe(1);
+    expect(sample('ls_token_store_live_instances')).toBe(1);
+    expect(sample('ls_token_store_owed_revocations', ',kind="owed"')).toBe(1);
+    expect(sample('ls_token_store_owed_revocations', ',kind="failed"')).toBe(0);
+    expect(sample('ls_token_store_health_ok')).toBe(0);
+    // Every line is a comment or a sample: nothing else a collector would choke on.
+    for (const line of r.stdout.trim().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) ls_token_store_\w+ .+|ls_token_store_\w+\{[^}]*\} \d+)$/);
+  });
+});
+
 describe('mock-server', () => {
   it('runs in the foreground, serves issue, and exits 0 on SIGTERM', async () => {
     const child = spawn(process.execPath, [h.main, 'mock-server', '--port', '0'], { env: baseEnv(), stdio: ['ignore', 'pipe', 'pipe'] });

@@ -18,6 +18,8 @@ import {
   type TokenLifecycleOptions,
 } from '../../src/index.js';
 import { startMockLsServer, type MockFault } from '../../src/testing/index.js';
+import { metrics, type Meter } from '@opentelemetry/api';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 /** Compiles only when `T` is exactly `true`. */
@@ -31,6 +33,11 @@ const minimal: TokenLifecycleOptions = { appKey: 'k', appSecretKey: 's' };
 expectType<TokenLifecycleOptions>({ ...minimal, refreshMarginMs: 0, minIssueIntervalMs: 60_000, revokeOnShutdown: 'last-holder', orphanPolicy: 'adopt' });
 expectType<TokenLifecycleOptions>({ ...minimal, logger: { info() {}, warn() {}, error() {} } });
 expectType<TokenLifecycleOptions>({ ...minimal, issueThrottle: { maxForcedReissues: 3 }, retry: { retries: 3 }, storeTimeoutMs: 5_000 });
+// An OpenTelemetry Meter, from the API's global or an SDK provider, is the `meter` option as it is.
+expectType<TokenLifecycleOptions>({ ...minimal, meter: metrics.getMeter('ls-token-lifecycle') });
+expectType<TokenLifecycleOptions>({ ...minimal, meter: new MeterProvider().getMeter('ls-token-lifecycle') satisfies Meter });
+// @ts-expect-error a meter needs the instrument factories
+expectType<TokenLifecycleOptions>({ ...minimal, meter: { createCounter() {} } });
 // @ts-expect-error appSecretKey is required
 expectType<TokenLifecycleOptions>({ appKey: 'k' });
 // @ts-expect-error revokeOnShutdown is one of three words

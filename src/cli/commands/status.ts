@@ -18,6 +18,7 @@ import { leaseHolders, liveInstances } from '../../lifecycle/fleet.js';
 import { planSweep } from '../../lifecycle/sweep.js';
 import { TokenPolicy } from '../../lifecycle/token-policy.js';
 import { lsProvider } from '../../providers/ls.js';
+import { storePrometheusText } from '../prometheus-text.js';
 
 /** What the first sweep of a new lifecycle would do with one record. */
 export interface PlannedAction {
@@ -98,6 +99,16 @@ export function planStatus(input: StatusInputs): StatusPlan {
 /** A revocation this long overdue means no live process is taking care of the app key's tokens. */
 const OVERDUE_MS = 5 * 60_000;
 
+/** The records the store's health is judged by (see {@link storeHealth}); the Prometheus output counts the same lists. Pure. */
+export function storeTrouble(records: readonly TokenRecord[], alive: ReadonlySet<string>, now: number): Record<'failed' | 'owed' | 'overdue' | 'live', TokenRecord[]> {
+  return {
+    failed: records.filter((r) => r.state === 'failed'),
+    owed: records.filter((r) => r.state === 'revoking' && (r.ownerId === null || !alive.has(r.ownerId))),
+    overdue: records.filter((r) => r.state === 'active' && r.revokeAt < r.expiresAt && r.revokeAt + OVERDUE_MS < now && r.expiresAt > now),
+    live: records.filter((r) => r.state === 'active' && r.expiresAt > now && r.revokeAt > now),
+  };
+}
+
 /**
  * The store's view of the app key's health: tokens whose revocation gave up or is owed by a
  * process that is gone, tokens overdue for revocation, and more than one live token (LS keeps one
@@ -105,13 +116,10 @@ const OVERDUE_MS = 5 * 60_000;
  */
 export function storeHealth(records: readonly TokenRecord[], alive: ReadonlySet<string>, now: number, provider: ProviderDefinition = lsProvider): { ok: boolean; problems: string[] } {
   const problems: string[] = [];
-  const failed = records.filter((r) => r.state === 'failed');
+  const { failed, owed, overdue, live } = storeTrouble(records, alive, now);
   if (failed.length > 0) problems.push(`${failed.length} token(s) whose revocation gave up (${failed.map((r) => shortId(r.id)).join(', ')}): they may be alive until they expire`);
-  const owed = records.filter((r) => r.state === 'revoking' && (r.ownerId === null || !alive.has(r.ownerId)));
   if (owed.length > 0) problems.push(`${owed.length} token(s) owed by a process that is gone (${owed.map((r) => shortId(r.id)).join(', ')}): run "ls-token sweep" or start a daemon`);
-  const overdue = records.filter((r) => r.state === 'active' && r.revokeAt < r.expiresAt && r.revokeAt + OVERDUE_MS < now && r.expiresAt > now);
   if (overdue.length > 0) problems.push(`${overdue.length} token(s) more than ${OVERDUE_MS / 60_000} min past their revokeAt and still alive (${overdue.map((r) => shortId(r.id)).join(', ')})`);
-  const live = records.filter((r) => r.state === 'active' && r.expiresAt > now && r.revokeAt > now);
   if (live.length > 1 && provider.rules.previousToken !== 'kept') {
     problems.push(`${live.length} live tokens for one app key: ${provider.name} keeps one, so all but the newest are ${provider.rules.previousToken === 'killed' ? 'dead' : 'likely dead'} at ${provider.name}`);
   }
@@ -157,6 +165,10 @@ export const statusCommand: Command = async (ctx) => {
     const plan = planStatus({ records, holders, alive, now, refreshMarginMs, provider });
     const health = storeHealth(records, alive, now, provider);
     const code = cfg.flag('exit-code') && !health.ok ? 1 : 0;
+    if (cfg.flag('prometheus')) {
+      out.out(storePrometheusText({ provider: provider.id, appKeyId, counts: plan.counts, holders, alive, trouble: storeTrouble(records, alive, now), healthy: health.ok }).trimEnd());
+      return code;
+    }
     if (cfg.flag('json')) {
       out.json({ appKeyId, store: s.display, namespace: storeCfg.namespace, now, liveInstances: [...alive].sort(), holders: Object.fromEntries(holders), ...plan, health });
       return code;
