@@ -100,7 +100,7 @@ describe('metrics (the meter option)', () => {
 
   it('counts failed token requests and failed callers by code, and a forced re-issue', async () => {
     mock.inject({ endpoint: 'token', kind: 'http500', count: 10 });
-    const lc = make({ retry: { retries: 0 }, issueThrottle: { cooldownMs: 0 } });
+    const lc = make({ retry: { retries: 0 }, issueThrottle: { cooldownMs: 0 }, issueLockWaitMs: 0 }); // no wait: the 500 reaches the caller
     const err = await lc.getAccessToken().catch((e: unknown) => e);
     const code = (err as { code: string }).code;
     let m = await collect(reader);
