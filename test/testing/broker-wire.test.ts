@@ -141,13 +141,25 @@ describe('header names as the brokers write them', () => {
 });
 
 describe('the trRoutes option', () => {
-  it('LS: a user route answers its TR and replaces a built-in one with the same path and TR code', async () => {
-    const t8407: MockTrRoute = { path: '/stock/market-data', trCode: 't8407', answer: () => ({ rspCd: '00000', rspMsg: 'ok', blocks: { t8407OutBlock1: [{ shcode: '000660' }] } }) };
+  it("LS: the README's two-page route answers both pages; a user route replaces the built-in one with the same path and TR code", async () => {
+    // The README's example, as it stands there.
+    const t8407: MockTrRoute = {
+      path: '/stock/market-data',
+      trCode: 't8407',
+      answer: (call) =>
+        call.trCont === 'Y' && call.trContKey === 'p2'
+          ? { rspCd: '00000', rspMsg: '조회완료', blocks: { t8407OutBlock1: [{ shcode: '000660', price: 182000 }] } }
+          : { rspCd: '00000', rspMsg: '조회완료', blocks: { t8407OutBlock1: [{ shcode: '005930', price: 71000 }] }, trCont: 'Y', trContKey: 'p2' },
+    };
     const t1102: MockTrRoute = { path: '/stock/market-data', trCode: 't1102', answer: () => ({ rspCd: '00000', rspMsg: 'mine', blocks: { t1102OutBlock: { price: 1 } } }) };
     const s = await track(startMockLsServer({ now, trRoutes: [t8407, t1102] }));
     const token = await lsToken(s.url);
-    const call = (trCd: string): Promise<RawAnswer> => send(s.url, { path: '/stock/market-data', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, tr_cd: trCd }, body: '{}' });
-    expect((await call('t8407')).json).toEqual({ rsp_cd: '00000', rsp_msg: 'ok', t8407OutBlock1: [{ shcode: '000660' }] });
+    const call = (trCd: string, trCont = 'N', key = ''): Promise<RawAnswer> =>
+      send(s.url, { path: '/stock/market-data', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, tr_cd: trCd, tr_cont: trCont, tr_cont_key: key }, body: '{}' });
+    const first = await call('t8407');
+    expect([first.json!['t8407OutBlock1'], first.headers['tr_cont'], first.headers['tr_cont_key']]).toEqual([[{ shcode: '005930', price: 71000 }], 'Y', 'p2']);
+    const second = await call('t8407', 'Y', 'p2');
+    expect([second.json!['t8407OutBlock1'], second.headers['tr_cont']]).toEqual([[{ shcode: '000660', price: 182000 }], 'N']);
     expect((await call('t1102')).json).toEqual({ rsp_cd: '00000', rsp_msg: 'mine', t1102OutBlock: { price: 1 } });
     expect((await call('t1101')).json!['t1101OutBlock']).toBeDefined(); // the other built-ins stay
   });
