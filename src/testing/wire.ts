@@ -6,7 +6,8 @@
  *
  * A broker's mock is a `<broker>-dialect.ts` holding everything the broker says its own way
  * (paths, form or JSON fields, codes and messages, error body shape per endpoint, TR headers) and
- * a `<broker>-model.ts` that handles each logical endpoint (`token`/`revoke`/`tr`) on the shared
+ * a `<broker>-model.ts` that handles each logical endpoint (`token`/`revoke`/`tr`, the TRs through
+ * the broker's route table in `<broker>-tr-routes.ts`) on the shared
  * core of `broker-model.ts` (the token book, counters, fault table, clock offset and exchanges).
  * LS, KIS and Kiwoom are built so; all share `serveMockModel` (HTTP), `mockAxiosAdapter` (no
  * sockets), `handleControlRequest` (`/__mock/...`) and the fault kinds and their
