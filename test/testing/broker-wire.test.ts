@@ -5,7 +5,10 @@
  * tables' two-page continuation, and the `trRoutes` option of each mock.
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
+import axios from 'axios';
 import {
+  createKisModel,
+  mockAxiosAdapter,
   startMockKisServer,
   startMockKiwoomServer,
   startMockLsServer,
@@ -141,8 +144,7 @@ describe('header names as the brokers write them', () => {
 });
 
 describe('the trRoutes option', () => {
-  it("LS: the README's two-page route answers both pages; a user route replaces the built-in one with the same path and TR code", async () => {
-    // The README's example, as it stands there.
+  it("LS: MockTrRoute's two-page example answers both pages; a user route replaces the built-in one with the same path and TR code", async () => {
     const t8407: MockTrRoute = {
       path: '/stock/market-data',
       trCode: 't8407',
@@ -179,6 +181,11 @@ describe('the trRoutes option', () => {
     expect(res.json).toEqual({ rt_cd: '0', msg_cd: 'MCA00000', msg1: '정상처리 되었습니다.', output: { ord_psbl_cash: '1000000' } });
     expect(seen).toEqual([['GET', 'TTTC8908R', '005930', KEY]]);
     expect(res.headers['tr_cont']).toBe('D');
+    // The README's example, as it stands there.
+    const readme = await track(startMockKisServer({ trRoutes: [{ path: '/uapi/x', answer: () => ({ fields: { output: {} } }) }] }));
+    const t2 = await send(readme.url, { path: '/oauth2/tokenP', headers: { 'content-type': 'application/json' }, body: json({ grant_type: 'client_credentials', appkey: KEY, appsecret: SECRET }) });
+    const x = await send(readme.url, { method: 'GET', path: '/uapi/x', headers: { authorization: `Bearer ${t2.json!['access_token'] as string}`, tr_id: 'X' } });
+    expect(x.json).toEqual({ rt_cd: '0', msg_cd: 'MCA00000', msg1: '정상처리 되었습니다.', output: {} });
   });
 
   it('Kiwoom: a user route by path and api-id; a route that throws answers a 500 in the broker shape', async () => {
@@ -203,5 +210,17 @@ describe('the trRoutes option', () => {
     await expect(startMockLsServer({ trRoutes: bad as never })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', field: 'trRoutes' });
     await expect(startMockKisServer({ trRoutes: bad as never })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', field: 'trRoutes' });
     await expect(startMockKiwoomServer({ trRoutes: [{ path: '/api/dostk/acnt', answer: () => ({}) }] as never })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', field: 'trRoutes' });
+  });
+
+  it('the axios adapter hands the query string (axios `params` included) to the model, as the HTTP shell does', async () => {
+    const model = createKisModel({ now });
+    const http = axios.create({ baseURL: 'http://kis.mock', adapter: mockAxiosAdapter(model) });
+    const tok = await http.post<{ access_token: string }>('/oauth2/tokenP', { grant_type: 'client_credentials', appkey: KEY, appsecret: SECRET });
+    const res = await http.get<{ output: { stck_shrn_iscd: string } }>('/uapi/domestic-stock/v1/quotations/inquire-price?FID_COND_MRKT_DIV_CODE=J', {
+      params: { FID_INPUT_ISCD: '035420' },
+      headers: { authorization: `Bearer ${tok.data.access_token}`, tr_id: 'FHKST01010100' },
+    });
+    expect(res.data.output.stck_shrn_iscd).toBe('035420');
+    expect(res.headers['tr_id']).toBe('FHKST01010100');
   });
 });
