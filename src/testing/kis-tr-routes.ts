@@ -78,7 +78,7 @@ export interface KisTrAnswer {
  * ```
  */
 export interface KisTrRoute {
-  /** The path, e.g. `/uapi/domestic-stock/v1/trading/inquire-psbl-order`. */
+  /** The path, under `/uapi/` (KIS's TR paths; others answer 404), e.g. `/uapi/domestic-stock/v1/trading/inquire-psbl-order`. */
   readonly path: string;
   /** Whether the call needs a live bearer token. Default `true` (`false` for `/uapi/hashkey`). */
   readonly needsToken?: boolean;
@@ -273,6 +273,7 @@ export type KisTrRouteTable = ReadonlyMap<string, KisTrRoute>;
  * @throws LsTokenError `ERR_INVALID_OPTION` (field `trRoutes`) for a malformed route.
  */
 export function buildKisTrRouteTable(extra?: readonly KisTrRoute[]): KisTrRouteTable {
-  const isKisRoute = (r: unknown): r is KisTrRoute => isRouteLike(r) && ((r as KisTrRoute).needsToken === undefined || typeof (r as KisTrRoute).needsToken === 'boolean');
-  return buildRouteTable(KIS_DEFAULT_TR_ROUTES, extra, isKisRoute, (r) => r.path, '{ path starting with "/", answer function, needsToken?: boolean }');
+  const isKisRoute = (r: unknown): r is KisTrRoute =>
+    isRouteLike(r) && r.path.startsWith('/uapi/') && ((r as KisTrRoute).needsToken === undefined || typeof (r as KisTrRoute).needsToken === 'boolean');
+  return buildRouteTable(KIS_DEFAULT_TR_ROUTES, extra, isKisRoute, (r) => r.path, '{ path under "/uapi/", answer function, needsToken?: boolean }');
 }

@@ -209,6 +209,7 @@ describe('the trRoutes option', () => {
     const bad = [{ path: 'no-slash', answer: () => ({}) }];
     await expect(startMockLsServer({ trRoutes: bad as never })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', field: 'trRoutes' });
     await expect(startMockKisServer({ trRoutes: bad as never })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', field: 'trRoutes' });
+    await expect(startMockKisServer({ trRoutes: [{ path: '/api/x', answer: () => ({}) }] })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', field: 'trRoutes' }); // KIS serves TRs under /uapi/ only
     await expect(startMockKiwoomServer({ trRoutes: [{ path: '/api/dostk/acnt', answer: () => ({}) }] as never })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', field: 'trRoutes' });
   });
 
