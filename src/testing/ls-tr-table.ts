@@ -210,6 +210,31 @@ const CSPAQ12200: MockTrRoute = {
   },
 };
 
+function holding(expcode: string, hname: string, janqty: number): Record<string, unknown> {
+  const pamt = PRICE - 1_000;
+  return { expcode, hname, jangb: '현금', janqty, mdposqt: janqty, pamt, mamt: pamt * janqty, appamt: PRICE * janqty, price: PRICE, dtsunik: (PRICE - pamt) * janqty, sunikrt: '1.43', fee: 0, tax: 0 };
+}
+
+/**
+ * `t0424` 주식잔고2 on `/stock/accno`: `t0424OutBlock` (totals, continuation key `cts_expcode`)
+ * and the holdings in `t0424OutBlock1`, one page.
+ */
+const T0424: MockTrRoute = {
+  path: '/stock/accno',
+  trCode: 't0424',
+  answer() {
+    const rows = [holding('005930', '삼성전자', 10), holding('000660', 'SK하이닉스', 2)];
+    const sum = (k: string): number => rows.reduce((a, r) => a + (r[k] as number), 0);
+    return {
+      ...OK_T,
+      blocks: {
+        t0424OutBlock: { sunamt: 10_000_000 + sum('appamt'), dtsunik: sum('dtsunik'), mamt: sum('mamt'), sunamt1: 10_000_000, cts_expcode: '', tappamt: sum('appamt'), tdtsunik: sum('dtsunik') },
+        t0424OutBlock1: rows,
+      },
+    };
+  },
+};
+
 /** `FOCCQ33600` on `/stock/accno`: see {@link LS_DEFAULT_TR_ROUTES}. */
 const FOCCQ33600: MockTrRoute = {
   path: '/stock/accno',
@@ -243,6 +268,7 @@ const FOCCQ33600: MockTrRoute = {
  * - `t8410` (일봉 차트) on `/stock/chart`: `t8410OutBlock` and a `t8410OutBlock1` array, in two pages
  *   (`tr_cont: Y` plus `tr_cont_key` and `cts_date` on the first).
  * - `CSPAQ12200` (예수금/주문가능금액) on `/stock/accno`: `00136` with `CSPAQ12200OutBlock1` and `OutBlock2`.
+ * - `t0424` (주식잔고2) on `/stock/accno`: totals in `t0424OutBlock`, holdings in `t0424OutBlock1`.
  * - `FOCCQ33600` (기간별수익률) on `/stock/accno`: the account TR LS clients call right after login,
  *   reading `rsp_msg` to tell a paper-trading (모의투자) app key from a live one. For a live key it
  *   answers `00136` "조회가 완료되었습니다." with minimal `FOCCQ33600OutBlock1..3` (OutBlock1 echoes
@@ -252,4 +278,4 @@ const FOCCQ33600: MockTrRoute = {
  *
  * Dates are the model's clock's KST days, so a rehearsal on a pinned clock gets the same answers.
  */
-export const LS_DEFAULT_TR_ROUTES: readonly MockTrRoute[] = [T1102, T1101, T8410, CSPAQ12200, FOCCQ33600];
+export const LS_DEFAULT_TR_ROUTES: readonly MockTrRoute[] = [T1102, T1101, T8410, CSPAQ12200, T0424, FOCCQ33600];

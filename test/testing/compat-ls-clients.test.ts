@@ -6,7 +6,7 @@
  *   `data=json.dumps(None)`, `Base.BaseTR` headers, `Sync.rq_tr` paging on `tr_cont`/`tr_cont_key`
  *   and the main OutBlock's `cts_` fields, `Util.AccessTokenManager` reading `expires_in`);
  * - shinalok/finestock (`API.oauth` with a form body, `LS.get_ohlcv` (t8410), `get_orderbook`
- *   (t1101), `get_balance` (CSPAQ12200), each branching on `rsp_cd` before reading the blocks).
+ *   (t1101), `get_balance` (CSPAQ12200, then `get_holds`: t0424), each branching on `rsp_cd` before reading the blocks).
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { startMockLsServer, type MockLsServer } from '../../src/testing/index.js';
@@ -145,7 +145,7 @@ describe('shinalok/finestock', () => {
     expect([pyInt(d['bid']), pyInt(d['offer'])]).toEqual([true, true]);
   });
 
-  it('get_balance (CSPAQ12200): rsp_cd "00136", OutBlock1.AcntNo split into account and product, int() of Dps, D1Dps, D2Dps', async () => {
+  it('get_balance (CSPAQ12200): rsp_cd "00136", OutBlock1.AcntNo split into account and product, int() of Dps, D1Dps, D2Dps; then get_holds (t0424)', async () => {
     const h = await oauth();
     const res = await tr(h, '/stock/accno', 'CSPAQ12200', { CSPAQ12200InBlock1: { BalCreTp: '0' } });
     expect(res['rsp_cd']).toBe('00136');
@@ -154,5 +154,11 @@ describe('shinalok/finestock', () => {
     const d2 = res['CSPAQ12200OutBlock2'] as Record<string, unknown>;
     expect(d2).toHaveProperty('MnyOrdAbleAmt');
     for (const f of ['Dps', 'D1Dps', 'D2Dps']) expect([f, pyInt(d2[f])]).toEqual([f, true]);
+    // get_balance then calls get_holds (t0424): rsp_cd "00000", each t0424OutBlock1 row's expcode, hname, pamt, janqty, appamt.
+    const holds = await tr(h, '/stock/accno', 't0424', { t0424InBlock: { prcgb: '', chegb: '', dangb: '', charge: '', cts_expcode: '' } });
+    expect(holds['rsp_cd']).toBe('00000');
+    const rows = holds['t0424OutBlock1'] as Record<string, unknown>[];
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) for (const f of ['expcode', 'hname', 'pamt', 'janqty', 'appamt']) expect(row).toHaveProperty(f);
   });
 });
