@@ -39,8 +39,17 @@ export interface MockAxiosAdapterOptions {
 
 function absoluteUrl(config: InternalAxiosRequestConfig): URL {
   const url = config.url ?? '';
-  if (/^[a-z][a-z\d+.-]*:\/\//i.test(url) || config.baseURL === undefined) return new URL(url, 'http://mock.invalid/');
-  return new URL(`${config.baseURL.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}`);
+  const out =
+    /^[a-z][a-z\d+.-]*:\/\//i.test(url) || config.baseURL === undefined
+      ? new URL(url, 'http://mock.invalid/')
+      : new URL(`${config.baseURL.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}`);
+  // `params` as a plain object or URLSearchParams go into the query string, as axios's http adapter puts them.
+  const params: unknown = config.params;
+  if (params instanceof URLSearchParams) for (const [k, v] of params) out.searchParams.append(k, v);
+  else if (typeof params === 'object' && params !== null) {
+    for (const [k, v] of Object.entries(params as Record<string, unknown>)) if (v !== undefined && v !== null) out.searchParams.append(k, String(v));
+  }
+  return out;
 }
 
 function bodyText(data: unknown): string {
@@ -132,7 +141,7 @@ export function mockAxiosAdapter(target: MockTransportTarget, options: MockAxios
         );
       }
 
-      exchange = target.receive({ method: request.method, path: url.pathname, headers: requestHeaders(config), body: bodyText(config.data) });
+      exchange = target.receive({ method: request.method, path: url.pathname, query: url.search.replace(/^\?/, ''), headers: requestHeaders(config), body: bodyText(config.data) });
       const plan = exchange.plan;
       if (plan.kind === 'answer') after(latencyMs, () => deliver(plan.response));
       else if (plan.kind === 'reset') after(latencyMs, () => fail(new AxiosError('socket hang up', 'ECONNRESET', config, request)));

@@ -10,7 +10,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { MockTransportTarget } from './axios-adapter.js';
 import { handleControlRequest, MOCK_CONTROL_PREFIX, type MockControlTarget } from './control-endpoint.js';
 import { mockOptionError } from './faults.js';
-import { textResponse, type MockRequest, type MockResponse } from './wire.js';
+import { textResponse, wireHeaderName, type MockRequest, type MockResponse } from './wire.js';
 
 /** Transport options of {@link serveMockModel}. */
 export interface MockHttpOptions {
@@ -117,7 +117,11 @@ export async function serveMockModel(target: MockTransportTarget & MockControlTa
 
   function send(res: ServerResponse, reply: MockResponse): void {
     if (res.destroyed || res.headersSent) return;
-    res.writeHead(reply.status, { ...reply.headers, 'content-length': String(Buffer.byteLength(reply.body)) });
+    // Node writes header names as given: standard ones go out in canonical case, the broker's as it spells them.
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(reply.headers)) headers[wireHeaderName(name)] = value;
+    headers['Content-Length'] = String(Buffer.byteLength(reply.body));
+    res.writeHead(reply.status, headers);
     res.end(reply.body);
   }
 
@@ -143,7 +147,15 @@ export async function serveMockModel(target: MockTransportTarget & MockControlTa
       if (await wait(ctx, latencyMs)) send(res, textResponse(413, 'Payload Too Large'));
       return;
     }
-    const request: MockRequest = { method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0]!, headers: headerRecord(req), body: body.toString('utf8') };
+    const requestTarget = req.url ?? '/';
+    const q = requestTarget.indexOf('?');
+    const request: MockRequest = {
+      method: req.method ?? 'GET',
+      path: q < 0 ? requestTarget : requestTarget.slice(0, q),
+      query: q < 0 ? '' : requestTarget.slice(q + 1),
+      headers: headerRecord(req),
+      body: body.toString('utf8'),
+    };
     if (request.path.startsWith(MOCK_CONTROL_PREFIX)) {
       send(res, control ? handleControlRequest(target, request, req.socket.remoteAddress) : textResponse(404, 'Not Found'));
       return;

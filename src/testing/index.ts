@@ -13,6 +13,10 @@
  *   HTTP shell, axios adapter and control endpoint, the same fault kinds), with an option for each
  *   question the brokers' public documents leave open.
  *
+ * Each mock answers a few TRs in its broker's documented shape, with the broker's TR headers and
+ * paging ({@link LS_DEFAULT_TR_ROUTES}, {@link KIS_DEFAULT_TR_ROUTES}, {@link KIWOOM_DEFAULT_TR_ROUTES});
+ * the `trRoutes` option adds more.
+ *
  * By default the LS mock models LS's day: every token dies at the next 07:00 KST (`cutoffKst`).
  *
  * @example
@@ -48,9 +52,14 @@ export { handleControlRequest, isLoopbackAddress, MOCK_CONTROL_PREFIX } from './
 export type { MockControlTarget } from './control-endpoint.js';
 export { FAULT_KINDS, parseFaultSpec, validateFault } from './faults.js';
 export type { MockEndpoint, MockFault, MockFaultKind, MockFaultState } from './faults.js';
-export { LS_DEFAULT_TR_ROUTES } from './ls-tr-routes.js';
+export { LS_DEFAULT_TR_ROUTES, LS_MOCK_ACCOUNT_NO } from './ls-tr-table.js';
 export type { MockTrAnswer, MockTrCall, MockTrRoute } from './ls-tr-routes.js';
+export { KIS_DEFAULT_TR_ROUTES, kisInput } from './kis-tr-routes.js';
+export type { KisTrAnswer, KisTrCall, KisTrRoute } from './kis-tr-routes.js';
+export { KIWOOM_DEFAULT_TR_ROUTES } from './kiwoom-tr-routes.js';
+export type { KiwoomTrAnswer, KiwoomTrCall, KiwoomTrRoute } from './kiwoom-tr-routes.js';
 export type { MockAnswerPlan, MockExchange, MockHangPlan, MockPlan, MockRequest, MockResetPlan, MockResponse } from './wire.js';
+export { wireHeaderName } from './wire.js';
 export type { CommonModelOptions } from './model-options.js';
 export { nextCutoffMs, mintMockJwt, verifyMockJwt, createMockJwtSecret, parseHhMm, KST_OFFSET_MS } from './mock-jwt.js';
 export type { MockJwtClaims, MintMockJwtInput } from './mock-jwt.js';

@@ -13,7 +13,9 @@
  * - revoke success is `{ "code": 200, "message": "접근토큰 폐기에 성공하였습니다" }` (`code` typed String
  *   in the field table, a number in the example);
  * - TR calls (`/uapi/...`) answer `{ "rt_cd": "1", "msg_cd": "EGW00123", "msg1": "..." }`, reported
- *   with HTTP 500 for token errors.
+ *   with HTTP 500 for token errors;
+ * - every TR answer carries the headers `tr_id`, `tr_cont` and `gt_uid`, in lower case (see
+ *   `kis-tr-routes` for the TRs and paging).
  *
  * Messages the reference does not quote are the mock's own wording. KIS publishes no code for its
  * 5xx answers: the mock's `http500` fault sends `EGW00002`, its own choice.
@@ -93,27 +95,42 @@ export function kisTokenRevoked(revokeCode: 'number' | 'string'): MockResponse {
   return jsonResponse(200, { code: revokeCode === 'string' ? '200' : 200, message: KIS_REVOKE_OK_MESSAGE });
 }
 
-/** A TR answer for a live token: `rt_cd` "0" and the request echoed. */
-export function kisTrOk(echo: unknown): MockResponse {
-  return jsonResponse(200, { rt_cd: '0', msg_cd: 'MCA00000', msg1: '정상처리 되었습니다.', output: {}, echo });
+/** KIS's success `msg_cd` and `msg1` (the mock's wording for TRs whose page quotes none). */
+export const KIS_TR_OK = { msg_cd: 'MCA00000', msg1: '정상처리 되었습니다.' } as const;
+
+/**
+ * The headers of every KIS TR answer: `tr_id` (the request's), `tr_cont` (`F`/`M`: another page
+ * follows; `D`/`E`: the last) and `gt_uid` (a global transaction id), named as KIS writes them.
+ */
+export function kisTrHeaders(trId: string | undefined, trCont: string, gtUid: string): Record<string, string> {
+  return { tr_id: trId ?? '', tr_cont: trCont, gt_uid: gtUid };
 }
 
-/** The answer an injected fault gives on `endpoint` (not for `hang` and `reset`). */
-export function kisFaultResponse(fault: MockFault, endpoint: MockEndpoint): MockResponse {
+/** A TR answer for a live token on a path without a route: `rt_cd` "0" and the request echoed. */
+export function kisTrOk(echo: unknown, headers: Record<string, string> = {}): MockResponse {
+  return jsonResponse(200, { rt_cd: '0', ...KIS_TR_OK, output: {}, echo }, headers);
+}
+
+/**
+ * The answer an injected fault gives on `endpoint` (not for `hang` and `reset`). `trHeaders` go on
+ * a TR answer in KIS's shape (not on `http500-text`, which a proxy in front of KIS would send).
+ */
+export function kisFaultResponse(fault: MockFault, endpoint: MockEndpoint, trHeaders: Record<string, string> = {}): MockResponse {
+  const own = endpoint === 'tr' ? trHeaders : {};
   switch (fault.kind) {
     case 'http500':
-      return kisError(endpoint, fault.status ?? 500, 'EGW00002');
+      return kisError(endpoint, fault.status ?? 500, 'EGW00002', own);
     case 'http500-text':
       return textResponse(fault.status ?? 500, 'Internal Server Error');
     case 'rate-limit': {
-      const headers: Record<string, string> = fault.retryAfterS === undefined ? {} : { 'retry-after': String(fault.retryAfterS) };
+      const headers: Record<string, string> = fault.retryAfterS === undefined ? { ...own } : { ...own, 'retry-after': String(fault.retryAfterS) };
       // The token endpoint's limit is the once-a-minute issuance rule; elsewhere the per-second TR limit.
       return endpoint === 'token' ? kisOAuthError(403, 'EGW00133', headers) : kisError(endpoint, endpoint === 'tr' ? 500 : 403, 'EGW00201', headers);
     }
     case 'invalid-token':
-      return kisError(endpoint, endpoint === 'tr' ? 500 : 403, 'EGW00121');
+      return kisError(endpoint, endpoint === 'tr' ? 500 : 403, 'EGW00121', own);
     case 'malformed':
-      return { status: 200, headers: { 'content-type': JSON_CONTENT_TYPE }, body: TRUNCATED_BODY[endpoint] };
+      return { status: 200, headers: { 'content-type': JSON_CONTENT_TYPE, ...own }, body: TRUNCATED_BODY[endpoint] };
     default:
       throw new Error(`fault kind ${fault.kind} has no answer of its own`);
   }

@@ -32,12 +32,15 @@ import {
   kisTokenIssued,
   kisTokenRevoked,
   kisTrError,
+  kisTrHeaders,
   kisTrOk,
+  KIS_TR_OK,
 } from './kis-dialect.js';
+import { buildKisTrRouteTable, type KisTrCall, type KisTrRoute } from './kis-tr-routes.js';
 import { createMockJwtSecret, mintMockJwt, mockAud } from './mock-jwt.js';
 import { oneOf, optionalMs, optionalSecret, optionalSeconds, resolveCommon, resolveCredentials, type CommonModelOptions } from './model-options.js';
 import type { MockCredential } from './ls-model-options.js';
-import { bearerToken, isJsonRequest, jsonBody, stringField, type MockRequest, type MockResponse } from './wire.js';
+import { bearerToken, isJsonRequest, jsonBody, jsonResponse, jsonValue, stringField, type MockRequest, type MockResponse } from './wire.js';
 
 /** Options of {@link createKisModel} (and of `startMockKisServer`). Every field is optional. */
 export interface KisModelOptions extends CommonModelOptions {
@@ -70,6 +73,8 @@ export interface KisModelOptions extends CommonModelOptions {
   trDeadTokenStatus?: 500 | 200;
   /** HMAC key the JWTs are signed with (at least 16 bytes). Default: 64 random bytes; fix it for replays. */
   jwtSecret?: string | Uint8Array;
+  /** TRs with answers of their own, added to the built-in ones (`KIS_DEFAULT_TR_ROUTES`); see {@link KisTrRoute}. */
+  trRoutes?: readonly KisTrRoute[];
 }
 
 /** Counters of a KIS or Kiwoom mock: the common ones, plus the same-token answers. */
@@ -122,7 +127,9 @@ export function createKisModel(options: KisModelOptions = {}): KisModel {
   const core = createBrokerCore({ now: common.now });
   const { book, counters, now } = core;
   const lastAnswerByKey = new Map<string, number>();
+  const routes = buildKisTrRouteTable(options.trRoutes);
   let minted = 0;
+  let trCalls = 0;
 
   function credentialsError(appKey: string, secretKey: string): MockResponse | undefined {
     if (accounts === undefined) {
@@ -187,12 +194,47 @@ export function createKisModel(options: KisModelOptions = {}): KisModel {
     return kisTokenRevoked(revokeCode);
   }
 
+  /** The headers of a TR answer that ends the conversation (errors, faults, stand-ins): the last page. */
+  function lastPage(req: MockRequest): Record<string, string> {
+    return kisTrHeaders(req.headers['tr_id'], 'D', gtUid());
+  }
+
+  /** A global transaction id: 32 hex digits from the clock and a counter, unique per answer. */
+  function gtUid(): string {
+    trCalls += 1;
+    return (Math.floor(now()).toString(16).padStart(16, '0') + trCalls.toString(16).padStart(16, '0')).toUpperCase();
+  }
+
   function handleTr(req: MockRequest): MockResponse {
-    const token = bearerToken(req.headers);
-    const record = token === undefined ? undefined : book.get(token);
-    if (record === undefined || record.state !== 'active') return kisTrError(trDeadTokenStatus, 'EGW00121');
-    if (!book.alive(record)) return kisTrError(trDeadTokenStatus, 'EGW00123');
-    return kisTrOk(jsonBody(req.body) ?? null);
+    const route = routes.get(req.path);
+    let appKey = req.headers['appkey'] ?? '';
+    if (route?.needsToken !== false) {
+      const token = bearerToken(req.headers);
+      const record = token === undefined ? undefined : book.get(token);
+      if (record === undefined || record.state !== 'active') return kisTrError(trDeadTokenStatus, 'EGW00121', lastPage(req));
+      if (!book.alive(record)) return kisTrError(trDeadTokenStatus, 'EGW00123', lastPage(req));
+      appKey = record.appKey;
+    }
+    if (route === undefined) return kisTrOk(jsonBody(req.body) ?? null, lastPage(req));
+    const gt = gtUid();
+    const call: KisTrCall = {
+      method: req.method,
+      path: req.path,
+      trId: req.headers['tr_id'],
+      trCont: req.headers['tr_cont'] ?? '',
+      query: Object.fromEntries(new URLSearchParams(req.query ?? '')),
+      body: jsonValue(req.body),
+      appKey,
+      nowMs: now(),
+      seq: trCalls,
+    };
+    try {
+      const a = route.answer(call);
+      const body = { rt_cd: a.rtCd ?? '0', msg_cd: a.msgCd ?? KIS_TR_OK.msg_cd, msg1: a.msg1 ?? KIS_TR_OK.msg1, ...a.fields };
+      return jsonResponse(a.status ?? 200, body, kisTrHeaders(call.trId, a.trCont ?? 'D', gt));
+    } catch {
+      return kisTrError(500, 'EGW00002', lastPage(req));
+    }
   }
 
   const parts = createBrokerModel(
@@ -200,8 +242,8 @@ export function createKisModel(options: KisModelOptions = {}): KisModel {
     {
       endpointOf: kisEndpointOf,
       handle: (endpoint: MockEndpoint, req: MockRequest) => (endpoint === 'token' ? handleToken(req) : endpoint === 'revoke' ? handleRevoke(req) : handleTr(req)),
-      faultResponse: (fault, endpoint) => kisFaultResponse(fault, endpoint),
-      resetResponse: (endpoint) => kisError(endpoint, 500, 'EGW00002'),
+      faultResponse: (fault, endpoint, req) => kisFaultResponse(fault, endpoint, endpoint === 'tr' ? lastPage(req) : {}),
+      resetResponse: (endpoint, req) => kisError(endpoint, 500, 'EGW00002', endpoint === 'tr' ? lastPage(req) : {}),
       stateExtras: () => ({ provider: 'kis' }),
     },
     common.random,

@@ -12,7 +12,9 @@
  * - errors usually come with HTTP 200: `return_code` is a small category (3 authentication,
  *   5 rate limit, 2 input, 7 service) and the documented 4-digit code sits in brackets inside
  *   `return_msg`, e.g. `인증에 실패했습니다[8005:Token이 유효하지 않습니다]`; a few reports show the
- *   4-digit code as `return_code` itself (the `codePlacement` option of the model).
+ *   4-digit code as `return_code` itself (the `codePlacement` option of the model);
+ * - every TR answer carries the headers `api-id` (the request's), `cont-yn` and `next-key`, in
+ *   lower case (see `kiwoom-tr-routes` for the TRs and paging).
  *
  * Messages the reference does not quote are the mock's own wording. Kiwoom publishes nothing for
  * its 5xx answers: the `http500` fault sends `return_code` 7 without a bracketed code.
@@ -71,34 +73,43 @@ export function kiwoomError(code: KiwoomCode, placement: KiwoomCodePlacement, st
   return jsonResponse(status, { return_code: returnCode, return_msg: `${CATEGORY_TEXT[category]}[${code}:${text}]` }, extraHeaders);
 }
 
+/** The headers of every Kiwoom TR answer: `api-id` (the request's), `cont-yn` (`Y`: another page follows) and `next-key`. */
+export function kiwoomTrHeaders(apiId: string | undefined, contYn: string, nextKey: string): Record<string, string> {
+  return { 'api-id': apiId ?? '', 'cont-yn': contYn, 'next-key': nextKey };
+}
+
 /** The token endpoint's success body. */
 export function kiwoomTokenIssued(token: string, expiresAtMs: number): MockResponse {
   return jsonResponse(200, { expires_dt: kstCompact(expiresAtMs), token_type: 'bearer', token, return_code: 0, return_msg: KIWOOM_OK_MESSAGE });
 }
 
 /** The revoke endpoint's (and a TR's) plain success body. */
-export function kiwoomOk(extra: Record<string, unknown> = {}): MockResponse {
-  return jsonResponse(200, { return_code: 0, return_msg: KIWOOM_OK_MESSAGE, ...extra });
+export function kiwoomOk(extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): MockResponse {
+  return jsonResponse(200, { return_code: 0, return_msg: KIWOOM_OK_MESSAGE, ...extra }, headers);
 }
 
 /** A service error without a documented code (`return_code` 7). */
-export function kiwoomServiceError(status: number): MockResponse {
-  return jsonResponse(status, { return_code: 7, return_msg: CATEGORY_TEXT[7] });
+export function kiwoomServiceError(status: number, headers: Record<string, string> = {}): MockResponse {
+  return jsonResponse(status, { return_code: 7, return_msg: CATEGORY_TEXT[7] }, headers);
 }
 
-/** The answer an injected fault gives on `endpoint` (not for `hang` and `reset`). */
-export function kiwoomFaultResponse(fault: MockFault, endpoint: MockEndpoint, placement: KiwoomCodePlacement, rateLimitStatus: number): MockResponse {
+/**
+ * The answer an injected fault gives on `endpoint` (not for `hang` and `reset`). `trHeaders` go on
+ * a TR answer in Kiwoom's shape (not on `http500-text`, which a proxy in front of Kiwoom would send).
+ */
+export function kiwoomFaultResponse(fault: MockFault, endpoint: MockEndpoint, placement: KiwoomCodePlacement, rateLimitStatus: number, trHeaders: Record<string, string> = {}): MockResponse {
+  const own = endpoint === 'tr' ? trHeaders : {};
   switch (fault.kind) {
     case 'http500':
-      return kiwoomServiceError(fault.status ?? 500);
+      return kiwoomServiceError(fault.status ?? 500, own);
     case 'http500-text':
       return textResponse(fault.status ?? 500, 'Internal Server Error');
     case 'rate-limit':
-      return kiwoomError(1700, placement, rateLimitStatus, fault.retryAfterS === undefined ? {} : { 'retry-after': String(fault.retryAfterS) });
+      return kiwoomError(1700, placement, rateLimitStatus, fault.retryAfterS === undefined ? own : { ...own, 'retry-after': String(fault.retryAfterS) });
     case 'invalid-token':
-      return kiwoomError(8005, placement);
+      return kiwoomError(8005, placement, 200, own);
     case 'malformed':
-      return { status: 200, headers: { 'content-type': JSON_CONTENT_TYPE }, body: TRUNCATED_BODY[endpoint] };
+      return { status: 200, headers: { 'content-type': JSON_CONTENT_TYPE, ...own }, body: TRUNCATED_BODY[endpoint] };
     default:
       throw new Error(`fault kind ${fault.kind} has no answer of its own`);
   }

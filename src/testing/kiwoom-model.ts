@@ -23,11 +23,22 @@ import { createHmac } from 'node:crypto';
 import { createBrokerCore, createBrokerModel, type MockLiveTokenState, type MockModel } from './broker-model.js';
 import { mockOptionError, type MockEndpoint, type MockFaultState } from './faults.js';
 import type { MockSameTokenStats } from './kis-model.js';
-import { kiwoomEndpointOf, kiwoomError, kiwoomFaultResponse, kiwoomOk, kiwoomServiceError, kiwoomTokenIssued, type KiwoomCodePlacement } from './kiwoom-dialect.js';
+import {
+  KIWOOM_OK_MESSAGE,
+  kiwoomEndpointOf,
+  kiwoomError,
+  kiwoomFaultResponse,
+  kiwoomOk,
+  kiwoomServiceError,
+  kiwoomTokenIssued,
+  kiwoomTrHeaders,
+  type KiwoomCodePlacement,
+} from './kiwoom-dialect.js';
+import { buildKiwoomTrRouteTable, findKiwoomTrRoute, type KiwoomTrCall, type KiwoomTrRoute } from './kiwoom-tr-routes.js';
 import { createMockJwtSecret } from './mock-jwt.js';
 import { oneOf, optionalMs, optionalSecret, optionalSeconds, resolveCommon, resolveCredentials, type CommonModelOptions } from './model-options.js';
 import type { MockCredential } from './ls-model-options.js';
-import { bearerToken, jsonBody, stringField, type MockRequest, type MockResponse } from './wire.js';
+import { bearerToken, jsonBody, jsonResponse, jsonValue, stringField, type MockRequest, type MockResponse } from './wire.js';
 
 /** Options of {@link createKiwoomModel} (and of `startMockKiwoomServer`). Every field is optional. */
 export interface KiwoomModelOptions extends CommonModelOptions {
@@ -61,6 +72,8 @@ export interface KiwoomModelOptions extends CommonModelOptions {
   deadTokenStatus?: 200 | 401;
   /** HMAC key tokens are derived from (at least 16 bytes). Default: 64 random bytes; fix it for replays. */
   tokenSecret?: string | Uint8Array;
+  /** TRs with answers of their own, added to the built-in ones (`KIWOOM_DEFAULT_TR_ROUTES`); see {@link KiwoomTrRoute}. */
+  trRoutes?: readonly KiwoomTrRoute[];
 }
 
 /** A JSON-safe snapshot of a Kiwoom model (no raw token, no secret). */
@@ -109,6 +122,7 @@ export function createKiwoomModel(options: KiwoomModelOptions = {}): KiwoomModel
   const { book, counters, now } = core;
   const lastAnswerByKey = new Map<string, number>();
   const revokedExpiryByKey = new Map<string, number>();
+  const routes = buildKiwoomTrRouteTable(options.trRoutes);
   let minted = 0;
 
   const credentialsOk = (appKey: string, secretKey: string): boolean => accounts === undefined || accounts.get(appKey)?.secret === secretKey;
@@ -160,11 +174,33 @@ export function createKiwoomModel(options: KiwoomModelOptions = {}): KiwoomModel
     return kiwoomOk();
   }
 
+  /** The headers of a TR answer that ends the conversation (errors, faults, stand-ins): no further page. */
+  const lastPage = (req: MockRequest): Record<string, string> => kiwoomTrHeaders(req.headers['api-id'], 'N', '');
+
   function handleTr(req: MockRequest): MockResponse {
     const token = bearerToken(req.headers);
     const record = token === undefined ? undefined : book.get(token);
-    if (record === undefined || !book.alive(record)) return kiwoomError(8005, placement, deadTokenStatus);
-    return kiwoomOk({ echo: jsonBody(req.body) ?? null });
+    if (record === undefined || !book.alive(record)) return kiwoomError(8005, placement, deadTokenStatus, lastPage(req));
+    const apiId = req.headers['api-id'];
+    const route = findKiwoomTrRoute(routes, req.path, apiId);
+    if (route === undefined) return kiwoomOk({ echo: jsonBody(req.body) ?? null }, lastPage(req));
+    const call: KiwoomTrCall = {
+      path: req.path,
+      apiId,
+      contYn: req.headers['cont-yn'] ?? 'N',
+      nextKey: req.headers['next-key'] ?? '',
+      body: jsonValue(req.body),
+      appKey: record.appKey,
+      nowMs: now(),
+    };
+    try {
+      const a = route.answer(call);
+      // Kiwoom writes the TR's fields first and its envelope last.
+      const body = { ...a.fields, return_code: a.returnCode ?? 0, return_msg: a.returnMsg ?? KIWOOM_OK_MESSAGE };
+      return jsonResponse(a.status ?? 200, body, kiwoomTrHeaders(apiId, a.contYn ?? 'N', a.nextKey ?? ''));
+    } catch {
+      return kiwoomServiceError(500, lastPage(req));
+    }
   }
 
   const parts = createBrokerModel(
@@ -172,8 +208,8 @@ export function createKiwoomModel(options: KiwoomModelOptions = {}): KiwoomModel
     {
       endpointOf: kiwoomEndpointOf,
       handle: (endpoint: MockEndpoint, req: MockRequest) => (endpoint === 'token' ? handleToken(req) : endpoint === 'revoke' ? handleRevoke(req) : handleTr(req)),
-      faultResponse: (fault, endpoint) => kiwoomFaultResponse(fault, endpoint, placement, rateLimitStatus),
-      resetResponse: () => kiwoomServiceError(500),
+      faultResponse: (fault, endpoint, req) => kiwoomFaultResponse(fault, endpoint, placement, rateLimitStatus, lastPage(req)),
+      resetResponse: (endpoint, req) => kiwoomServiceError(500, endpoint === 'tr' ? lastPage(req) : {}),
       stateExtras: () => ({ provider: 'kiwoom' }),
     },
     common.random,

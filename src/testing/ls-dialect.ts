@@ -73,6 +73,23 @@ export function isFormRequest(headers: Readonly<Record<string, string | undefine
   return (headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() === 'application/x-www-form-urlencoded';
 }
 
+/** The form fields of LS's token endpoint. */
+export const LS_TOKEN_FIELDS = ['grant_type', 'appkey', 'appsecretkey', 'scope'] as const;
+/** The form fields of LS's revoke endpoint. */
+export const LS_REVOKE_FIELDS = ['appkey', 'appsecretkey', 'token_type_hint', 'token'] as const;
+
+/**
+ * The form of an OAuth request: the body's when it carries any of `fields`, else the query
+ * string's. Some public LS clients send the form in the query string with an empty (or `null`)
+ * body (`requests.post(url, params=...)`), and the author of one marks it as working against LS;
+ * when both carry fields, the body wins.
+ */
+export function lsForm(body: string, query: string | undefined, fields: readonly string[]): URLSearchParams {
+  const fromBody = new URLSearchParams(body);
+  if (fields.some((f) => fromBody.has(f)) || query === undefined || query === '') return fromBody;
+  return new URLSearchParams(query);
+}
+
 /** A form field, or `undefined` when absent or empty. */
 export function formField(form: URLSearchParams, name: string): string | undefined {
   const v = form.get(name);

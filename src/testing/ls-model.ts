@@ -19,11 +19,12 @@
  */
 import { createBrokerCore, createBrokerModel, type MockControls, type MockModel, type MockStats, type MockLiveTokenState } from './broker-model.js';
 import type { MockEndpoint, MockFaultState } from './faults.js';
-import { bearerToken, formField, isFormRequest, lsEndpointOf, lsError, lsFaultResponse, tokenIssued, tokenRevoked } from './ls-dialect.js';
+import { bearerToken, formField, isFormRequest, LS_REVOKE_FIELDS, LS_TOKEN_FIELDS, lsEndpointOf, lsError, lsFaultResponse, lsForm, tokenIssued, tokenRevoked } from './ls-dialect.js';
 import { checkCredentials, resolveLsModelOptions, type LsModelOptions } from './ls-model-options.js';
 import { buildTrRouteTable, findTrRoute, trAnswerResponse, trStandInResponse, type MockTrCall } from './ls-tr-routes.js';
+import { LS_DEFAULT_TR_ROUTES } from './ls-tr-table.js';
 import { createMockJwtSecret, mintMockJwt, mockAud, nextKstMinuteAfter } from './mock-jwt.js';
-import type { MockRequest, MockResponse } from './wire.js';
+import { jsonValue, type MockRequest, type MockResponse } from './wire.js';
 
 export type { MockLiveTokenState, MockTokenInfo, MockTokenState } from './broker-model.js';
 
@@ -55,15 +56,6 @@ export interface LsModel extends MockModel {
   state(): MockLsState;
 }
 
-function parseJson(body: string): unknown {
-  if (body.length === 0) return null;
-  try {
-    return JSON.parse(body) as unknown;
-  } catch {
-    return null;
-  }
-}
-
 /**
  * Creates an LS model.
  *
@@ -72,7 +64,7 @@ function parseJson(body: string): unknown {
 export function createLsModel(options: LsModelOptions = {}): LsModel {
   const o = resolveLsModelOptions(options);
   const secret = o.jwtSecret ?? createMockJwtSecret();
-  const routes = buildTrRouteTable(o.trRoutes);
+  const routes = buildTrRouteTable(LS_DEFAULT_TR_ROUTES, o.trRoutes);
   const core = createBrokerCore({ now: o.now });
   const { book, counters, now } = core;
   const lastIssueByKey = new Map<string, number>();
@@ -80,7 +72,7 @@ export function createLsModel(options: LsModelOptions = {}): LsModel {
 
   function handleToken(req: MockRequest): MockResponse {
     if (!isFormRequest(req.headers)) return lsError('token', 400, 'IGW00132');
-    const form = new URLSearchParams(req.body);
+    const form = lsForm(req.body, req.query, LS_TOKEN_FIELDS);
     const grantType = formField(form, 'grant_type');
     if (grantType === undefined) return lsError('token', 400, 'IGW00115');
     if (grantType !== 'client_credentials') return lsError('token', 400, 'IGW00116');
@@ -118,7 +110,7 @@ export function createLsModel(options: LsModelOptions = {}): LsModel {
 
   function handleRevoke(req: MockRequest): MockResponse {
     if (!isFormRequest(req.headers)) return lsError('revoke', 400, 'IGW00132');
-    const form = new URLSearchParams(req.body);
+    const form = lsForm(req.body, req.query, LS_REVOKE_FIELDS);
     const appKey = formField(form, 'appkey');
     if (appKey === undefined) return lsError('revoke', 400, 'IGW00102');
     const secretKey = formField(form, 'appsecretkey');
@@ -149,7 +141,7 @@ export function createLsModel(options: LsModelOptions = {}): LsModel {
       trCode,
       trCont: req.headers['tr_cont'] ?? 'N',
       trContKey: req.headers['tr_cont_key'] ?? '',
-      body: parseJson(req.body),
+      body: jsonValue(req.body),
       appKey: record.appKey,
       paper: o.accounts?.get(record.appKey)?.paper === true,
       nowMs,

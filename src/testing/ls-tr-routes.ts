@@ -1,11 +1,11 @@
 /**
  * The TR route table of the LS mock: which TRs answer with a body of their own, and how to add
- * one (see {@link MockTrRoute} and {@link LS_DEFAULT_TR_ROUTES}).
+ * one (see {@link MockTrRoute}; the built-in routes are in `ls-tr-table`, {@link LS_DEFAULT_TR_ROUTES}).
  *
  * @module
  */
-import { mockOptionError } from './faults.js';
 import { LS_TR_STAND_IN, trHeaders } from './ls-dialect.js';
+import { buildRouteTable, isRouteLike } from './route-table.js';
 import { jsonResponse, type MockResponse } from './wire.js';
 
 /** A TR call with a live token, as a route sees it. */
@@ -80,53 +80,6 @@ export interface MockTrRoute {
   answer(call: MockTrCall): MockTrAnswer;
 }
 
-function inBlock(body: unknown, name: string): Record<string, unknown> {
-  const block = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined;
-  return typeof block === 'object' && block !== null ? (block as Record<string, unknown>) : {};
-}
-
-function text(v: unknown, fallback: string): string {
-  return typeof v === 'string' ? v : fallback;
-}
-
-/** `FOCCQ33600` on `/stock/accno`: see the module description. */
-const FOCCQ33600: MockTrRoute = {
-  path: '/stock/accno',
-  trCode: 'FOCCQ33600',
-  answer(call) {
-    if (call.paper) return { rspCd: '01900', rspMsg: '모의투자에서는 해당업무가 제공되지 않습니다.' };
-    const q = inBlock(call.body, 'FOCCQ33600InBlock1');
-    return {
-      rspCd: '00136',
-      rspMsg: '조회가 완료되었습니다.',
-      blocks: {
-        FOCCQ33600OutBlock1: {
-          RecCnt: 1,
-          AcntNo: '',
-          Pwd: '',
-          QrySrtDt: text(q.QrySrtDt, ''),
-          QryEndDt: text(q.QryEndDt, ''),
-          TermTp: text(q.TermTp, '1'),
-        },
-        FOCCQ33600OutBlock2: { RecCnt: 1, AcntNm: 'MOCK', BnsctrAmt: 0, MnyinAmt: 0, MnyoutAmt: 0, InvstAvrbalPramt: 0, InvstPlAmt: 0, InvstErnrat: 0 },
-        FOCCQ33600OutBlock3: [],
-      },
-    };
-  },
-};
-
-/**
- * The TRs every LS mock knows; the `trRoutes` option adds to them (see {@link MockTrRoute}).
- *
- * - `FOCCQ33600` on `/stock/accno` (주식계좌 기간별수익률 상세): the account TR LS clients call right
- *   after login, reading `rsp_msg` to tell a paper-trading (모의투자) app key from a live one. For a
- *   live key it answers `00136` "조회가 완료되었습니다." with minimal `FOCCQ33600OutBlock1..3`
- *   (OutBlock1 echoes the query dates); for a paper key (a credential with `paper: true`) it
- *   answers `01900` "모의투자에서는 해당업무가 제공되지 않습니다.", which public client code for this
- *   API reports from LS's paper service.
- */
-export const LS_DEFAULT_TR_ROUTES: readonly MockTrRoute[] = [FOCCQ33600];
-
 /** Routes by `"<path> <trCode>"`. */
 export type TrRouteTable = ReadonlyMap<string, MockTrRoute>;
 
@@ -134,21 +87,18 @@ function routeKey(path: string, trCode: string): string {
   return `${path} ${trCode}`;
 }
 
+function isLsRoute(r: unknown): r is MockTrRoute {
+  const trCode: unknown = isRouteLike(r) ? (r as { trCode?: unknown }).trCode : undefined;
+  return typeof trCode === 'string' && trCode !== '';
+}
+
 /**
- * The built-in routes plus `extra`, checked.
+ * `builtIns` plus `extra`, checked (a route of `extra` with the same path and TR code replaces the built-in one).
  *
  * @throws LsTokenError `ERR_INVALID_OPTION` (field `trRoutes`) for a malformed route.
  */
-export function buildTrRouteTable(extra: readonly MockTrRoute[] = []): TrRouteTable {
-  if (!Array.isArray(extra)) throw mockOptionError('trRoutes', 'trRoutes must be an array of { path, trCode, answer }');
-  const table = new Map<string, MockTrRoute>();
-  for (const r of [...LS_DEFAULT_TR_ROUTES, ...extra]) {
-    if (typeof r !== 'object' || r === null || typeof r.path !== 'string' || !r.path.startsWith('/') || typeof r.trCode !== 'string' || r.trCode === '' || typeof r.answer !== 'function') {
-      throw mockOptionError('trRoutes', 'every route needs a path starting with "/", a non-empty trCode and an answer function');
-    }
-    table.set(routeKey(r.path, r.trCode), r);
-  }
-  return table;
+export function buildTrRouteTable(builtIns: readonly MockTrRoute[], extra: readonly MockTrRoute[] = []): TrRouteTable {
+  return buildRouteTable(builtIns, extra, isLsRoute, (r) => routeKey(r.path, r.trCode), '{ path starting with "/", non-empty trCode, answer function }');
 }
 
 /** The route for a call, if the table has one. */

@@ -6,7 +6,8 @@
  *
  * A broker's mock is a `<broker>-dialect.ts` holding everything the broker says its own way
  * (paths, form or JSON fields, codes and messages, error body shape per endpoint, TR headers) and
- * a `<broker>-model.ts` that handles each logical endpoint (`token`/`revoke`/`tr`) on the shared
+ * a `<broker>-model.ts` that handles each logical endpoint (`token`/`revoke`/`tr`, the TRs through
+ * the broker's route table in `<broker>-tr-routes.ts`) on the shared
  * core of `broker-model.ts` (the token book, counters, fault table, clock offset and exchanges).
  * LS, KIS and Kiwoom are built so; all share `serveMockModel` (HTTP), `mockAxiosAdapter` (no
  * sockets), `handleControlRequest` (`/__mock/...`) and the fault kinds and their
@@ -21,17 +22,28 @@ export interface MockRequest {
   readonly method: string;
   /** The path without query string, e.g. `/oauth2/token`. */
   readonly path: string;
+  /**
+   * The query string without its `?` (`''` or absent when there is none), e.g. `appkey=k&scope=oob`.
+   * LS's OAuth endpoints read their form from it when the body has none; KIS's GET TRs take their input there.
+   */
+  readonly query?: string;
   /** Request headers with lower-case names. */
   readonly headers: Readonly<Record<string, string | undefined>>;
   /** The body as UTF-8 text (`''` when there is none). */
   readonly body: string;
 }
 
-/** One answer: status, headers (lower-case names) and the body text, sent as is. */
+/**
+ * One answer: status, headers and the body text, sent as is. Standard HTTP headers have lower-case
+ * names here (`content-type`, `date`, `retry-after`); the HTTP shell writes them in canonical case
+ * (see {@link wireHeaderName}). A broker's own headers are named as the broker spells them
+ * (`tr_id`, `tr_cont`, `gt_uid`, `tr_cd`, `tr_cont_key`, `api-id`, `cont-yn`, `next-key`) and go out
+ * unchanged.
+ */
 export interface MockResponse {
   /** HTTP status. */
   readonly status: number;
-  /** Response headers with lower-case names, `content-type` included. */
+  /** Response headers: standard ones with lower-case names, `content-type` included; the broker's as it spells them. */
   readonly headers: Readonly<Record<string, string>>;
   /** The body text (UTF-8). */
   readonly body: string;
@@ -84,6 +96,26 @@ export interface MockExchange {
   end(): void;
 }
 
+/** The standard headers the mocks send, by their lower-case name, in the canonical case gateways write them. */
+const CANONICAL_HEADER_NAMES: Readonly<Record<string, string>> = {
+  'content-type': 'Content-Type',
+  'content-length': 'Content-Length',
+  date: 'Date',
+  'retry-after': 'Retry-After',
+  allow: 'Allow',
+  location: 'Location',
+};
+
+/**
+ * The name a header goes out under: the canonical case for a standard HTTP header (`Content-Type`,
+ * `Content-Length`, `Date`, `Retry-After`), any other name as given. Gateways write theirs so, and
+ * clients rely on it: KIS's official sample turns every all-lower-case answer header into a
+ * namedtuple field and expects only KIS's own (`tr_id`, `tr_cont`, `gt_uid`) there.
+ */
+export function wireHeaderName(name: string): string {
+  return CANONICAL_HEADER_NAMES[name.toLowerCase()] ?? name;
+}
+
 /** The content type of every JSON answer the mocks send. */
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
@@ -109,6 +141,16 @@ export function jsonBody(body: string): Record<string, unknown> | undefined {
     return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** A body parsed as JSON (any value), or `null` when it is empty or not JSON. */
+export function jsonValue(body: string): unknown {
+  if (body.length === 0) return null;
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return null;
   }
 }
 

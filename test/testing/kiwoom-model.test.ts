@@ -106,7 +106,7 @@ describe('createKiwoomModel', () => {
   it('TR calls (any other POST) answer return_code 0 for a live token and 8005 otherwise; GET is 404', () => {
     const model = createKiwoomModel({ now: () => T0 });
     const token = json(answer(model, tokenRequest())).token as string;
-    const tr = (tok: string): MockResponse => answer(model, { method: 'POST', path: '/api/dostk/stkinfo', headers: { authorization: `Bearer ${tok}`, 'api-id': 'ka10001' }, body: '{"stk_cd":"005930"}' });
+    const tr = (tok: string): MockResponse => answer(model, { method: 'POST', path: '/api/dostk/stkinfo', headers: { authorization: `Bearer ${tok}`, 'api-id': 'ka10002' }, body: '{"stk_cd":"005930"}' });
     expect(json(tr(token))).toMatchObject({ return_code: 0, echo: { stk_cd: '005930' } });
     expect(json(tr('nope')).return_msg).toContain('[8005:');
     expect(answer(model, { method: 'GET', path: '/oauth2/token', headers: {}, body: '' }).status).toBe(404);

@@ -167,8 +167,8 @@ describe('a reference LS client against the mock', () => {
     const s = await start();
     const client = new ReferenceLsClient(s.url, KEY, SECRET);
     await client.login();
-    const r = await client.request('t1102', '/stock/market-data', { t1102InBlock: { shcode: '005930' } });
-    expect(r).toEqual({ status: 200, trCont: 'N', trContKey: '', body: { rsp_cd: '00000', rsp_msg: expect.any(String), echo: { t1102InBlock: { shcode: '005930' } } } });
+    const r = await client.request('t1305', '/stock/market-data', { t1305InBlock: { shcode: '005930' } });
+    expect(r).toEqual({ status: 200, trCont: 'N', trContKey: '', body: { rsp_cd: '00000', rsp_msg: expect.any(String), echo: { t1305InBlock: { shcode: '005930' } } } });
   });
 
   it('a missing, revoked or superseded token answers IGW00121 and an expired one IGW00123, HTTP 200 with the headers', async () => {

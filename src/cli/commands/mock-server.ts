@@ -83,7 +83,7 @@ function refuseOptions(cfg: ConfigReader, provider: ProviderName, names: readonl
 }
 
 /** Starts the mock of `provider` with the options every broker's mock shares plus its own. */
-async function startMock(cfg: ConfigReader, provider: ProviderName, common: MockLsServerOptions, cutoffKst: string | null): Promise<MockHttpServer & MockControls> {
+async function startMock(cfg: ConfigReader, provider: ProviderName, common: Omit<MockLsServerOptions, 'trRoutes'>, cutoffKst: string | null): Promise<MockHttpServer & MockControls> {
   const lifetime = cfg.string('lifetime-s') === undefined ? {} : { tokenLifetimeS: cfg.integer('lifetime-s', 86_400, 1, 10 * 86_400) };
   const revokeCode = oneOf(cfg, 'revoke-code', ['number', 'string'] as const);
   if (provider === 'ls') {
@@ -132,7 +132,7 @@ export const mockServerCommand: Command = async (ctx) => {
   const cutoffKst = cutoffText === 'none' ? null : cutoffText;
   const credentials = await readCredentials(cfg, out);
   const faults = readFaults(cfg);
-  const common: MockLsServerOptions = {
+  const common: Omit<MockLsServerOptions, 'trRoutes'> = {
     port: cfg.integer('port', 8080, 0, 65_535),
     host: cfg.string('host') ?? '127.0.0.1',
     latencyMs: cfg.integer('latency-ms', 0, 0, 600_000),
