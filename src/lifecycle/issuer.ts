@@ -193,7 +193,11 @@ export class Issuer {
         // Store lost its data: live leases on a token with no record mean its holders will write it
         // again within a heartbeat. Issuing now would kill their token.
         const unrecorded = await d.fleet.unrecordedLeases().catch((err: unknown) => (d.onError(err, 'leases'), []));
+        // The store was emptied with the leases too (its epoch mark is gone): the holders write
+        // their token back within a watch; wait for it.
+        const quiet = await d.fleet.storeQuietUntil();
         if (unrecorded.length > 0) waitFor = now + 250;
+        else if (quiet > now) waitFor = quiet;
         else if (now < this.#brokerRepeatsUntil) waitFor = this.#brokerRepeatsUntil;
       }
       if (waitFor === undefined) {
