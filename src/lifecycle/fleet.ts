@@ -29,6 +29,7 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCodes, LsTokenError, type TextScrubber, toLsTokenError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
+import { sleep } from '../core/sleep.js';
 import { boundedStoreCall } from '../store/store-call.js';
 import type { NewTokenRecord, RevokeReason } from '../store/token-record.js';
 import type { TokenStore } from '../store/token-store.js';
@@ -319,6 +320,34 @@ export class Fleet {
       this.#report(err, 'store.lease', id);
       return true;
     }
+  }
+
+  /**
+   * For a token the broker answered again while the store says it is being revoked (KIS repeats
+   * its live token): write our lease, so that a revoker that has not re-read the leases yet gives
+   * it back (the adopting half of the handshake), then wait until the revoke is decided, polling
+   * the record until `untilMs` (host time). `active`: the revoker gave it back, take it over;
+   * `ended`: revoked, or the record is gone; `pending`: still `revoking` at `untilMs`. Our lease is
+   * dropped unless `active`. Store trouble counts as `pending` (never hand out on a guess).
+   */
+  async awaitRevokeDecision(id: string, untilMs: number, signal: AbortSignal): Promise<'active' | 'ended' | 'pending'> {
+    const { store, instanceId, leaseTtlMs, now } = this.#o;
+    let state: 'active' | 'ended' | 'pending' = 'pending';
+    try {
+      if (!this.#stopped) await this.#call(store.setMeta(this.#lease(id), { instanceId, at: now() }, leaseTtlMs), 'lease');
+      for (;;) {
+        const record = await this.#call(store.get(id), 'lease');
+        if (record?.state === 'active') state = 'active';
+        else if (record === undefined || record.state !== 'revoking') state = 'ended';
+        if (state !== 'pending' || now() >= untilMs || signal.aborted) break;
+        await sleep(Math.min(100, untilMs - now()), signal).catch(() => undefined);
+      }
+    } catch (err) {
+      this.#report(err, 'store.lease', id);
+      state = 'pending';
+    }
+    if (state !== 'active') await this.release(id);
+    return state;
   }
 
   /**
