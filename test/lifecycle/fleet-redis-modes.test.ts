@@ -84,7 +84,7 @@ describe.each([
 
   it('a cold fleet of 3 daemons issues one token; FLUSHALL and a newcomer at once issue nothing; the last to stop revokes', async () => {
     const children = ['fleet-a', 'fleet-b', 'fleet-c'].map((n) => member(n, { LS_WAIT_GO: '1' }));
-    await Promise.all(children.map((c) => c.waitForLine((l) => l === 'waiting', 20_000)));
+    await Promise.all(children.map((c) => c.waitForLine((l) => l === 'waiting', 60_000)));
     for (const c of children) c.send('go');
     const ids = await Promise.all(children.map((c) => c.waitForLine((l) => l.startsWith('ready '), 20_000).then((l) => l.slice(6))));
     expect(new Set(ids).size).toBe(1);
@@ -105,5 +105,5 @@ describe.each([
     for (const c of all) c.signal('SIGTERM');
     await Promise.all(all.map((c) => exitWithin(c, 8_000)));
     expect(mock.stats().active).toBe(0);
-  });
+  }, 150_000);
 });
