@@ -13,6 +13,13 @@
  * routes them the same way. Every command names its key, and each touches one key only: no
  * command or script spans two keys, so none can cross hash slots on Cluster.
  *
+ * node-redis' Cluster client learns a new slot map only from `MOVED`/`ASK` answers: when a master
+ * dies, the commands for its slots go to a node that never answers again, also after its replica
+ * was promoted, and they wait (or fail) for good. {@link redisCommandsOf} therefore asks the
+ * cluster client for a fresh slot map (`rediscover`, from a live node) whenever one of its node
+ * connections reports an error, at most twice a second, so that the lock and the store follow a
+ * failover within moments of the promotion.
+ *
  * A `@keyv/redis` adapter whose connection is none of the three is refused at construction
  * ({@link redisCommandsOf} throws): a lock whose every call fails would let a cold fleet issue one
  * token per process, each killing the previous one.
@@ -56,6 +63,31 @@ function modeOf(client: unknown): RedisMode | undefined {
   return 'client';
 }
 
+/** Cluster clients already following failovers (one listener each, whatever the number of lifecycles). */
+const followed = new WeakSet<object>();
+
+/** The parts of a node-redis cluster client used to follow a failover (see the module notes). */
+interface ClusterShape {
+  on(event: 'node-error', listener: () => void): unknown;
+  masters?: Array<{ client?: { isReady?: boolean } }>;
+  _slots?: { rediscover?: (startWith: unknown) => Promise<void> };
+}
+
+/** Makes `cluster` fetch a fresh slot map after a node connection failed; see the module notes. */
+function followFailovers(cluster: ClusterShape): void {
+  if (followed.has(cluster) || typeof cluster.on !== 'function') return;
+  followed.add(cluster);
+  let last = 0;
+  cluster.on('node-error', () => {
+    const rediscover = cluster._slots?.rediscover;
+    const t = Date.now();
+    if (typeof rediscover !== 'function' || t - last < 500) return;
+    last = t;
+    const live = (cluster.masters ?? []).map((m) => m.client).find((c) => c?.isReady === true);
+    if (live !== undefined) void rediscover.call(cluster._slots, live).catch(() => undefined);
+  });
+}
+
 /** True when `store` is an `@keyv/redis` adapter (`opts.dialect` is `'redis'`, as keyv recognises it). */
 export function isRedisAdapter(store: unknown): boolean {
   if (typeof store !== 'object' || store === null || store instanceof Map) return false;
@@ -79,6 +111,7 @@ export function redisCommandsOf(store: unknown): RedisCommands | undefined {
   if (mode === undefined) {
     throw invalidOption('keyv', 'its @keyv/redis adapter holds a connection that is neither a node-redis client, createSentinel() nor createCluster(): the issuance lock cannot run on it');
   }
+  if (mode === 'cluster') followFailovers(adapter.client as ClusterShape);
   const connected = async (): Promise<Record<string, Send>> => (await adapter.getClient!()) as Record<string, Send>;
   const run: RedisCommands['run'] =
     mode === 'cluster'

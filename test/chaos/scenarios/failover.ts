@@ -125,7 +125,14 @@ export async function failoverScenario(corpus: SecretCorpus, c: FailoverCase): P
         const last = ch.lines.filter((l) => l.startsWith('got ')).at(-1);
         const tok = mock.issuedTokens().find((t) => tokenId(t) === last?.slice(4));
         return tok !== undefined && mock.isActive(tok);
-      }), 30_000, 50);
+      }), 30_000, 50).catch((err: unknown) => {
+        res.problems.push(String(err));
+        for (const ch of children) {
+          const errors = ch.events().filter((e) => e.type === 'error').map((e) => `${String(e['op'])}:${String(e['code'])}`);
+          const fails = ch.lines.filter((l) => l.startsWith('fail '));
+          res.info.push(`member ${ch.proc.pid}: last ${ch.lines.filter((l) => l.startsWith('got ')).at(-1) ?? '-'}, ${fails.length} failed calls (${[...new Set(fails)].join(' ')}), errors ${[...new Set(errors)].join(' ')}`);
+        }
+      });
     }
     const issuedAfter = mock.stats().issued - issuedBefore;
     scan();
