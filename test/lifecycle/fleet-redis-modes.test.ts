@@ -82,6 +82,27 @@ describe.each([
     expect(mock.stats().active).toBe(0);
   });
 
+  it('FLUSHALL under three holders: a newcomer asking at once waits for their rewrite and adopts (issues nothing)', async () => {
+    // Leases of 30 s: the holders' next heartbeat is 10 s away; only the epoch watch (1 s) can save the newcomer.
+    const options = { appKey: FIXTURE_APP_KEY, appSecretKey: FIXTURE_SECRET, baseUrl: mock.url, sweepIntervalMs: 0, leaseTtlMs: 30_000 };
+    const make = (instanceId: string): TokenLifecycle => {
+      const lc = new TokenLifecycle({ ...options, store: setup.makeKeyv(namespace), instanceId });
+      closers.push(() => lc.shutdown({ deadlineMs: 3_000 }));
+      return lc;
+    };
+    const holders = ['ep-a', 'ep-b', 'ep-c'].map(make);
+    const lost: string[] = [];
+    for (const lc of holders) lc.on('error', (e) => void (e.op === 'store.lost' && lost.push(lc.instanceId)));
+    const [token] = await Promise.all(holders.map((lc) => lc.getAccessToken()));
+    await setup.flushAll();
+    const newcomer = make('ep-new');
+    expect(await newcomer.getAccessToken()).toBe(token);
+    expect(mock.stats().issued).toBe(1);
+    expect(mock.isActive(token!)).toBe(true);
+    for (const lc of holders) expect(await lc.getAccessToken()).toBe(token);
+    expect(lost.length).toBeGreaterThan(0); // the holders noticed the loss and wrote the token back
+  });
+
   it('a cold fleet of 3 daemons issues one token; FLUSHALL and a newcomer at once issue nothing; the last to stop revokes', async () => {
     const children = ['fleet-a', 'fleet-b', 'fleet-c'].map((n) => member(n, { LS_WAIT_GO: '1' }));
     await Promise.all(children.map((c) => c.waitForLine((l) => l === 'waiting', 60_000)));
