@@ -116,7 +116,11 @@ export class Fleet {
   #stopped = false;
   /** The epoch mark this process last saw (`undefined`: none yet). */
   #epochSeen: string | undefined;
-  /** Until then (host time) this process issues nothing: the store just lost its data. */
+  /**
+   * Until then this process issues nothing: the store just lost its data. Real elapsed time
+   * (`performance.now()`), not the lifecycle's clock: it waits for the holders' timers, which run
+   * in real time whatever a test or a skewed clock says.
+   */
   #quietUntil = -Infinity;
   #epochCheck: Promise<'intact' | 'new' | 'lost'> | undefined;
 
@@ -161,23 +165,23 @@ export class Fleet {
     } else {
       this.#epochSeen = id;
     }
-    this.#quietUntil = Math.max(this.#quietUntil, now() + this.settleMs);
+    this.#quietUntil = Math.max(this.#quietUntil, performance.now() + this.settleMs);
     return firstLook ? 'new' : 'lost';
   }
 
   /**
-   * Until when (host time) this process must not issue because the store may just have lost the
-   * fleet's token (see the module notes); `-Infinity` when it may. Reads the epoch mark first when
+   * How long (ms, real time) this process must still not issue because the store may just have
+   * lost the fleet's token (see the module notes); 0 when it may. Reads the epoch mark first when
    * watched. Never rejects: a store that fails does not stop trading.
    */
-  async storeQuietUntil(): Promise<number> {
-    if (this.epochWatchMs === undefined || this.#stopped) return -Infinity;
+  async storeQuietForMs(): Promise<number> {
+    if (this.epochWatchMs === undefined || this.#stopped) return 0;
     try {
       await this.checkEpoch();
     } catch (err) {
       this.#report(err, 'epoch');
     }
-    return this.#quietUntil;
+    return Math.max(0, Math.ceil(this.#quietUntil - performance.now()));
   }
 
   /**

@@ -195,9 +195,9 @@ export class Issuer {
         const unrecorded = await d.fleet.unrecordedLeases().catch((err: unknown) => (d.onError(err, 'leases'), []));
         // The store was emptied with the leases too (its epoch mark is gone): the holders write
         // their token back within a watch; wait for it.
-        const quiet = await d.fleet.storeQuietUntil();
+        const quietMs = await d.fleet.storeQuietForMs();
         if (unrecorded.length > 0) waitFor = now + 250;
-        else if (quiet > now) waitFor = quiet;
+        else if (quietMs > 0) waitFor = now + quietMs;
         else if (now < this.#brokerRepeatsUntil) waitFor = this.#brokerRepeatsUntil;
       }
       if (waitFor === undefined) {
