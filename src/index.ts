@@ -45,6 +45,8 @@ export { installExitHooks } from './integrations/exit-hooks.js';
 export type { ExitHookOptions, ShutdownTarget } from './integrations/exit-hooks.js';
 export { ProcessLockProvider, RedisLockProvider, lockProviderFor } from './lifecycle/issue-lock.js';
 export type { IssueLockProvider, RawRedisClient } from './lifecycle/issue-lock.js';
+export { redisCommandsOf } from './store/redis-commands.js';
+export type { RedisCommands, RedisMode } from './store/redis-commands.js';
 export type { IssueThrottleOptions } from './lifecycle/issue-throttle.js';
 export { LsTokenError, ErrorCodes, isLsTokenError, ErrorCauseSummary, summarizeCause } from './core/errors.js';
 export type { ErrorCode, LsTokenErrorDetails, TextScrubber } from './core/errors.js';

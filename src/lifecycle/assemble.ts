@@ -15,6 +15,7 @@ import { OAuthClient } from '../providers/oauth-client.js';
 import { appKeyIdFor, type ProviderDefinition } from '../providers/provider.js';
 import { type EventSink, RevocationScheduler } from '../schedule/revocation-scheduler.js';
 import { TokenStore } from '../store/token-store.js';
+import { adapterEnforcesTtl } from '../store/keyv-access.js';
 import { ClockSkew } from './clock-skew.js';
 import { Fleet } from './fleet.js';
 import { IssueBudget } from './issue-budget.js';
@@ -104,7 +105,8 @@ export function assembleLifecycle(options: TokenLifecycleOptions, hooks: Assembl
   );
   const vault = new TokenVault({ onHold: (t) => redactor.add(t), onForget: (t) => redactor.delete(t) });
   const base = { store, appKeyId, instanceId: cfg.instanceId, storeTimeoutMs: cfg.storeTimeoutMs, now };
-  const fleet = new Fleet({ ...base, leaseTtlMs: cfg.leaseTtlMs, scrubber: redactor, onError: hooks.onError });
+  // Redis can lose its data under a running fleet (FLUSHALL, failover): watch its epoch mark.
+  const fleet = new Fleet({ ...base, leaseTtlMs: cfg.leaseTtlMs, scrubber: redactor, onError: hooks.onError, watchEpoch: adapterEnforcesTtl(store.keyv) });
   const s = cfg.scheduler;
   const scheduler = new RevocationScheduler({
     store,

@@ -13,19 +13,34 @@
  * its data is repaired within one beat, and a newcomer that finds live leases on a token it has no
  * record of waits for that record instead of issuing (which would kill the fleet's token).
  *
+ * - `epoch:<appKeyId>`: the store epoch mark, `{ id }`, no TTL, written at first use. A store that
+ *   lost its data (FLUSHALL, a restart without persistence, a failover to a replica that had not
+ *   synced) lost the mark too, and the leases and records with it: a process that saw the mark and
+ *   finds it gone (or replaced by another process's) knows it, and writes its lease and record again
+ *   at once. On Redis the mark is watched every {@link Fleet.epochWatchMs}; a process that has seen
+ *   no mark, or sees it change, holds off issuing for {@link Fleet.settleMs} so that the holders can
+ *   write their token back first (see {@link Fleet.storeQuietUntil}).
+ *
  * The adopt/revoke handshake: an adopter writes its lease first and then re-reads the record
  * ({@link Fleet.leaseThenRecheck}); a revoker writes its intent (`revoking`) first and then
  * re-reads the leases ({@link Fleet.claimForRevocation}). Of two processes doing both at once, at
  * least one sees the other.
  */
+import { randomUUID } from 'node:crypto';
 import { ErrorCodes, LsTokenError, type TextScrubber, toLsTokenError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
+import { sleep } from '../core/sleep.js';
 import { boundedStoreCall } from '../store/store-call.js';
 import type { NewTokenRecord, RevokeReason } from '../store/token-record.js';
 import type { TokenStore } from '../store/token-store.js';
 
 const TOKEN_ID = '[0-9a-f]{64}';
 const LEASE_KEY = new RegExp(`^lease:([0-9a-f]{1,64}):(${TOKEN_ID}):(.+)$`);
+
+/** The meta key of an app key's store epoch mark. */
+export function epochKey(appKeyId: string): string {
+  return `epoch:${appKeyId}`;
+}
 
 /** The meta key of an instance's heartbeat. */
 export function instanceKey(instanceId: string): string {
@@ -84,6 +99,11 @@ export interface FleetOptions {
   readonly now: Clock;
   /** Scrubs secrets out of foreign error text. */
   readonly scrubber: TextScrubber;
+  /**
+   * Watch the store epoch mark (true on Redis, where a fleet's store can lose its data under it).
+   * Default false: a `Map` or SQLite file does not empty itself while the processes run.
+   */
+  readonly watchEpoch?: boolean;
   /** Store trouble; the fleet carries on. */
   readonly onError: (error: LsTokenError, op: string, id?: string) => void;
 }
@@ -94,9 +114,93 @@ export class Fleet {
   #beating: Promise<void> | undefined;
   #beatAgain = false;
   #stopped = false;
+  /** The epoch mark this process last saw (`undefined`: none yet). */
+  #epochSeen: string | undefined;
+  /**
+   * Until then this process issues nothing: the store just lost its data. Real elapsed time
+   * (`performance.now()`), not the lifecycle's clock: it waits for the holders' timers, which run
+   * in real time whatever a test or a skewed clock says.
+   */
+  #quietUntil = -Infinity;
+  #epochCheck: Promise<'intact' | 'new' | 'lost'> | undefined;
+
+  /** How often the epoch mark is read (`undefined`: not watched): a third of the lease, at most 1 s. */
+  readonly epochWatchMs: number | undefined;
+  /** How long a process that finds the store emptied holds off issuing: two watches and a margin. */
+  readonly settleMs: number;
 
   constructor(options: FleetOptions) {
     this.#o = options;
+    this.epochWatchMs = options.watchEpoch === true ? Math.max(100, Math.min(1_000, Math.floor(options.leaseTtlMs / 3))) : undefined;
+    this.settleMs = this.epochWatchMs === undefined ? 0 : 2 * this.epochWatchMs + 250;
+  }
+
+  /**
+   * Reads the epoch mark: `intact` (the one seen before, or a first look at a store that has one),
+   * `new` (a first look at a store with none: new, or emptied; this process wrote one), `lost` (the
+   * mark seen before is gone or was replaced: the store lost its data). On `new` and `lost` this
+   * process holds off issuing for {@link Fleet.settleMs}. One read at a time; store trouble rejects.
+   */
+  checkEpoch(): Promise<'intact' | 'new' | 'lost'> {
+    this.#epochCheck ??= this.#readEpoch().finally(() => {
+      this.#epochCheck = undefined;
+    });
+    return this.#epochCheck;
+  }
+
+  async #readEpoch(): Promise<'intact' | 'new' | 'lost'> {
+    const { store, appKeyId, now } = this.#o;
+    const mark = await this.#call(store.getMeta<{ id?: unknown }>(epochKey(appKeyId)), 'epoch');
+    const id = typeof mark?.id === 'string' ? mark.id : undefined;
+    if (id !== undefined && id === this.#epochSeen) return 'intact';
+    const firstLook = this.#epochSeen === undefined;
+    if (id !== undefined && firstLook) {
+      this.#epochSeen = id;
+      return 'intact';
+    }
+    if (id === undefined) {
+      const fresh = randomUUID();
+      await this.#call(store.setMeta(epochKey(appKeyId), { id: fresh, at: now() }, undefined), 'epoch');
+      this.#epochSeen = fresh;
+    } else {
+      this.#epochSeen = id;
+    }
+    this.#quietUntil = Math.max(this.#quietUntil, performance.now() + this.settleMs);
+    return firstLook ? 'new' : 'lost';
+  }
+
+  /**
+   * How long (ms, real time) this process must still not issue because the store may just have
+   * lost the fleet's token (see the module notes); 0 when it may. Reads the epoch mark first when
+   * watched. Never rejects: a store that fails does not stop trading.
+   */
+  async storeQuietForMs(): Promise<number> {
+    if (this.epochWatchMs === undefined || this.#stopped) return 0;
+    try {
+      await this.checkEpoch();
+    } catch (err) {
+      this.#report(err, 'epoch');
+    }
+    return Math.max(0, Math.ceil(this.#quietUntil - performance.now()));
+  }
+
+  /**
+   * One watch of the epoch mark: when the store lost its data, writes this process's lease and
+   * record again at once (a heartbeat round) and reports it. Never rejects.
+   */
+  async watchEpoch(held: () => HeldForFleet | undefined): Promise<void> {
+    if (this.epochWatchMs === undefined || this.#stopped) return;
+    let state: 'intact' | 'new' | 'lost';
+    try {
+      state = await this.checkEpoch();
+    } catch (err) {
+      this.#report(err, 'epoch');
+      return;
+    }
+    if (state !== 'lost') return;
+    const h = held();
+    this.#o.onError(new LsTokenError(ErrorCodes.STORE, 'The store lost its data (its epoch mark is gone); what this process holds is being written again', { retryable: true }), 'store.lost', h?.id);
+    await this.heartbeat(held);
   }
 
   #call<T>(p: Promise<T>, op: string): Promise<T> {
@@ -137,6 +241,8 @@ export class Fleet {
   async #beat(held: () => HeldForFleet | undefined): Promise<void> {
     const { store, instanceId, leaseTtlMs, now } = this.#o;
     try {
+      // The first beat sees (or writes) the epoch mark, so that a later loss can be told.
+      if (this.epochWatchMs !== undefined && this.#epochSeen === undefined) await this.checkEpoch();
       await this.#call(store.setMeta(instanceKey(instanceId), { pid: process.pid, at: now() }, leaseTtlMs), 'heartbeat');
       const h = held();
       if (h === undefined || this.#stopped) return;
@@ -218,6 +324,34 @@ export class Fleet {
       this.#report(err, 'store.lease', id);
       return true;
     }
+  }
+
+  /**
+   * For a token the broker answered again while the store says it is being revoked (KIS repeats
+   * its live token): write our lease, so that a revoker that has not re-read the leases yet gives
+   * it back (the adopting half of the handshake), then wait until the revoke is decided, polling
+   * the record until `untilMs` (host time). `active`: the revoker gave it back, take it over;
+   * `ended`: revoked, or the record is gone; `pending`: still `revoking` at `untilMs`. Our lease is
+   * dropped unless `active`. Store trouble counts as `pending` (never hand out on a guess).
+   */
+  async awaitRevokeDecision(id: string, untilMs: number, signal: AbortSignal): Promise<'active' | 'ended' | 'pending'> {
+    const { store, instanceId, leaseTtlMs, now } = this.#o;
+    let state: 'active' | 'ended' | 'pending' = 'pending';
+    try {
+      if (!this.#stopped) await this.#call(store.setMeta(this.#lease(id), { instanceId, at: now() }, leaseTtlMs), 'lease');
+      for (;;) {
+        const record = await this.#call(store.get(id), 'lease');
+        if (record?.state === 'active') state = 'active';
+        else if (record === undefined || record.state !== 'revoking') state = 'ended';
+        if (state !== 'pending' || now() >= untilMs || signal.aborted) break;
+        await sleep(Math.min(100, untilMs - now()), signal).catch(() => undefined);
+      }
+    } catch (err) {
+      this.#report(err, 'store.lease', id);
+      state = 'pending';
+    }
+    if (state !== 'active') await this.release(id);
+    return state;
   }
 
   /**

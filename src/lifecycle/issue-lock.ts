@@ -9,6 +9,7 @@
  */
 import type Keyv from 'keyv';
 import { redisAdapterOf } from '../store/keyv-access.js';
+import type { RedisCommands } from '../store/redis-commands.js';
 
 /** A mutual-exclusion primitive for issuance. */
 export interface IssueLockProvider {
@@ -45,26 +46,36 @@ export interface RawRedisClient {
 
 const RELEASE_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
-/** Redis lock over the client of an `@keyv/redis` adapter (`SET NX PX`). */
+/**
+ * Redis lock (`SET NX PX`, released by a compare-and-delete script) over raw commands: a
+ * {@link RedisCommands} (any `@keyv/redis` connection: client, Sentinel or Cluster), or, as before,
+ * a function returning a connected plain node-redis client. Both commands touch one key only.
+ */
 export class RedisLockProvider implements IssueLockProvider {
   readonly scope = 'redis' as const;
-  readonly #client: () => Promise<RawRedisClient>;
-  constructor(client: () => Promise<RawRedisClient>) {
-    this.#client = client;
+  readonly #run: (key: string, args: string[]) => Promise<unknown>;
+  constructor(commands: RedisCommands | (() => Promise<RawRedisClient>)) {
+    if (typeof commands === 'function') {
+      this.#run = async (_key, args) => (await commands()).sendCommand(args);
+    } else {
+      this.#run = (key, args) => commands.run(key, args);
+    }
   }
   async tryAcquire(key: string, owner: string, ttlMs: number): Promise<boolean> {
-    const c = await this.#client();
-    const res = await c.sendCommand(['SET', key, owner, 'NX', 'PX', String(Math.max(1, Math.round(ttlMs)))]);
+    const res = await this.#run(key, ['SET', key, owner, 'NX', 'PX', String(Math.max(1, Math.round(ttlMs)))]);
     return res === 'OK';
   }
   async release(key: string, owner: string): Promise<void> {
-    const c = await this.#client();
-    await c.sendCommand(['EVAL', RELEASE_SCRIPT, '1', key, owner]);
+    await this.#run(key, ['EVAL', RELEASE_SCRIPT, '1', key, owner]);
   }
 }
 
-/** Picks the Redis lock when the keyv store is an `@keyv/redis` adapter, else the in-process lock. */
+/**
+ * Picks the Redis lock when the keyv store is an `@keyv/redis` adapter (plain client, Sentinel or
+ * Cluster), else the in-process lock.
+ * @throws LsTokenError `ERR_INVALID_OPTION` for an `@keyv/redis` connection nothing can lock on.
+ */
 export function lockProviderFor(keyv: Keyv): IssueLockProvider {
   const redis = redisAdapterOf(keyv);
-  return redis === undefined ? new ProcessLockProvider() : new RedisLockProvider(() => redis.getClient());
+  return redis === undefined ? new ProcessLockProvider() : new RedisLockProvider(redis);
 }

@@ -225,7 +225,11 @@ export class Issuer {
         // Store lost its data: live leases on a token with no record mean its holders will write it
         // again within a heartbeat. Issuing now would kill their token.
         const unrecorded = await path.run(() => d.fleet.unrecordedLeases(), 'leases').catch((err: unknown) => (this.#storeTrouble(err, 'leases'), []));
+        // The store was emptied with the leases too (its epoch mark is gone): the holders write
+        // their token back within a watch; wait for it (a store that does not answer is not waited on).
+        const quietMs = await path.run(() => d.fleet.storeQuietForMs(), 'epoch').catch(() => 0);
         if (unrecorded.length > 0) waitFor = now + 250;
+        else if (quietMs > 0) waitFor = now + quietMs;
         else if (now < this.#brokerRepeatsUntil) waitFor = this.#brokerRepeatsUntil;
       }
       if (waitFor === undefined) {
@@ -401,9 +405,12 @@ export class Issuer {
     const record = await this.#record(input, token, id, path);
     // A token the store already knew (a broker answering its live token): its times run from its first issuance.
     if (record.issuedAt < sentAt) times = d.policy.times(record.issuedAt, expiresAt);
-    // The broker answered a token it had already issued: nothing was issued, the budget is not spent.
+    // The broker answered a token the fleet is revoking or has revoked: never hand it out.
+    if (record.state !== 'active' || d.isRevoking(id)) return await this.#repeatOfEnded(record, token, heldBefore);
+    // The broker answered a token it had already issued: nothing was issued, the budget is not spent
+    // (unless the broker counts every answer against its own limit, as KIS does: then it stays taken).
     const repeated = d.sameTokenAnswers && (heldBefore || record.issuedAt < sentAt);
-    if (repeated) void d.budget.giveBack(always);
+    if (repeated && d.brokerBudget === undefined) void d.budget.giveBack(always);
     else d.budget.settle(receivedAt, always); // the interval runs from the broker's answer
     const held: HeldToken = { id, token, resolved: Promise.resolve(token), record, times };
     if (expiresAt <= receivedAt) {
@@ -413,6 +420,29 @@ export class Issuer {
       throw new LsTokenError(ErrorCodes.BAD_RESPONSE, `${d.brokerName} token response: the token had expired by the time it arrived (check the host clock)`, { field: 'expires_in', retryable: true });
     }
     return { kind: 'got', held, source: repeated ? 'adopted' : 'issued' };
+  }
+
+  /**
+   * The one place that decides about a token the broker answered while the store says it is
+   * `revoking` or `revoked` (KIS answers its live token again for 6 h, also while another process
+   * is revoking it). Being revoked: lease it and wait for the revoke to be decided; if the revoker
+   * gave it back (its revoke was not sent), take it over. Revoked, or still undecided at the
+   * bound: never hand it out (an undecided one is revoked here too); ask the broker again once the
+   * budget allows, which stays taken (the broker counted the request).
+   */
+  async #repeatOfEnded(record: TokenRecord, token: string, heldBefore: boolean): Promise<Obtained | number> {
+    const d = this.#d;
+    const selfRevoking = d.isRevoking(record.id);
+    const decision = record.state === 'revoking' && !selfRevoking ? await d.fleet.awaitRevokeDecision(record.id, d.now() + d.lockTtlMs / 2, d.closing) : selfRevoking ? 'pending' : 'ended';
+    this.#checkOpen();
+    if (decision === 'active') {
+      const expiresAt = this.#expiryOfStored(record, token);
+      if (expiresAt > d.now()) return { kind: 'got', held: this.hold(record, token, expiresAt), source: 'adopted' };
+    }
+    d.onError(new LsTokenError(ErrorCodes.STORE, `${d.brokerName} answered a token that is being revoked or was revoked; it is not handed out, a fresh one is asked for`, { retryable: true }), 'issue.revokedRepeat', record.id);
+    if (decision === 'pending' && !selfRevoking) d.discard(record.id, record.expiresAt);
+    else if (!selfRevoking && !heldBefore) d.vault.forget(record.id);
+    return (await d.budget.blockedUntil()) ?? d.now() + 250;
   }
 
   /** Writes the record, bounded; a store that fails or hangs leaves the token in memory only (the heartbeat writes it later). */

@@ -23,6 +23,7 @@ import type { RevokeReason, TokenRecord } from '../store/token-record.js';
 import type { TokenStore } from '../store/token-store.js';
 import { type LifecycleParts, assembleLifecycle } from './assemble.js';
 import { AFTER_LOGOUT, ANY, type HeldToken, type ObtainRequest, closedError, fleetView } from './issuer.js';
+import type { HeldForFleet } from './fleet.js';
 import type { TokenLifecycleOptions } from './lifecycle-options.js';
 import { EventOutbox } from './lifecycle-events.js';
 import { LifecycleMetrics, type MetricsGaugeSource } from './lifecycle-metrics.js';
@@ -81,7 +82,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   #shutdownPromise: Promise<ShutdownSummary> | undefined;
   #started = false;
   #sweeping: Promise<void> | undefined;
-  readonly #timers: { heartbeat?: NodeJS.Timeout; sweep?: NodeJS.Timeout } = {};
+  readonly #timers: { heartbeat?: NodeJS.Timeout; sweep?: NodeJS.Timeout; epoch?: NodeJS.Timeout } = {};
 
   constructor(options: TokenLifecycleOptions) {
     super();
@@ -118,6 +119,8 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
       this.#started = true;
       this.#timers.heartbeat = setInterval(() => void this.#heartbeat(), Math.max(100, Math.floor(this.#p.cfg.leaseTtlMs / 3))).unref();
       await this.#heartbeat();
+      const watch = this.#p.fleet.epochWatchMs;
+      if (watch !== undefined && !this.#closing.signal.aborted) this.#timers.epoch = setInterval(() => void this.#p.fleet.watchEpoch(() => this.#fleetView()), watch).unref();
       if (this.#closing.signal.aborted || this.#p.cfg.sweepIntervalMs === 0) return; // no timer may outlive a shutdown during the first beat
       this.#timers.sweep = setInterval(() => void this.sweep(), this.#p.cfg.sweepIntervalMs).unref();
     })();
@@ -393,7 +396,11 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   // --- fleet, clock, events -------------------------------------------------------------------
 
   #heartbeat(): Promise<void> {
-    return this.#p.fleet.heartbeat(() => (this.#current === undefined ? undefined : fleetView(this.#current, this.instanceId)));
+    return this.#p.fleet.heartbeat(() => this.#fleetView());
+  }
+
+  #fleetView(): HeldForFleet | undefined {
+    return this.#current === undefined ? undefined : fleetView(this.#current, this.instanceId);
   }
 
   /** Reads LS's clock once when nothing has yet, and re-times the current token by it. */

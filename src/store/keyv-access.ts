@@ -39,6 +39,7 @@
 import { Keyv } from 'keyv';
 import { ErrorCodes, LsTokenError, invalidOption, toLsTokenError, type TextScrubber } from '../core/errors.js';
 import { isPlainObject } from './token-record.js';
+import { type RedisCommands, isRedisAdapter, redisCommandsOf } from './redis-commands.js';
 
 /** A raw entry of the underlying adapter: the key as keyv hands it to the adapter, and the raw value. */
 export interface RawEntry {
@@ -109,28 +110,17 @@ const NOT_JSON = (): Decoded => ({ kind: 'corrupt', error: new LsTokenError(Erro
  * Redis `PX`. See the module notes.
  */
 export function adapterEnforcesTtl(keyv: Keyv): boolean {
-  return redisAdapterOf(keyv) !== undefined;
-}
-
-/** The raw Redis client behind an `@keyv/redis` adapter, as the issuance lock uses it. */
-export interface RedisAdapter {
-  /** The adapter's connected node-redis client. */
-  getClient(): Promise<{ sendCommand(args: string[]): Promise<unknown> }>;
+  return isRedisAdapter((keyv as unknown as { store?: unknown }).store);
 }
 
 /**
- * The `@keyv/redis` adapter behind `keyv`, recognised the way keyv recognises it (`opts.dialect`
- * is `'redis'`) and usable for raw commands (`getClient()`), or `undefined` for any other store.
- * The one place that decides "is this Redis?" (server-side TTLs, the `SET NX PX` lock).
+ * Raw commands on the Redis behind `keyv` (a plain client, Sentinel or Cluster; see
+ * `redis-commands.ts`), or `undefined` for any other store. The one place that decides "is this
+ * Redis?" (server-side TTLs, the `SET NX PX` lock).
+ * @throws LsTokenError `ERR_INVALID_OPTION` for an `@keyv/redis` connection nothing can lock on.
  */
-export function redisAdapterOf(keyv: Keyv): RedisAdapter | undefined {
-  const store = (keyv as unknown as { store?: { opts?: { dialect?: unknown }; getClient?: unknown } }).store;
-  if (store === undefined || store === null || store instanceof Map) return undefined;
-  try {
-    return store.opts?.dialect === 'redis' && typeof store.getClient === 'function' ? (store as RedisAdapter) : undefined;
-  } catch {
-    return undefined; // an adapter whose opts getter throws is not one we know
-  }
+export function redisAdapterOf(keyv: Keyv): RedisCommands | undefined {
+  return redisCommandsOf((keyv as unknown as { store?: unknown }).store);
 }
 
 /**

@@ -10,6 +10,7 @@
  * The fault scenarios also run against the KIS and Kiwoom mocks (`mock-faults-kis`, `sigkill-kiwoom`, ...).
  */
 import { corruptRecordsScenario } from './scenarios/corrupt-records.js';
+import { failoverScenario } from './scenarios/failover.js';
 import { faultsScenario } from './scenarios/faults.js';
 import { propertyScenario } from './scenarios/property.js';
 import { redisRestartScenario } from './scenarios/redis-restart.js';
@@ -40,6 +41,11 @@ const scenarios: Scenario[] = [
   { name: 'redis-restart', timeoutMs: 60_000, run: () => redisRestartScenario(corpus) },
   { name: 'redis-restart-empty', timeoutMs: 60_000, run: () => redisRestartEmptyScenario(corpus) },
   { name: 'sigkill', timeoutMs: 180_000, run: () => sigkillScenario(corpus, seed) },
+  // A Sentinel primary and a Cluster master SIGKILLed under a fleet of 3 daemons, mid-day and at 06:59:58 KST.
+  ...(['sentinel', 'cluster'] as const).flatMap((mode): Scenario[] => [
+    { name: `failover-${mode}`, timeoutMs: 150_000, run: () => failoverScenario(corpus, { mode, at: 'midday' }) },
+    { name: `failover-${mode}-cutoff`, timeoutMs: 150_000, run: () => failoverScenario(corpus, { mode, at: 'cutoff' }) },
+  ]),
   // The fault scenarios against the KIS and Kiwoom mocks (their own error shapes and token rules).
   ...[KIS_BROKER, KIWOOM_BROKER].flatMap((b): Scenario[] => [
     { name: `mock-faults${b.suffix}`, timeoutMs: 90_000, run: () => faultsScenario(corpus, seed, b, 300) },

@@ -26,7 +26,7 @@ import { createClient, createKeyv } from '@keyv/redis';
 import KeyvSqlite from '@keyv/sqlite';
 
 /** Names of the test backends. */
-export type BackendName = 'memory' | 'redis' | 'sqlite';
+export type BackendName = 'memory' | 'redis' | 'sqlite' | 'redis-sentinel' | 'redis-cluster';
 
 /** Deletes every key of the test Redis matching `pattern` (a test's own namespace): tests leave nothing behind. */
 export async function deleteRedisKeys(pattern: string, url: string = TEST_REDIS_URL): Promise<void> {
@@ -69,6 +69,10 @@ export interface BackendFactory {
   readonly name: BackendName;
   /** Creates a fresh backend with a new unique namespace. */
   create(): StoreBackend;
+  /** Starts the servers the backend needs (Sentinel, Cluster), once per suite, before `create()`. */
+  setup?(): Promise<void>;
+  /** Stops what `setup()` started. */
+  teardown?(): Promise<void>;
 }
 
 function uniqueNamespace(): string {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { Keyv } from 'keyv';
 import KeyvRedis, { createKeyv as createRedisKeyv } from '@keyv/redis';
 import KeyvSqlite, { createKeyv as createSqliteKeyv } from '@keyv/sqlite';
@@ -14,6 +14,7 @@ import type { NewTokenRecord, TokenRecord } from '../../src/store/token-record.j
 import { TokenStore } from '../../src/store/token-store.js';
 import type { TokenStoreErrorContext } from '../../src/store/token-store.js';
 import { STORE_BACKENDS, TEST_REDIS_URL, fastFailRedisOptions } from '../helpers/store-backends.js';
+import { REDIS_MODE_BACKENDS } from '../helpers/redis-mode-backends.js';
 import type { StoreBackend } from '../helpers/store-backends.js';
 
 const HOUR = 3_600_000;
@@ -76,7 +77,11 @@ function fakeDateOnly(): void {
   });
 }
 
-describe.each(STORE_BACKENDS)('TokenStore on $name', (factory) => {
+// Sentinel and Cluster: real servers, started once for the suite (see redis-mode-backends.ts).
+describe.each([...STORE_BACKENDS, ...REDIS_MODE_BACKENDS])('TokenStore on $name', (factory) => {
+  beforeAll(() => factory.setup?.(), 60_000);
+  afterAll(() => factory.teardown?.());
+
   let backend: StoreBackend;
   let keyv: Keyv;
   let errors: Array<{ err: LsTokenError; ctx: TokenStoreErrorContext }>;
@@ -196,7 +201,7 @@ describe.each(STORE_BACKENDS)('TokenStore on $name', (factory) => {
 
     const ttlEnded = await backend.nativeTtlMs(`${PREFIX}:tok:${ended.id}`);
     const ttlActive = await backend.nativeTtlMs(`${PREFIX}:tok:${active.id}`);
-    if (backend.name === 'redis') {
+    if (backend.name.startsWith('redis')) {
       // Redis enforces the TTL natively: check it is what we asked for. It is also the only judge
       // (a jump of this host's clock is skew, not time passing: see skewed-expiry.test.ts).
       expect(ttlEnded).toBeGreaterThan(retainMs - 5_000);
@@ -387,7 +392,7 @@ describe.each(STORE_BACKENDS)('TokenStore on $name', (factory) => {
     ]);
     expect((await store.listMeta('')).map((e) => e.key)).toEqual(['heartbeat:inst-1', 'lease:issue', 'lease:revoke']);
     expect(await store.list()).toHaveLength(1);
-    if (backend.name === 'redis') {
+    if (backend.name.startsWith('redis')) {
       // Redis expires the value itself (and is the only judge of it: see skewed-expiry.test.ts).
       const ttl = await backend.nativeTtlMs(`${PREFIX}:meta:lease:issue`);
       expect(ttl).toBeGreaterThan(55_000);
