@@ -8,7 +8,7 @@
  * signal, so nothing issues after shutdown began; a request in flight is aborted by that signal
  * only at shutdown's deadline for it.
  */
-import { ErrorCodes, LsTokenError, isLsTokenError } from '../core/errors.js';
+import { ErrorCodes, LsTokenError, isLsTokenError, issueThrottledError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 import { tokenId } from '../core/fingerprint.js';
 import { sleep } from '../core/sleep.js';
@@ -85,6 +85,8 @@ export interface IssuerDeps {
   readonly sameTokenAnswers: boolean;
   /** The broker's name, for messages. */
   readonly brokerName: string;
+  /** What may hold an issuance back at this broker, for `ERR_ISSUE_THROTTLED` (see `issueWaitReasons`). */
+  readonly waitReasons: string;
   readonly lock: IssueLockProvider;
   readonly lockKey: string;
   readonly lockTtlMs: number;
@@ -210,10 +212,7 @@ export class Issuer {
         }
       }
       if (waitFor > waitUntil) {
-        throw new LsTokenError(ErrorCodes.ISSUE_THROTTLED, `No token may be issued for ${waitFor - now} ms (issuance budget, LS's cut-off, or another process issuing), longer than issueLockWaitMs`, {
-          retryable: true,
-          retryAfterMs: waitFor - now,
-        });
+        throw issueThrottledError(waitFor - now, d.waitReasons, `issueLockWaitMs (${d.issueLockWaitMs} ms) lets a caller wait`);
       }
       // Wake at least once a second to look for a token another process stored meanwhile.
       await sleep(Math.min(waitFor - now, 1_000), d.closing); // rejects with ERR_CLOSED (the closing signal's reason)

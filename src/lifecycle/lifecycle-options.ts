@@ -92,7 +92,12 @@ export interface TokenLifecycleOptions extends OAuthClientOptions {
   shutdownDeadlineMs?: number;
   /** Whether shutdown revokes the shared token: only when no other live process holds it (`'last-holder'`), `'always'` or `'never'`. Default `'last-holder'`. */
   revokeOnShutdown?: RevokeOnShutdown;
-  /** What a starting process does with a valid token no live process holds: `'adopt'` it or `'revoke'` it. Default `'adopt'`. */
+  /**
+   * What a sweep does with the fleet's token (the app key's newest valid token) while no live
+   * process holds it, e.g. one `ls-token issue` just issued: `'adopt'` keeps it until its
+   * `revokeAt` for the next caller to adopt, `'revoke'` revokes it (reason `recovery`). Older tokens
+   * nobody holds are revoked either way. Default `'adopt'`.
+   */
   orphanPolicy?: 'adopt' | 'revoke';
   /** This process's id in the fleet. Default: host, pid and a random suffix. */
   instanceId?: string;

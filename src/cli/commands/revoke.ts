@@ -20,6 +20,7 @@ import { readLsConfig, readStoreConfig } from '../config.js';
 import { type Command, type CommandContext, cliLifecycle, withStore } from '../context.js';
 import { readSecretFile } from '../secret-input.js';
 import { isSettled, stillAliveText } from '../outcomes.js';
+import { assertTokensOpen } from '../sealed-tokens.js';
 
 const MIN_PREFIX = 6;
 
@@ -89,6 +90,8 @@ export const revokeCommand: Command = async (ctx) => {
     if (before !== undefined && before.appKeyId !== keyId) {
       throw new LsTokenError(ErrorCodes.NOT_FOUND, `token ${shortId(id)} belongs to another app key: run this with that app key's credentials`);
     }
+    // By id the token comes from the store: one the CLI cannot open is a configuration error (exit 2).
+    if (rawToken === undefined && before !== undefined) await assertTokensOpen(s.store, { ids: [id] });
     const lc = cliLifecycle(ls, storeCfg, s, { retry: { retries: 3, maxRetryTimeMs: deadlineMs } });
     const errors: ErrorEvent[] = [];
     lc.on('error', (e) => errors.push(e));

@@ -75,7 +75,7 @@ export function planStatus(input: StatusInputs): StatusPlan {
   const sharedTimes = shared === undefined ? undefined : policy.times(shared.issuedAt, shared.expiresAt);
   const adopt = shared !== undefined && sharedTimes !== undefined && policy.worthAdopting(sharedTimes, now) ? shared : undefined;
   const live = records.filter((r) => r.state === 'active' || r.state === 'revoking' || r.state === 'failed');
-  const sweep = planSweep({ records: live, holders, alive, self: null, currentId: undefined, held: new Set(), now, policy, orphanPolicy: 'adopt', reuseStoredToken: true });
+  const sweep = planSweep({ records: live, holders, alive, self: null, currentId: undefined, held: new Set(), now, policy, orphanPolicy: 'adopt' });
   const actions: PlannedAction[] = [...sweep]
     .sort((a, b) => b.record.issuedAt - a.record.issuedAt)
     .map((a): PlannedAction => {
