@@ -72,7 +72,10 @@ async function readRawToken(ctx: CommandContext): Promise<string | undefined> {
 export const revokeCommand: Command = async (ctx) => {
   const { out, cfg } = ctx;
   const rawToken = await readRawToken(ctx);
-  out.addSecret(rawToken);
+  // Registered before anything else can print; a value shorter than any token of the broker
+  // cannot be one (see minTokenLength), and the broker is known only from the configuration.
+  const provider = PROVIDERS[ctx.cfg.provider()];
+  out.addSecret(rawToken, provider.minTokenLength);
   const idArg = cfg.string('id');
   const ls = await readLsConfig(ctx);
   const storeCfg = await readStoreConfig(ctx);
@@ -80,7 +83,6 @@ export const revokeCommand: Command = async (ctx) => {
 
   // LS answers "invalid token" for anything it does not know, which reads as "already revoked":
   // refuse here what is not an access token of this app key (typo, truncated paste, other key).
-  const provider = PROVIDERS[ls.provider];
   if (rawToken !== undefined) assertAccessToken(provider, rawToken, ls.appKey, 'token');
 
   return withStore(ctx, storeCfg, 'warn', async (s) => {
