@@ -13,16 +13,19 @@ import { startMockKisServer, startMockKiwoomServer } from '../../src/testing/ind
 import { APP_KEY, ENCRYPTION_KEY, SECRET, lastLine, useCliHarness } from './harness.js';
 
 const h = useCliHarness();
+// Several CLI processes per test, one after another: generous bounds for a loaded machine.
+const run: typeof h.run = (args, opts = {}) => h.run(args, { killAfterMs: 60_000, ...opts });
+const TEST_MS = 240_000;
 
 describe('a token nobody holds yet (one rule: issue, status, sweep)', () => {
   it('lives until its revokeAt: status says the next daemon adopts it, sweep keeps it; --revoke-shared revokes it', async () => {
-    const issued = await h.run(['issue', '--json']);
+    const issued = await run(['issue', '--json']);
     expect(issued.code).toBe(0);
     const { id } = JSON.parse(issued.stdout) as { id: string };
-    const status = await h.run(['status', '--json']);
+    const status = await run(['status', '--json']);
     expect(JSON.parse(status.stdout)).toMatchObject({ adopt: { id, holders: [] }, actions: [{ id, action: 'adopt' }], health: { ok: true } });
 
-    const sweep = await h.run(['sweep']);
+    const sweep = await run(['sweep']);
     expect(sweep.code).toBe(0);
     expect(lastLine(sweep.stdout)).toMatch(/^sweep: nothing to revoke; 0 revoked, 0 already invalid, 0 expired, 1 left to their holders or not due/);
     const { store } = h.openStore();
@@ -30,24 +33,24 @@ describe('a token nobody holds yet (one rule: issue, status, sweep)', () => {
     expect(h.mock.activeTokens()).toHaveLength(1);
     expect(h.mock.stats().revokeRequests).toBe(0);
 
-    const all = await h.run(['sweep', '--revoke-shared']);
+    const all = await run(['sweep', '--revoke-shared']);
     expect(all.code).toBe(0);
     expect(all.stdout).toMatch(new RegExp(`^revoked +${shortId(id)} +reason=recovery `, 'm'));
     expect(h.mock.activeTokens()).toEqual([]);
     expect((await store.get(id))?.state).toBe('revoked');
-  });
+  }, TEST_MS);
 });
 
 describe('a store the CLI cannot open (no or the wrong encryption key)', () => {
   it('sweep and revoke --id exit 2 naming the key, send nothing and change no record; with the key they revoke', async () => {
-    const sealed = await h.run(['issue', '--json'], { env: { LS_TOKEN_ENCRYPTION_KEY: ENCRYPTION_KEY } });
+    const sealed = await run(['issue', '--json'], { env: { LS_TOKEN_ENCRYPTION_KEY: ENCRYPTION_KEY } });
     expect(sealed.code).toBe(0);
     const { id } = JSON.parse(sealed.stdout) as { id: string };
     const { store } = h.openStore();
     const before = await store.get(id);
 
     for (const env of [{}, { LS_TOKEN_ENCRYPTION_KEY: 'cd'.repeat(32) }]) {
-      const [sweep, revoke] = await Promise.all([h.run(['sweep', '--revoke-shared'], { env }), h.run(['revoke', '--id', shortId(id)], { env })]);
+      const [sweep, revoke] = await Promise.all([run(['sweep', '--revoke-shared'], { env }), run(['revoke', '--id', shortId(id)], { env })]);
       for (const r of [sweep, revoke]) {
         expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: '' });
         expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -57,14 +60,14 @@ describe('a store the CLI cannot open (no or the wrong encryption key)', () => {
     expect(await store.get(id)).toEqual(before); // not marked failed: a later run with the key revokes it
     expect(h.mock.stats().revokeRequests).toBe(0);
     expect(h.mock.activeTokens()).toHaveLength(1);
-    const status = await h.run(['status', '--exit-code']);
+    const status = await run(['status', '--exit-code']);
     expect({ code: status.code, health: lastLine(status.stdout) }).toEqual({ code: 0, health: 'health     ok' });
 
-    const withKey = await h.run(['sweep', '--revoke-shared'], { env: { LS_TOKEN_ENCRYPTION_KEY: ENCRYPTION_KEY } });
+    const withKey = await run(['sweep', '--revoke-shared'], { env: { LS_TOKEN_ENCRYPTION_KEY: ENCRYPTION_KEY } });
     expect(withKey.code).toBe(0);
     expect(withKey.stdout).toMatch(new RegExp(`^revoked +${shortId(id)} `, 'm'));
     expect(h.mock.activeTokens()).toEqual([]);
-  });
+  }, TEST_MS);
 });
 
 describe('issue --new inside KIS\'s one issuance a minute', () => {
@@ -72,10 +75,10 @@ describe('issue --new inside KIS\'s one issuance a minute', () => {
     const kis = await startMockKisServer({ credentials: [{ appKey: APP_KEY, appSecretKey: SECRET }] });
     try {
       const env = { LS_PROVIDER: 'kis', LS_BASE_URL: kis.url, KIS_APPKEY: APP_KEY, KIS_APPSECRET: SECRET };
-      const first = await h.run(['issue', '--json'], { env });
+      const first = await run(['issue', '--json'], { env });
       expect(first.code).toBe(0);
       const { id } = JSON.parse(first.stdout) as { id: string };
-      const again = await h.run(['issue', '--new'], { env });
+      const again = await run(['issue', '--new'], { env });
       expect(again.code).toBe(1);
       // The app key keeps its token: alive at KIS and active in the store (it used to be revoked).
       expect(kis.activeTokens()).toHaveLength(1);
@@ -88,7 +91,7 @@ describe('issue --new inside KIS\'s one issuance a minute', () => {
     } finally {
       await kis.close();
     }
-  });
+  }, TEST_MS);
 });
 
 describe('a string too short to be a token', () => {
@@ -96,16 +99,16 @@ describe('a string too short to be a token', () => {
     const kiwoom = await startMockKiwoomServer({ credentials: [{ appKey: APP_KEY, appSecretKey: SECRET }] });
     try {
       const env = { LS_PROVIDER: 'kiwoom', LS_BASE_URL: kiwoom.url, KIWOOM_APPKEY: APP_KEY, KIWOOM_SECRETKEY: SECRET };
-      const r = await h.run(['revoke', '-'], { env, stdin: 'short\n' });
+      const r = await run(['revoke', '-'], { env, stdin: 'short\n' });
       expect(r.code).toBe(2);
       expect(r.stderr).toBe('ls-token: ERR_INVALID_TOKEN: token is not a Kiwoom access token of this app key: it is too short to be a Kiwoom token (truncated?)\n');
       // A value long enough to be a token is still never printed back.
       const long = 'abcdefghij0123456789XY'; // 22 b64token characters: could be a Kiwoom token
       h.extraSecrets.push(long);
-      const echoed = await h.run(['revoke', '-'], { env, stdin: `${long}\n` });
+      const echoed = await run(['revoke', '-'], { env, stdin: `${long}\n` });
       expect(echoed.stderr).not.toContain(long);
     } finally {
       await kiwoom.close();
     }
-  });
+  }, TEST_MS);
 });
