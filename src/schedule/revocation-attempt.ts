@@ -5,7 +5,8 @@
  * 0. The raw token comes from memory first (the vault), then from the store, read before anything is
  *    written: a token the store cannot open (`ERR_DECRYPT`: no or the wrong `encryptionKey`) is a
  *    configuration error, reported as `failed` with the record left untouched for a process that
- *    has the right key (a record marked `failed` would never be revoked by anyone).
+ *    has the right key (a record marked `failed` would never be revoked by anyone). A plaintext
+ *    record in a sealed store is not a key problem (planted, or from before encryption): `failed`.
  * 1. The intent (`revoking`) is written before any request, so a crash from then on leaves a record
  *    that says what is owed. A store that fails or hangs does not stop a token held in memory.
  * 2. A token no longer in the store (ended meanwhile) sends nothing.
@@ -149,6 +150,9 @@ export async function runRevocation(d: AttemptDeps, id: string, reason: RevokeRe
       if (found === undefined || !(REVOCABLE_STATES as readonly string[]).includes(found.state)) return result('skipped', 0);
       if (d.now() < found.expiresAt + d.clockSkewMs) {
         report(e, 'store.getToken');
+        // A plaintext record in a sealed store (field token.alg) was planted or predates encryption:
+        // never trusted, it is ended for audit as before. Only a key that does not fit leaves it be.
+        if (e.field === 'token.alg') await note({ state: 'failed', reason, lastError: { code: e.code, message: e.message } });
         d.sink('revokeFailed', { id, reason, attempts: 0, error: summarizeError(e, d.scrubber) });
         return result('failed', 0, e);
       }
