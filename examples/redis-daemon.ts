@@ -76,6 +76,6 @@ await every(1_000, async () => ex.log(`t1102 -> ${await sampleTrCall(ls)}`), {
 
 const summary = await lifecycle.shutdown();
 ex.log(`shutdown: ${summary.revoked} revoked, ${summary.keptForOthers} kept for other processes, ${summary.pending} pending`);
-await keyv.disconnect(); // the Redis connection would keep the process alive
+await keyv.disconnect(); // the Redis connection would keep the process alive (or: closeStoreOnShutdown: true)
 await ex.close();
 process.exitCode = failures > 0 && summary.revoked === 0 ? 1 : 0;

@@ -7,10 +7,11 @@
  * every option, event and error code the library has, and `docs/cli.md` every flag of the CLI.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { ErrorCodes } from '../src/core/errors.js';
 import { COMMANDS } from '../src/cli/args.js';
 import { EXIT_CODE_HELP } from '../src/cli/exit-codes.js';
@@ -65,12 +66,14 @@ interface Ran {
 
 const running = new Set<ChildProcess>();
 
-/** Runs `command` with `sh -c` in the repository, in a process group of its own (so Ctrl-C reaches all of it). */
-function start(command: string): { proc: ChildProcess; output: () => string; done: Promise<Ran>; waitFor(re: RegExp, ms: number): Promise<void> } {
+/** Runs `command` with `sh -c` in the repository (or `cwd`), in a process group of its own (so Ctrl-C reaches all of it). */
+function start(command: string, cwd = ROOT): { proc: ChildProcess; output: () => string; done: Promise<Ran>; waitFor(re: RegExp, ms: number): Promise<void> } {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env['NODE_OPTIONS']; // jest's --experimental-vm-modules is not for the child
   for (const k of ['LS_BASE_URL', 'LS_APPKEY', 'LS_APPSECRETKEY']) delete env[k]; // the examples use their own mock
-  const proc = spawn('sh', ['-c', command], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Outside the repository (the new project), nothing of an `npm test` run may steer npm there.
+  if (cwd !== ROOT) for (const k of Object.keys(env)) if (/^npm_|^INIT_CWD$/i.test(k)) delete env[k];
+  const proc = spawn('sh', ['-c', command], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(proc);
   let out = '';
   const waiters = new Set<() => void>();
@@ -116,9 +119,9 @@ function start(command: string): { proc: ChildProcess; output: () => string; don
   };
 }
 
-/** Runs `command` to its end within `ms`. */
-async function run(command: string, ms: number): Promise<Ran> {
-  const c = start(command);
+/** Runs `command` to its end within `ms` (in `cwd`, default the repository). */
+async function run(command: string, ms: number, cwd = ROOT): Promise<Ran> {
+  const c = start(command, cwd);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, rej) => {
     timer = setTimeout(() => rej(new Error(`"${command}" still running after ${ms} ms:\n${c.output()}`)), ms);
@@ -131,7 +134,7 @@ async function run(command: string, ms: number): Promise<Ran> {
 }
 
 /** In a clone the `ls-token` bin is only in `dist/` after a build: run its source instead. */
-const fromSource = (command: string): string => command.replace(/^npx ls-token\b/, 'npx tsx src/cli/main.ts');
+const fromSource = (command: string): string => command.replace(/^npx --no-install ls-token\b/, 'npx tsx src/cli/main.ts');
 
 type Check = { skip: string } | { test: () => Promise<void>; timeoutMs: number };
 
@@ -167,11 +170,11 @@ const CHECKS: Record<string, Check> = {
       expect(r.out).toMatch(/tokens alive at LS: 0/);
     },
   },
-  'npx ls-token mock-server --control --port 8080': { skip: 'run below, together with the curl command that needs it' },
+  'npx --no-install ls-token mock-server --control --port 8080': { skip: 'run below, together with the curl command that needs it' },
   [`curl -s -X POST 127.0.0.1:8080/__mock/clock -H 'content-type: application/json' -d '{"at":"2026-12-01T06:59:30+09:00"}'`]: {
     timeoutMs: 30_000,
     test: async () => {
-      const [serve, curl] = readmeCommands().filter((c) => c.startsWith('npx ls-token mock-server') || c.startsWith('curl '));
+      const [serve, curl] = readmeCommands().filter((c) => c.startsWith('npx --no-install ls-token mock-server') || c.startsWith('curl '));
       const port = String(await freePort()); // 8080 may be taken on this machine
       const server = start(fromSource(serve!).replace('8080', port));
       await server.waitFor(/listening on http:\/\/127\.0\.0\.1:\d+/, 20_000);
@@ -187,10 +190,10 @@ const CHECKS: Record<string, Check> = {
       expect(stopped.code === 0 || stopped.signal === 'SIGINT').toBe(true);
     },
   },
-  'npx ls-token --help': {
+  'npx --no-install ls-token --help': {
     timeoutMs: 30_000,
     test: async () => {
-      const r = await run(fromSource('npx ls-token --help'), 25_000);
+      const r = await run(fromSource('npx --no-install ls-token --help'), 25_000);
       expect(r.code).toBe(0);
       expect(r.out).toMatch(/^usage: ls-token <command> \[options\]/);
       for (const c of COMMANDS) expect(r.out).toContain(c.name);
@@ -237,9 +240,73 @@ describe('README commands', () => {
   }, 30_000);
 });
 
+/** The quick start's two forms as the README shows them: the ESM block, and the CommonJS one with the ESM body in its `main`. */
+function quickStartForms(): { esm: string; cjs: string } {
+  const section = README.slice(README.indexOf('## Quick start'), README.indexOf('## Into your daemon'));
+  const esm = fencedBlocks(section).find((b) => b.lang === 'ts')!.body;
+  const cjsShown = fencedBlocks(section).find((b) => b.lang === 'js')!.body;
+  const placeholder = /^ *\/\/ the quick start above, from `const mock` to `await mock\.close\(\);`\n/m;
+  expect(cjsShown).toMatch(placeholder);
+  const body = esm.slice(esm.indexOf('const mock'));
+  expect(body.trimEnd().endsWith('await mock.close();')).toBe(true);
+  const cjs = cjsShown.replace(placeholder, body.replace(/^(?=.)/gm, '  '));
+  return { esm, cjs };
+}
+
+describe('the quick start in a new project (npm init -y, the packed tarball)', () => {
+  let work: string;
+  let project: string;
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'ls-token-quickstart-'));
+    // A private build and pack: `npm pack` here would run `prepare` (rm -rf dist) under the other tests.
+    const pkgDir = join(work, 'package');
+    const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    const built = await run(`"${process.execPath}" "${tsc}" -p tsconfig.build.json --outDir "${join(pkgDir, 'dist')}"`, 90_000);
+    expect(built).toMatchObject({ code: 0 });
+    for (const f of ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE']) cpSync(join(ROOT, f), join(pkgDir, f));
+    const packed = await run(`npm pack --ignore-scripts --silent --pack-destination "${work}" "${pkgDir}"`, 60_000);
+    expect(packed).toMatchObject({ code: 0 });
+    const tarball = join(work, packed.out.trim().split('\n').at(-1)!);
+    project = join(work, 'project');
+    const init = await run(`mkdir "${project}" && cd "${project}" && npm init -y`, 30_000);
+    expect(init).toMatchObject({ code: 0 });
+    expect(JSON.parse(readFileSync(join(project, 'package.json'), 'utf8'))).toMatchObject({ type: 'commonjs' }); // what a new user gets
+    // Offline: the runtime dependencies come from this repository's node_modules (no registry, no
+    // cache needed); the tarball itself is installed as a user installs it.
+    const deps = ['axios', 'keyv', 'p-retry', 'eventemitter3'].map((d) => `"${join(ROOT, 'node_modules', d)}"`).join(' ');
+    const installed = await run(`npm install --offline --ignore-scripts --no-audit --no-fund "${tarball}" ${deps}`, 90_000, project);
+    expect(installed).toMatchObject({ code: 0 });
+  }, 240_000);
+  afterAll(() => {
+    if (work !== undefined) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('the ESM form runs as quickstart.mjs; as a .js file of the CommonJS project its top-level await cannot', async () => {
+    const { esm } = quickStartForms();
+    writeFileSync(join(project, 'quickstart.mjs'), esm);
+    writeFileSync(join(project, 'quickstart-esm-as.js'), esm);
+    const [ok, wrong] = await Promise.all([run('node quickstart.mjs', 30_000, project), run('node quickstart-esm-as.js', 30_000, project)]);
+    expect({ code: ok.code, out: ok.out }).toEqual({ code: 0, out: expect.stringMatching(/t1102 -> 00000[\s\S]*healthy: true[\s\S]*shutdown: 1 revoked, 0 not revoked/) });
+    expect(wrong.code).not.toBe(0); // why the README says what a project needs
+  }, 60_000);
+
+  it('the CommonJS form runs as a .js file of the CommonJS project', async () => {
+    writeFileSync(join(project, 'quickstart.js'), quickStartForms().cjs);
+    const r = await run('node quickstart.js', 30_000, project);
+    expect({ code: r.code, out: r.out }).toEqual({ code: 0, out: expect.stringMatching(/t1102 -> 00000[\s\S]*healthy: true[\s\S]*shutdown: 1 revoked, 0 not revoked/) });
+  }, 60_000);
+
+  it('the CLI runs there as the README says: npx --no-install ls-token', async () => {
+    const r = await run('npx --no-install ls-token --help', 30_000, project);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^usage: ls-token <command> \[options\]/);
+  }, 40_000);
+});
+
 describe('README and docs/', () => {
-  it('the README stays under 15 KB and has a table of contents of its sections', () => {
-    expect(Buffer.byteLength(README)).toBeLessThan(15_000);
+  it('the README stays under 16 KB and has a table of contents of its sections', () => {
+    // 16 KB since the quick start shows its CommonJS form too (a new `npm init -y` project is CommonJS).
+    expect(Buffer.byteLength(README)).toBeLessThan(16_000);
     const sections = [...README.matchAll(/^## (.+)$/gm)].map((m) => slug(m[1]!)).filter((s) => s !== 'license');
     for (const s of sections) expect(README).toContain(`](#${s})`);
   });

@@ -20,5 +20,5 @@ export type ExitCode = (typeof ExitCodes)[keyof typeof ExitCodes];
 export const EXIT_CODE_HELP: readonly (readonly [ExitCode, string])[] = [
   [ExitCodes.OK, 'done (revoke/sweep: every token it took on is dead)'],
   [ExitCodes.FAILED, 'failed or partly failed: LS or the store failed, or tokens are still alive (the last line says how many)'],
-  [ExitCodes.USAGE, 'usage, configuration or input error (bad flag, missing or unsafe secret, no store, not an LS token): nothing was sent'],
+  [ExitCodes.USAGE, 'usage, configuration or input error (bad flag, missing or unsafe secret, no store, a wrong encryption key, not an LS token): nothing was sent'],
 ];

@@ -135,6 +135,8 @@ async function runCommand(argv: readonly string[], streams: CliStreams, options:
  */
 function exitCodeOf(err: LsTokenError): ExitCode {
   if (err.code === ErrorCodes.INVALID_OPTION) return ExitCodes.USAGE;
+  // A store the CLI cannot open (no or the wrong encryption key) is configuration; it is checked before anything is sent.
+  if (err.code === ErrorCodes.DECRYPT) return ExitCodes.USAGE;
   if (err.code === ErrorCodes.INVALID_TOKEN && err.field !== undefined) return ExitCodes.USAGE;
   return ExitCodes.FAILED;
 }

@@ -4,6 +4,7 @@
  * shaped like a JWT. Only {@link Output.reveal} writes a secret, and only `--reveal` calls it.
  */
 import { scrubTokens } from '../core/errors.js';
+import { MIN_SECRET_LENGTH } from '../core/redact.js';
 
 /** A writable stream as the CLI uses it (a TTY has `isTTY` and `columns`). */
 export interface CliWritable {
@@ -39,9 +40,13 @@ export class Output {
     this.streams = streams;
   }
 
-  /** Registers a value that must never be printed (shorter than 4 characters: ignored). */
-  addSecret(value: string | undefined): void {
-    if (value !== undefined && value.length >= 4) this.#secrets.add(value);
+  /**
+   * Registers a value that must never be printed. Values shorter than `minLength` (default 4; for a
+   * raw token, the provider's `minTokenLength`) are ignored: they cannot be the secret, and
+   * scrubbing them would mangle ordinary words.
+   */
+  addSecret(value: string | undefined, minLength = MIN_SECRET_LENGTH): void {
+    if (value !== undefined && value.length >= Math.max(minLength, MIN_SECRET_LENGTH)) this.#secrets.add(value);
   }
 
   /** `text` with every known secret and every JWT-shaped string replaced. */

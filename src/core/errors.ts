@@ -157,6 +157,48 @@ export function isLsTokenError(err: unknown, code?: ErrorCode): err is LsTokenEr
   return err instanceof LsTokenError && (code === undefined || err.code === code);
 }
 
+/** What may hold an issuance back at one broker, for the message of `ERR_ISSUE_THROTTLED` ({@link issueThrottledError}). */
+export interface IssueWaitReasons {
+  /** The broker's name in messages (`LS`, `KIS`, `Kiwoom`). */
+  readonly broker: string;
+  /** The issuance budget in force: one issuance per app key per this long, ms (`0`: none). */
+  readonly budgetMs: number;
+  /** The broker's own least interval between two issuances per app key, ms (`0`: none published). */
+  readonly brokerMinIssueIntervalMs: number;
+  /** The broker's daily cut-off as `HH:MM KST`, when all its tokens die at one (LS: `07:00 KST`). */
+  readonly dailyCutoff: string | null;
+}
+
+/** `1.2 s`, `60 s`: a wait as people read it. */
+function seconds(ms: number): string {
+  const s = ms / 1000;
+  return `${s >= 10 || Number.isInteger(s) ? Math.ceil(s) : s.toFixed(1)} s`;
+}
+
+/** Why an issuance may have to wait, in this broker's terms (no cut-off named for a broker without one). */
+export function issueWaitReasons(r: IssueWaitReasons): string {
+  const budget =
+    r.brokerMinIssueIntervalMs > 0 && r.brokerMinIssueIntervalMs >= r.budgetMs
+      ? `${r.broker} allows one issuance per app key per ${seconds(r.brokerMinIssueIntervalMs)}`
+      : r.budgetMs > 0
+        ? `the issuance budget of one issuance per app key per ${seconds(r.budgetMs)}`
+        : undefined;
+  const parts = [budget, r.dailyCutoff === null ? undefined : `${r.broker}'s ${r.dailyCutoff} cut-off`, 'another process issuing'].filter((x) => x !== undefined);
+  return parts.length === 1 ? parts[0]! : `${parts.slice(0, -1).join(', ')}, or ${parts.at(-1)!}`;
+}
+
+/**
+ * `ERR_ISSUE_THROTTLED` (retryable, with `retryAfterMs`) for an issuance that may not happen for
+ * `waitMs`, longer than the caller waits. `howToWait` names what lets it wait longer, in the
+ * caller's terms: the lifecycle's `issueLockWaitMs`, the CLI's `--deadline-ms`.
+ */
+export function issueThrottledError(waitMs: number, reasons: string, howToWait: string): LsTokenError {
+  return new LsTokenError(ErrorCodes.ISSUE_THROTTLED, `No token may be issued for ${seconds(waitMs)} (${reasons}): longer than ${howToWait}`, {
+    retryable: true,
+    retryAfterMs: waitMs,
+  });
+}
+
 /** Shorthand for an `ERR_INVALID_OPTION` error naming the field. Never pass the value of a secret. */
 export function invalidOption(field: string, problem: string): LsTokenError {
   return new LsTokenError(ErrorCodes.INVALID_OPTION, `Invalid option "${field}": ${problem}`, { field });

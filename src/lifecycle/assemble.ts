@@ -7,7 +7,7 @@
  * every store key (through the app key's id).
  */
 import { type Clock, systemClock } from '../core/clock.js';
-import { type LsTokenError } from '../core/errors.js';
+import { type LsTokenError, issueWaitReasons } from '../core/errors.js';
 import type { SecretRedactor } from '../core/redact.js';
 import { LsOAuthClient } from '../ls/ls-client.js';
 import { lsProvider } from '../providers/ls.js';
@@ -59,6 +59,22 @@ export interface AssemblyHooks {
   readonly requests: AbortSignal;
   /** Times each token request (metrics); called only when the `meter` option is set. */
   readonly timeRequest: <T>(request: () => Promise<T>) => Promise<T>;
+}
+
+/**
+ * What may hold an issuance back at `provider` with an issuance budget of `budgetMs`, in the words
+ * `ERR_ISSUE_THROTTLED` uses (the CLI words its own error with the same reasons).
+ */
+export function waitReasonsOf(provider: ProviderDefinition, budgetMs: number): string {
+  const c = provider.rules.dailyCutoff;
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  const zone = c === null ? '' : c.utcOffsetMinutes === 540 ? 'KST' : `UTC${c.utcOffsetMinutes >= 0 ? '+' : '-'}${pad(Math.floor(Math.abs(c.utcOffsetMinutes) / 60))}:${pad(Math.abs(c.utcOffsetMinutes) % 60)}`;
+  return issueWaitReasons({
+    broker: provider.name,
+    budgetMs,
+    brokerMinIssueIntervalMs: provider.rules.minIssueIntervalMs,
+    dailyCutoff: c === null ? null : `${pad(c.hour)}:${pad(c.minute)} ${zone}`,
+  });
 }
 
 /** Builds the parts; throws `ERR_INVALID_OPTION` (naming the field) for bad options. */
@@ -138,6 +154,7 @@ export function assembleLifecycle(options: TokenLifecycleOptions, hooks: Assembl
     brokerBudget: brokerIntervalMs > 0 ? new IssueBudget({ ...base, local, intervalMs: brokerIntervalMs }) : undefined,
     sameTokenAnswers: rules.sameTokenWithinMs > 0,
     brokerName: provider.name,
+    waitReasons: waitReasonsOf(provider, Math.max(cfg.minIssueIntervalMs, rules.minIssueIntervalMs)),
     throttle: new IssueThrottle(cfg.throttle, now),
     lock: cfg.issueLock ?? lockProviderFor(store.keyv),
     lockKey: `${store.prefix}:lock:issue:${appKeyId}`,

@@ -8,7 +8,7 @@
  * signal, so nothing issues after shutdown began; a request in flight is aborted by that signal
  * only at shutdown's deadline for it.
  */
-import { ErrorCodes, LsTokenError, isLsTokenError } from '../core/errors.js';
+import { ErrorCodes, LsTokenError, isLsTokenError, issueThrottledError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 import { tokenId } from '../core/fingerprint.js';
 import { sleep } from '../core/sleep.js';
@@ -92,6 +92,8 @@ export interface IssuerDeps {
   readonly sameTokenAnswers: boolean;
   /** The broker's name, for messages. */
   readonly brokerName: string;
+  /** What may hold an issuance back at this broker, for `ERR_ISSUE_THROTTLED` (see `issueWaitReasons`). */
+  readonly waitReasons: string;
   readonly lock: IssueLockProvider;
   readonly lockKey: string;
   readonly lockTtlMs: number;
@@ -268,10 +270,7 @@ export class Issuer {
   #outlasted(fault: unknown, waitFor: number, now: number): unknown {
     const met = fault ?? this.#d.throttle.lastFault;
     if (met !== undefined) return met;
-    return new LsTokenError(ErrorCodes.ISSUE_THROTTLED, `No token may be issued for ${waitFor - now} ms (issuance budget, the broker's cut-off, or another process issuing), longer than issueLockWaitMs`, {
-      retryable: true,
-      retryAfterMs: waitFor - now,
-    });
+    return issueThrottledError(waitFor - now, this.#d.waitReasons, `issueLockWaitMs (${this.#d.issueLockWaitMs} ms) lets a caller wait`);
   }
 
   #checkOpen(): void {

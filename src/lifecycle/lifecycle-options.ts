@@ -92,9 +92,21 @@ export interface TokenLifecycleOptions extends OAuthClientOptions {
   issueThrottle?: IssueThrottleOptions;
   /** Default deadline of {@link TokenLifecycle.shutdown}. Default `10_000`. */
   shutdownDeadlineMs?: number;
+  /**
+   * Close the store's connection (keyv's `disconnect()`: the Redis client of `@keyv/redis`, the
+   * SQLite handle) once `shutdown()` has revoked what it revokes, so that a script ends by itself
+   * after `shutdown()`. Off by default: the store is yours, and may serve other code; then close it
+   * yourself (`await keyv.disconnect()`) after `shutdown()`. Default `false`.
+   */
+  closeStoreOnShutdown?: boolean;
   /** Whether shutdown revokes the shared token: only when no other live process holds it (`'last-holder'`), `'always'` or `'never'`. Default `'last-holder'`. */
   revokeOnShutdown?: RevokeOnShutdown;
-  /** What a starting process does with a valid token no live process holds: `'adopt'` it or `'revoke'` it. Default `'adopt'`. */
+  /**
+   * What a sweep does with the fleet's token (the app key's newest valid token) while no live
+   * process holds it, e.g. one `ls-token issue` just issued: `'adopt'` keeps it until its
+   * `revokeAt` for the next caller to adopt, `'revoke'` revokes it (reason `recovery`). Older tokens
+   * nobody holds are revoked either way. Default `'adopt'`.
+   */
   orphanPolicy?: 'adopt' | 'revoke';
   /** This process's id in the fleet. Default: host, pid and a random suffix. */
   instanceId?: string;
@@ -149,6 +161,7 @@ export interface LifecycleConfig {
   readonly reuseStoredToken: boolean;
   readonly minIssueIntervalMs: number;
   readonly shutdownDeadlineMs: number;
+  readonly closeStoreOnShutdown: boolean;
   readonly revokeOnShutdown: RevokeOnShutdown;
   readonly orphanPolicy: 'adopt' | 'revoke';
   readonly instanceId: string;
@@ -219,6 +232,7 @@ export function parseLifecycleOptions(options: TokenLifecycleOptions): Lifecycle
     reuseStoredToken: optionalBoolean('reuseStoredToken', o.reuseStoredToken, true),
     minIssueIntervalMs: optionalDuration('minIssueIntervalMs', o.minIssueIntervalMs, provider.rules.defaultMinIssueIntervalMs ?? 60_000),
     shutdownDeadlineMs: optionalDuration('shutdownDeadlineMs', o.shutdownDeadlineMs, 10_000),
+    closeStoreOnShutdown: optionalBoolean('closeStoreOnShutdown', o.closeStoreOnShutdown, false),
     revokeOnShutdown: optionalEnum('revokeOnShutdown', o.revokeOnShutdown, ['last-holder', 'always', 'never'], 'last-holder'),
     orphanPolicy: optionalEnum('orphanPolicy', o.orphanPolicy, ['adopt', 'revoke'], 'adopt'),
     instanceId: o.instanceId ?? randomInstanceId(),

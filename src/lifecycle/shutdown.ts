@@ -11,7 +11,10 @@
  *    handshake decides which held tokens another live process still uses (kept). A store that does
  *    not answer in time counts as down: everything is revoked from memory.
  * 3. The rest: the scheduler drains the revocations.
+ *
+ * Then the scheduler and the client close, and with `closeStoreOnShutdown` the store's connection.
  */
+import type { Keyv } from 'keyv';
 import type { Clock } from '../core/clock.js';
 import type { DrainSummary, RevocationScheduler } from '../schedule/revocation-scheduler.js';
 import type { LifecycleParts } from './assemble.js';
@@ -130,6 +133,22 @@ export async function runShutdown(p: ShutdownParts): Promise<ShutdownSummary> {
 }
 
 /**
+ * Closes the store's connection (`closeStoreOnShutdown`), within `boundMs`: after the revocations,
+ * since they write their outcomes to it. A store that fails to close changes nothing about the
+ * tokens, so the failure is not reported as one.
+ */
+async function closeStore(keyv: Keyv, boundMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    keyv.disconnect().catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, boundMs);
+      timer.unref();
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/**
  * Runs the phases for a lifecycle's parts and then closes its scheduler and client. `closing`
  * must already be aborted (nothing issues any more); `abortRequests` aborts an issuance request
  * still waiting for LS.
@@ -146,8 +165,9 @@ export function shutdownLifecycle(p: LifecycleParts, deadlineMs: number, inFligh
     scheduler: p.scheduler,
     currentId: () => currentId,
     revokeOnShutdown: p.cfg.revokeOnShutdown,
-  }).finally(() => {
+  }).finally(async () => {
     p.scheduler.close();
     p.client.close();
+    if (p.cfg.closeStoreOnShutdown) await closeStore(p.store.keyv, p.cfg.storeTimeoutMs);
   });
 }

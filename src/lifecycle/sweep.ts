@@ -41,8 +41,12 @@ export interface SweepInputs {
   readonly held: ReadonlySet<string>;
   readonly now: number;
   readonly policy: TokenPolicy;
+  /**
+   * What happens to the fleet's token (the app key's newest active token before its `revokeAt`)
+   * while nobody holds it: `adopt` keeps it until its `revokeAt` for the next caller (a daemon
+   * starting next, or one issued by `ls-token issue` and not picked up yet); `revoke` revokes it.
+   */
   readonly orphanPolicy: 'adopt' | 'revoke';
-  readonly reuseStoredToken: boolean;
 }
 
 /** Works out the sweep; see {@link SweepAction}. */
@@ -64,7 +68,9 @@ export function planSweep(input: SweepInputs): SweepAction[] {
       out.push({ kind: 'revoke', record, reason: record.reason ?? 'recovery', why: `due (${record.reason ?? 'expiry'})` });
     } else if (record.revokeAt <= now) act('schedule', 'ends by itself at its expiry (nothing outlives it)');
     else if (heldBy > 0) act('schedule', `held by ${heldBy} live instance(s)`);
-    else if (record.id === shared?.id && input.orphanPolicy === 'adopt' && input.reuseStoredToken) act('schedule', 'the fleet\'s token: adopted by the next caller');
+    // One rule for a token nobody holds yet, whatever this process's reuseStoredToken: revoking it
+    // here would leave the app key without a token if this process then fails to issue one.
+    else if (record.id === shared?.id && input.orphanPolicy === 'adopt') act('schedule', 'the fleet\'s token, held by nobody yet: kept until its revokeAt for the next daemon');
     else if (!held.has(record.id) && !ownerAlive) act('claim', 'orphan: nobody holds it and its owner is gone');
     else act('schedule', ownerAlive ? `owner ${record.ownerId} is alive` : 'held by this process');
   }
@@ -82,7 +88,7 @@ export interface SweepParts {
   readonly vault: TokenVault;
   currentId(): string | undefined;
   readonly closing: AbortSignal;
-  readonly cfg: Pick<LifecycleConfig, 'orphanPolicy' | 'reuseStoredToken' | 'storeTimeoutMs'>;
+  readonly cfg: Pick<LifecycleConfig, 'orphanPolicy' | 'storeTimeoutMs'>;
   readonly now: Clock;
   onError(err: unknown, op: string, id?: string): void;
   /** Told the plan once it is made (metrics). */
@@ -108,7 +114,6 @@ export async function runSweep(p: SweepParts): Promise<void> {
       now: p.now(),
       policy: p.policy,
       orphanPolicy: p.cfg.orphanPolicy,
-      reuseStoredToken: p.cfg.reuseStoredToken,
     });
   } catch (err) {
     p.onError(err, 'sweep');

@@ -81,6 +81,7 @@ export const kisProvider: ProviderDefinition = Object.freeze<ProviderDefinition>
     previousToken: 'unknown',
   }),
   tokenFormat: 'jwt',
+  minTokenLength: 40, // a JWT with KIS's claims is far longer
   issueRequest: (c) => ({ path: '/oauth2/tokenP', headers: JSON_HEADERS, body: JSON.stringify({ grant_type: 'client_credentials', appkey: c.appKey, appsecret: c.appSecretKey }) }),
   revokeRequest: (c, token) => ({ path: '/oauth2/revokeP', headers: JSON_HEADERS, body: JSON.stringify({ appkey: c.appKey, appsecret: c.appSecretKey, token }) }),
   parseIssue(res, issuedAt, scrubber) {

@@ -96,6 +96,7 @@ export const kiwoomProvider: ProviderDefinition = Object.freeze<ProviderDefiniti
     previousToken: 'kept',
   }),
   tokenFormat: 'opaque',
+  minTokenLength: 20, // as its local check before a revoke
   // api-id is listed in Kiwoom's spec table; the portal sample omits it, and both work.
   issueRequest: (c) => ({ path: '/oauth2/token', headers: headers('au10001'), body: JSON.stringify({ grant_type: 'client_credentials', appkey: c.appKey, secretkey: c.appSecretKey }) }),
   revokeRequest: (c, token) => ({ path: '/oauth2/revoke', headers: headers('au10002'), body: JSON.stringify({ appkey: c.appKey, secretkey: c.appSecretKey, token }) }),

@@ -28,6 +28,7 @@ export const lsProvider: ProviderDefinition = Object.freeze<ProviderDefinition>(
     previousToken: 'killed',
   }),
   tokenFormat: 'jwt',
+  minTokenLength: 40, // a JWT with LS's claims (its jti alone is the 36-character app key) is far longer
   issueRequest: (c) => ({ path: '/oauth2/token', headers: FORM, body: new URLSearchParams({ grant_type: 'client_credentials', appkey: c.appKey, appsecretkey: c.appSecretKey, scope: 'oob' }).toString() }),
   revokeRequest: (c, token, hint) => ({ path: '/oauth2/revoke', headers: FORM, body: new URLSearchParams({ appkey: c.appKey, appsecretkey: c.appSecretKey, token_type_hint: hint, token }).toString() }),
   parseIssue: parseTokenResponse,

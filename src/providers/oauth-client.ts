@@ -45,6 +45,16 @@ export interface RequestOptions {
 /** Token types accepted by `/oauth2/revoke`. */
 export type TokenTypeHint = 'access_token' | 'refresh_token';
 
+/** `url` as `origin + path`, for messages: never its user, password or query. */
+function safeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return 'an unparsable URL';
+  }
+}
+
 /**
  * Client for a broker's two OAuth endpoints, as its provider describes them. Stateless apart from
  * its keep-alive agents: it does not remember tokens (that is {@link TokenStore}'s job).
@@ -179,7 +189,7 @@ export class OAuthClient {
       });
       date = res.headers['date'];
     } catch (err) {
-      throw this.#transportError(`${this.provider.name} clock probe`, err, deadline, options.signal);
+      throw this.#transportError(`${this.provider.name} clock probe`, err, deadline, options.signal, this.baseUrl);
     }
     const receivedAt = this.#now();
     const serverMs = typeof date === 'string' ? Date.parse(date) : NaN;
@@ -219,7 +229,7 @@ export class OAuthClient {
         proxy: false,
       });
     } catch (err) {
-      throw this.#transportError(what, err, deadline, userSignal);
+      throw this.#transportError(what, err, deadline, userSignal, req.url ?? this.baseUrl + req.path);
     }
     const retryAfter = res.headers['retry-after'];
     return {
@@ -231,7 +241,7 @@ export class OAuthClient {
 
   // The axios error holds the request config, whose body holds the secret: the cause is a scrubbed
   // summary of it (name, message, code), and our own message is built from the error code only.
-  #transportError(what: string, err: unknown, deadline: AbortSignal, userSignal?: AbortSignal): LsTokenError {
+  #transportError(what: string, err: unknown, deadline: AbortSignal, userSignal: AbortSignal | undefined, url: string): LsTokenError {
     const rawCode = (err as { code?: unknown } | null)?.code;
     const code = typeof rawCode === 'string' && /^[A-Z0-9_]{1,40}$/i.test(rawCode) ? rawCode : undefined;
     const cause = summarizeCause(err, this.redactor);
@@ -247,10 +257,12 @@ export class OAuthClient {
     if (deadline.aborted || code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
       return new LsTokenError(ErrorCodes.TIMEOUT, `${what} timed out after ${this.timeoutMs} ms`, { cause, retryable: true });
     }
+    // Which address could not be reached: origin and path only (no credentials or query a URL may carry).
+    const where = safeUrl(url);
     if (code !== undefined) {
-      return new LsTokenError(ErrorCodes.NETWORK, `${what} failed: ${code}`, { cause, retryable: true });
+      return new LsTokenError(ErrorCodes.NETWORK, `${what} failed: ${code} (${where})`, { cause, retryable: true });
     }
-    return new LsTokenError(ErrorCodes.NETWORK, `${what} failed (${err instanceof Error ? cause.name : typeof err})`, { cause, retryable: true });
+    return new LsTokenError(ErrorCodes.NETWORK, `${what} failed (${err instanceof Error ? cause.name : typeof err}; ${where})`, { cause, retryable: true });
   }
 
   /** Safe summary: provider and base URL, never credentials. */

@@ -111,6 +111,12 @@ export interface ProviderDefinition {
   readonly rules: TokenRules;
   /** `jwt` when access tokens are JWTs whose claims may be read (`exp`, `iat`), else `opaque`. */
   readonly tokenFormat: 'jwt' | 'opaque';
+  /**
+   * The shortest access token this broker issues, characters. A shorter value cannot be one of its
+   * tokens, so the CLI does not register it as a secret to scrub (a typo such as `short` would
+   * otherwise be redacted from every word of the message that refuses it). Default `4`.
+   */
+  readonly minTokenLength?: number;
   /** The issuance request (`client_credentials`). */
   issueRequest(credentials: ProviderCredentials): ProviderRequest;
   /** The revocation request for `token`. */

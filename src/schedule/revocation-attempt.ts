@@ -2,9 +2,14 @@
  * One token's revocation, start to end: write the intent, find the raw token, send the request
  * with backoff, record the outcome, report it. The steps and why they are in this order:
  *
+ * 0. The raw token comes from memory first (the vault), then from the store, read before anything is
+ *    written: a token the store cannot open (`ERR_DECRYPT`: no or the wrong `encryptionKey`) is a
+ *    configuration error, reported as `failed` with the record left untouched for a process that
+ *    has the right key (a record marked `failed` would never be revoked by anyone). A plaintext
+ *    record in a sealed store is not a key problem (planted, or from before encryption): `failed`.
  * 1. The intent (`revoking`) is written before any request, so a crash from then on leaves a record
  *    that says what is owed. A store that fails or hangs does not stop a token held in memory.
- * 2. The raw token comes from memory first (the vault), then from the store.
+ * 2. A token no longer in the store (ended meanwhile) sends nothing.
  * 3. p-retry runs the attempts and owns the only time budget (`maxRetryTimeMs`); the delay between
  *    attempts is ours, so that it honours LS's rate limit and `Retry-After` and is reported in a
  *    `retrying` event.
@@ -127,6 +132,34 @@ export async function runRevocation(d: AttemptDeps, id: string, reason: RevokeRe
 
   if (signal.aborted) return result('aborted', 0);
 
+  // 0. A token this process does not hold is opened from the store before anything is written: a
+  // store this process cannot open (no or the wrong encryptionKey) is a configuration error, and
+  // the record stays exactly as it was for a process that has the key.
+  let token = d.vault.get(id);
+  if (token === undefined) {
+    try {
+      token = await storeCall(d.store.getToken(id), 'getToken');
+    } catch (err) {
+      const e = toLsTokenError(err, ErrorCodes.STORE, 'store.getToken failed', true, d.scrubber);
+      if (e.code !== ErrorCodes.DECRYPT) {
+        report(e, 'store.getToken');
+        if (!signal.aborted && knownExpiresAt !== undefined) d.retryLater(id, knownExpiresAt, reason);
+        return result('deferred', 0, e);
+      }
+      const found = await storeCall(d.store.get(id), 'get').catch(() => undefined);
+      if (found === undefined || !(REVOCABLE_STATES as readonly string[]).includes(found.state)) return result('skipped', 0);
+      if (d.now() < found.expiresAt + d.clockSkewMs) {
+        report(e, 'store.getToken');
+        // A plaintext record in a sealed store (field token.alg) was planted or predates encryption:
+        // never trusted, it is ended for audit as before. Only a key that does not fit leaves it be.
+        if (e.field === 'token.alg') await note({ state: 'failed', reason, lastError: { code: e.code, message: e.message } });
+        d.sink('revokeFailed', { id, reason, attempts: 0, error: summarizeError(e, d.scrubber) });
+        return result('failed', 0, e);
+      }
+      // Past its expiry: nothing to send, so the token need not be opened (step 1 records it expired).
+    }
+  }
+
   // 1. The intent.
   let record: TokenRecord | undefined;
   let storeOk = true;
@@ -148,23 +181,8 @@ export async function runRevocation(d: AttemptDeps, id: string, reason: RevokeRe
     return result('expired', 0);
   }
 
-  // 2. The raw token.
-  let token = d.vault.get(id);
-  if (token === undefined) {
-    try {
-      token = await storeCall(d.store.getToken(id), 'getToken');
-    } catch (err) {
-      const e = report(err, 'store.getToken');
-      if (e.code === ErrorCodes.DECRYPT) {
-        await note({ state: 'failed', lastError: { code: e.code, message: e.message } });
-        d.sink('revokeFailed', { id, reason, attempts: 0, error: summarizeError(e, d.scrubber) });
-        return result('failed', 0, e);
-      }
-      if (!signal.aborted && expiresAt !== undefined) d.retryLater(id, expiresAt, reason);
-      return result('deferred', 0, e);
-    }
-    if (token === undefined) return result('skipped', 0);
-  }
+  // 2. The raw token (read in step 0 unless it went away since).
+  if (token === undefined) return result('skipped', 0);
 
   // 3. The request, with backoff.
   let attempts = 0;

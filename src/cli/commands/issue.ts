@@ -1,8 +1,13 @@
 /**
  * `ls-token issue`: gets a token for the app key the way a daemon would (adopting a valid stored
  * token unless `--new`), records it, and prints its fingerprint and times. The raw token is
- * printed only with `--reveal`. The token is left alive: it is recorded with its revokeAt, so a
- * daemon or `ls-token sweep` revokes it in time.
+ * printed only with `--reveal`. The token is left alive: it is recorded with its revokeAt, and
+ * until then it is the fleet's token that the next daemon adopts (a sweep, the daemons' or
+ * `ls-token sweep`, keeps it until then unless `--revoke-shared`).
+ *
+ * A command that fails leaves the app key as it found it: the lifecycle's start sweep only
+ * schedules the fleet's token, and the command unschedules everything before it shuts its
+ * lifecycle down, so that shutdown never revokes a token the command did not issue.
  *
  * A retryable failure (5xx, timeout, network, rate limit) is retried with backoff until
  * `--deadline-ms`. The CLI does the pacing itself, so the lifecycle's issuance cool-down and its
@@ -10,13 +15,15 @@
  * (`issueLockWaitMs: 0`: every fault or wait comes back to the CLI's loop, which notes it); the cap
  * on forced re-issues stays.
  */
-import { ErrorCodes, LsTokenError } from '../../core/errors.js';
+import { ErrorCodes, LsTokenError, isLsTokenError, issueThrottledError } from '../../core/errors.js';
 import type { IssuedEvent, ErrorEvent } from '../../core/events.js';
 import { shortId } from '../../core/fingerprint.js';
+import { waitReasonsOf } from '../../lifecycle/assemble.js';
 import { readLsConfig, readStoreConfig } from '../config.js';
 import { type Command, cliLifecycle, withStore } from '../context.js';
 import { formatDuration, formatTimeAndRelative } from '../format.js';
 import { retryRetryable } from '../retry.js';
+import { assertTokensOpen } from '../sealed-tokens.js';
 
 /** Runs `ls-token issue`. */
 export const issueCommand: Command = async (ctx) => {
@@ -37,18 +44,43 @@ export const issueCommand: Command = async (ctx) => {
     lc.on('issued', (e) => {
       issued = e;
     });
-    lc.on('error', (e: ErrorEvent) => warnings.push(`${e.op}: ${e.error.code}: ${e.error.message}`));
+    lc.on('error', (e: ErrorEvent) => {
+      // A wait for the issuance budget is the command's own outcome (a note, or its error): not a warning.
+      if (!(e.op === 'acquire' && e.error.code === ErrorCodes.ISSUE_THROTTLED)) warnings.push(`${e.op}: ${e.error.code}: ${e.error.message}`);
+    });
+    // The fleet's tokens must be readable, or the lifecycle would not see them and issue over them.
+    await assertTokensOpen(s.store, { appKeyId: lc.appKeyId, now: ctx.now() }).catch(async (err: unknown) => {
+      await lc.shutdown({ deadlineMs: 1_000 });
+      throw err;
+    });
     // Valid tokens of this app key before we start: with --new, LS kills them.
     const before = forceNew ? (await s.store.list({ appKeyId: lc.appKeyId, states: ['active'] })).filter((r) => r.expiresAt > ctx.now()) : [];
+    // What holds an issuance back, in this broker's terms, for the CLI's own ERR_ISSUE_THROTTLED.
+    const reasons = waitReasonsOf(lc.provider, Math.max(forceNew ? 0 : 60_000, lc.provider.rules.minIssueIntervalMs));
     let token: string;
     let attempts: number;
     try {
       ({ value: token, attempts } = await retryRetryable(() => lc.getAccessToken(), {
         deadlineMs,
         now: ctx.now,
-        onRetry: (err, attempt, delayMs) => out.err(`ls-token: note: attempt ${attempt} failed (${err.code}: ${err.message}); retrying in ${formatDuration(delayMs)}`),
+        onRetry: (err, attempt, delayMs) =>
+          out.err(
+            err.code === ErrorCodes.ISSUE_THROTTLED
+              ? `ls-token: note: no token may be issued yet (${reasons}); waiting ${formatDuration(delayMs)} (--deadline-ms ${deadlineMs})`
+              : `ls-token: note: attempt ${attempt} failed (${err.code}: ${err.message}); retrying in ${formatDuration(delayMs)}`,
+          ),
       }));
+    } catch (err) {
+      // The library's message names its own option (issueLockWaitMs); here the wait is --deadline-ms.
+      if (isLsTokenError(err, ErrorCodes.ISSUE_THROTTLED) && err.retryAfterMs !== undefined) {
+        const enough = Math.ceil((err.retryAfterMs + 5_000) / 1_000) * 1_000;
+        throw issueThrottledError(err.retryAfterMs, reasons, `--deadline-ms ${deadlineMs} lets it wait: run it again then, or give --deadline-ms ${enough} to wait it out`);
+      }
+      throw err;
     } finally {
+      // The start sweep scheduled the tokens it leaves to their time (the fleet's token among them):
+      // not this command's to revoke. Only revocations it started (due or owed tokens) are awaited.
+      for (const id of lc.scheduler.scheduledIds()) lc.scheduler.unschedule(id);
       await lc.shutdown({ deadlineMs: 5_000 });
     }
     out.addSecret(token);

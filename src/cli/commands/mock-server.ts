@@ -139,7 +139,13 @@ export const mockServerCommand: Command = async (ctx) => {
     control: cfg.flag('control'),
     ...(credentials === undefined ? {} : { credentials: credentials.list }),
   };
-  const server = await startMock(cfg, provider, common, cutoffKst);
+  const server = await startMock(cfg, provider, common, cutoffKst).catch((err: unknown) => {
+    const code = (err as { code?: unknown } | null)?.code;
+    const at = `${common.host}:${common.port}`;
+    if (code === 'EADDRINUSE') throw usageError(`${at} is already in use (another mock or server?): give another --port, or --port 0 for any free one`, 'port');
+    if (code === 'EACCES' || code === 'EADDRNOTAVAIL') throw usageError(`cannot listen on ${at} (${code}): give another --port or --host`, 'port');
+    throw err;
+  });
   for (const f of faults) server.inject(f);
 
   const name = BROKER_NAME[provider];
@@ -153,8 +159,9 @@ export const mockServerCommand: Command = async (ctx) => {
   }
   const interval = cfg.integer('min-issue-interval-ms', provider === 'kis' ? 60_000 : 0, 0, 86_400_000);
   const lifetimeS = cfg.string('lifetime-s') === undefined ? 86_400 : cfg.integer('lifetime-s', 86_400, 1, 10 * 86_400);
-  if (provider === 'ls') out.out(`  tokens die at ${cutoffKst === null ? `iat + ${lifetimeS} s (no cut-off)` : `${cutoffKst} KST`}; one issuance per app key per ${interval} ms`);
-  else out.out(`  tokens live ${lifetimeS} s; ${provider === 'kis' ? `the same token within ${cfg.integer('same-token-window-ms', 21_600_000, 0, 10 * 86_400_000)} ms of its issuance` : 'the same token while it lives'}; one issuance per app key per ${interval} ms`);
+  const limit = interval === 0 ? 'no issuance limit (--min-issue-interval-ms sets one)' : `one issuance per app key per ${interval} ms`;
+  if (provider === 'ls') out.out(`  tokens die at ${cutoffKst === null ? `iat + ${lifetimeS} s (no cut-off)` : `${cutoffKst} KST`}; ${limit}`);
+  else out.out(`  tokens live ${lifetimeS} s; ${provider === 'kis' ? `the same token within ${cfg.integer('same-token-window-ms', 21_600_000, 0, 10 * 86_400_000)} ms of its issuance` : 'the same token while it lives'}; ${limit}`);
   if (faults.length > 0) out.out(`  faults armed: ${faults.map((f) => `${f.endpoint}:${f.kind}${f.count === undefined ? '' : `:${f.count}`}`).join(', ')}`);
   if (common.control === true) out.out(`  control endpoint: ${server.url}/__mock/ (loopback callers only)`);
   out.out('  Ctrl-C stops it');

@@ -20,6 +20,7 @@ import { readLsConfig, readStoreConfig } from '../config.js';
 import { type Command, type CommandContext, cliLifecycle, withStore } from '../context.js';
 import { readSecretFile } from '../secret-input.js';
 import { isSettled, stillAliveText } from '../outcomes.js';
+import { assertTokensOpen } from '../sealed-tokens.js';
 
 const MIN_PREFIX = 6;
 
@@ -71,7 +72,10 @@ async function readRawToken(ctx: CommandContext): Promise<string | undefined> {
 export const revokeCommand: Command = async (ctx) => {
   const { out, cfg } = ctx;
   const rawToken = await readRawToken(ctx);
-  out.addSecret(rawToken);
+  // Registered before anything else can print; a value shorter than any token of the broker
+  // cannot be one (see minTokenLength), and the broker is known only from the configuration.
+  const provider = PROVIDERS[ctx.cfg.provider()];
+  out.addSecret(rawToken, provider.minTokenLength);
   const idArg = cfg.string('id');
   const ls = await readLsConfig(ctx);
   const storeCfg = await readStoreConfig(ctx);
@@ -79,7 +83,6 @@ export const revokeCommand: Command = async (ctx) => {
 
   // LS answers "invalid token" for anything it does not know, which reads as "already revoked":
   // refuse here what is not an access token of this app key (typo, truncated paste, other key).
-  const provider = PROVIDERS[ls.provider];
   if (rawToken !== undefined) assertAccessToken(provider, rawToken, ls.appKey, 'token');
 
   return withStore(ctx, storeCfg, 'warn', async (s) => {
@@ -89,6 +92,8 @@ export const revokeCommand: Command = async (ctx) => {
     if (before !== undefined && before.appKeyId !== keyId) {
       throw new LsTokenError(ErrorCodes.NOT_FOUND, `token ${shortId(id)} belongs to another app key: run this with that app key's credentials`);
     }
+    // By id the token comes from the store: one the CLI cannot open is a configuration error (exit 2).
+    if (rawToken === undefined && before !== undefined) await assertTokensOpen(s.store, { ids: [id] });
     const lc = cliLifecycle(ls, storeCfg, s, { retry: { retries: 3, maxRetryTimeMs: deadlineMs } });
     const errors: ErrorEvent[] = [];
     lc.on('error', (e) => errors.push(e));

@@ -76,7 +76,7 @@ export function planStatus(input: StatusInputs): StatusPlan {
   const sharedTimes = shared === undefined ? undefined : policy.times(shared.issuedAt, shared.expiresAt);
   const adopt = shared !== undefined && sharedTimes !== undefined && policy.worthAdopting(sharedTimes, now) ? shared : undefined;
   const live = records.filter((r) => r.state === 'active' || r.state === 'revoking' || r.state === 'failed');
-  const sweep = planSweep({ records: live, holders, alive, self: null, currentId: undefined, held: new Set(), now, policy, orphanPolicy: 'adopt', reuseStoredToken: true });
+  const sweep = planSweep({ records: live, holders, alive, self: null, currentId: undefined, held: new Set(), now, policy, orphanPolicy: 'adopt' });
   const actions: PlannedAction[] = [...sweep]
     .sort((a, b) => b.record.issuedAt - a.record.issuedAt)
     .map((a): PlannedAction => {
@@ -134,9 +134,15 @@ function describe(plan: StatusPlan, now: number, style: TimeStyle, provider: Pro
   } else {
     const a = plan.adopt;
     lines.push(`  getAccessToken()  would adopt ${shortId(a.id)}${a.holders.length > 0 ? ` (shared with ${a.holders.join(', ')})` : ''}`);
-    lines.push(`                    refresh  ${formatTimeAndRelative(a.refreshAt, now, style)}`);
-    lines.push(`                    revoke   ${formatTimeAndRelative(a.revokeAt, now, style)}`);
-    lines.push(`                    expires  ${formatTimeAndRelative(a.expiresAt, now, style)}`);
+    // In time order. A token nothing can outlive (LS's 07:00 cut-off) is used until it dies, and its
+    // successor fetched just after: a refresh after the expiry says why.
+    const afterDeath = a.refreshAt >= a.expiresAt ? '  (after it expires: a successor issued before would die with it)' : '';
+    const times: [string, number, string][] = [
+      ['refresh', a.refreshAt, afterDeath],
+      ['revoke ', a.revokeAt, ''],
+      ['expires', a.expiresAt, ''],
+    ];
+    for (const [what, at, why] of times.sort((x, y) => x[1] - y[1])) lines.push(`                    ${what}  ${formatTimeAndRelative(at, now, style)}${why}`);
   }
   const rest = plan.actions.filter((x) => x.action !== 'adopt');
   if (rest.length > 0) lines.push('  first sweep:');

@@ -18,11 +18,13 @@ import type { ErrorEvent } from '../../core/events.js';
 import { shortId } from '../../core/fingerprint.js';
 import type { TokenLifecycle } from '../../lifecycle/token-lifecycle.js';
 import type { RevocationResult } from '../../schedule/revocation-scheduler.js';
+import { usageError } from '../args.js';
 import { readLsConfig, readStoreConfig } from '../config.js';
 import { type Command, cliLifecycle, withStore } from '../context.js';
 import { formatDuration } from '../format.js';
 import { isSettled, stillAliveText } from '../outcomes.js';
 import { Progress } from '../progress.js';
+import { assertTokensOpen } from '../sealed-tokens.js';
 
 /**
  * Calls `onResult` with the result of every revocation `lc`'s scheduler performs from now on, and
@@ -62,8 +64,10 @@ export const sweepCommand: Command = async (ctx) => {
   const started = ctx.now();
 
   return withStore(ctx, storeCfg, 'refuse', async (s) => {
+    if (cfg.flag('keep-shared') && cfg.flag('revoke-shared')) throw usageError('give --keep-shared or --revoke-shared, not both', 'revoke-shared');
     const lc = cliLifecycle(ls, storeCfg, s, {
-      orphanPolicy: cfg.flag('keep-shared') ? 'adopt' : 'revoke',
+      // The daemons' rule (orphanPolicy 'adopt'): the fleet's token nobody holds yet lives until its revokeAt.
+      orphanPolicy: cfg.flag('revoke-shared') ? 'revoke' : 'adopt',
       concurrency,
       retry: { retries: 3, maxRetryTimeMs: deadlineMs },
     });
@@ -85,6 +89,7 @@ export const sweepCommand: Command = async (ctx) => {
     let kept = 0;
     let timedOut = false;
     try {
+      await assertTokensOpen(s.store, { appKeyId: lc.appKeyId, now: ctx.now() });
       await lc.sweep();
       progress.setTotal(results.size + running().length);
       const drained = await lc.scheduler.drain({ deadlineMs, filter: () => false });
