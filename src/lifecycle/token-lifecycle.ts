@@ -89,6 +89,8 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
       onStoreError: (error, op) => this.#out.emit('error', { error, op: `store.${op}` }),
       closing: this.#closing.signal,
       requests: this.#requests.signal,
+      onClockMoved: () => this.#retime(),
+      heldTimes: (id) => (this.#current?.id === id ? this.#current.times : undefined),
     });
     ({ client: this.client, store: this.store, scheduler: this.scheduler, appKeyId: this.appKeyId, provider: this.provider } = this.#p);
     this.instanceId = this.#p.cfg.instanceId;
@@ -105,7 +107,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   start(): Promise<void> {
     if (this.#closing.signal.aborted) return Promise.reject(closedError());
     this.#starting ??= (async () => {
-      void this.#probeClock();
+      this.#p.clock.start();
       await this.sweep();
       if (this.#closing.signal.aborted) return; // shut down meanwhile: arm nothing
       this.#started = true;
@@ -367,10 +369,13 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     return this.#p.fleet.heartbeat(() => (this.#current === undefined ? undefined : fleetView(this.#current, this.instanceId)));
   }
 
-  /** Reads LS's clock once when nothing has yet, and re-times the current token by it. */
-  async #probeClock(): Promise<void> {
-    const retimed = await this.#p.issuer.probeClock(() => this.#current, this.#requests.signal);
-    if (retimed !== undefined && retimed.id === this.#current?.id && !this.#closing.signal.aborted) this.#setCurrent(retimed);
+  /** The clock estimate moved: the token handed out is timed again by it (JWT or opaque alike). */
+  #retime(): void {
+    const cur = this.#current;
+    const next = cur === undefined || this.#closing.signal.aborted ? undefined : this.#p.issuer.retime(cur);
+    if (next === undefined) return;
+    this.#setCurrent(next);
+    this.scheduler.schedule({ id: next.id, revokeAt: next.times.revokeAt, expiresAt: next.times.expiresAt }, 'expiry');
   }
 
   /** Bookkeeping first (from the scheduler), then the public event. */
