@@ -9,7 +9,7 @@
  * @packageDocumentation
  */
 export { TokenLifecycle } from './lifecycle/token-lifecycle.js';
-export type { TokenLifecycleOptions, ShutdownOptions, ShutdownSummary, NotRevoked, LifecycleStatus, LifecycleHealth, RevokeOnShutdown } from './lifecycle/token-lifecycle.js';
+export type { TokenLifecycleOptions, ShutdownOptions, ShutdownSummary, NotRevoked, LifecycleStatus, LifecycleHealth, HealthProblem, RevokeOnShutdown } from './lifecycle/token-lifecycle.js';
 export { logEvent } from './integrations/logger.js';
 export type { LifecycleLogger } from './integrations/logger.js';
 export { TokenPolicy, LS_DAILY_CUTOFF, LS_MAX_LIFETIME_MS, CUTOFF_WAIT_MS, nextCutoffAt } from './lifecycle/token-policy.js';

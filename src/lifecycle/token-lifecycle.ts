@@ -32,7 +32,7 @@ import { runSweep } from './sweep.js';
 
 export type { RevokeOnShutdown, TokenLifecycleOptions } from './lifecycle-options.js';
 export type { NotRevoked, ShutdownOptions, ShutdownSummary } from './shutdown.js';
-export type { LifecycleHealth, LifecycleStatus } from './lifecycle-status.js';
+export type { HealthProblem, LifecycleHealth, LifecycleStatus } from './lifecycle-status.js';
 
 const STORE_ID = /^[0-9a-f]{64}$/;
 const ANY: ObtainRequest = { forced: false, rejected: undefined, current: undefined };
@@ -100,7 +100,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   }
 
   /**
-   * Starts the lifecycle: reads LS's clock once, sweeps the store (revokes due and owed tokens,
+   * Starts the lifecycle: starts reading LS's clock (`ClockWatch`), sweeps the store (revokes due and owed tokens,
    * schedules the others) and starts the heartbeat and periodic sweep timers (all `unref()`ed).
    * Idempotent. `getAccessToken()` calls it on first use.
    */
@@ -203,8 +203,9 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
 
   /** Whether this lifecycle is doing its job, for a health probe (one bounded store read); see {@link LifecycleHealth}. */
   health(): Promise<LifecycleHealth> {
-    const { store, cfg, scheduler, skew } = this.#p;
-    return buildHealth({ started: this.#started, closed: this.#closing.signal.aborted, store, storeTimeoutMs: cfg.storeTimeoutMs, current: this.#current, nextRevocationAt: scheduler.nextDueAt(), book: this.#book, clockSkew: skew.estimate() });
+    const { store, cfg, scheduler, skew, clock, now } = this.#p;
+    const windowMs = cfg.sweepIntervalMs > 0 ? cfg.sweepIntervalMs : 60_000;
+    return buildHealth({ started: this.#started, closed: this.#closing.signal.aborted, store, storeTimeoutMs: cfg.storeTimeoutMs, current: this.#current, nextRevocationAt: scheduler.nextDueAt(), book: this.#book, clockSkew: skew.estimate(), clock, maxClockSkewMs: cfg.maxClockSkewMs, windowMs, now: now() });
   }
 
   /**
@@ -280,9 +281,14 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
         if (cur !== undefined && cur.id !== req.rejected && this.#p.now() < cur.times.revokeAt) return cur.token;
       }
       return this.#fly(req);
-    })().finally(() => {
-      if (this.#acquiring === p) this.#acquiring = undefined;
-    });
+    })()
+      .catch((err: unknown) => {
+        this.#book.callerFailed(err);
+        throw err;
+      })
+      .finally(() => {
+        if (this.#acquiring === p) this.#acquiring = undefined;
+      });
     this.#acquiring = p;
     return p;
   }

@@ -9,7 +9,8 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import axios, { type AxiosInstance } from 'axios';
 import { Keyv } from 'keyv';
 import { TokenLifecycle, type TokenLifecycleOptions } from '../../src/lifecycle/token-lifecycle.js';
-import { startMockKiwoomServer, startMockLsServer, type MockKiwoomServer, type MockLsServer } from '../../src/testing/index.js';
+import { OAuthClient, type ServerTimeSample } from '../../src/providers/oauth-client.js';
+import { startMockKisServer, startMockKiwoomServer, startMockLsServer, type MockKiwoomServer, type MockLsServer } from '../../src/testing/index.js';
 
 const APP_KEY = 'PSd7orrAJnAfr202g4MpbzVxwqPBjjkvjLf2';
 const SECRET = 'SENTINEL-SECRET-clockestimate-0000x';
@@ -169,5 +170,34 @@ describe('Kiwoom (opaque tokens, no iat): the token answer and the probe read th
     expect(r.dead).toBe(0);
     expect(r.calls).toBeGreaterThan(100);
     expect(mock.stats().tokenRequests).toBeLessThanOrEqual(3);
+  });
+});
+
+describe.each([
+  ['ls', (now: () => number) => startMockLsServer({ credentials: [{ appKey: APP_KEY, appSecretKey: SECRET }], cutoffKst: null, now })],
+  ['kis', (now: () => number) => startMockKisServer({ now })],
+  ['kiwoom', (now: () => number) => startMockKiwoomServer({ now })],
+] as const)('OAuthClient (%s): every answer reads the broker clock', (provider, startMock) => {
+  it('token, revoke (error answers included) and probe answers each give one sample with the Date header', async () => {
+    broker = Date.UTC(2026, 10, 25, 3, 0, 0, 700);
+    const mock = await startMock(() => broker);
+    closers.push(() => mock.close());
+    const client = new OAuthClient({ provider, appKey: APP_KEY, appSecretKey: SECRET, baseUrl: mock.url, now: () => broker - 2_000 });
+    closers.push(async () => client.close());
+    const samples: ServerTimeSample[] = [];
+    client.onServerTime(() => {
+      throw new Error('a throwing listener is ignored');
+    });
+    const off = client.onServerTime((s) => samples.push(s));
+    const issued = await client.issueToken();
+    await client.revokeToken(issued.accessToken);
+    mock.inject({ endpoint: 'token', kind: 'http500' });
+    await expect(client.issueToken()).rejects.toMatchObject({ httpStatus: 500 });
+    await client.serverTime();
+    const second = Date.UTC(2026, 10, 25, 3, 0, 0);
+    expect(samples).toEqual(Array.from({ length: 4 }, () => ({ sentAt: broker - 2_000, receivedAt: broker - 2_000, serverMs: second })));
+    off();
+    await client.serverTime();
+    expect(samples).toHaveLength(4);
   });
 });
