@@ -176,8 +176,12 @@ interface Proc {
  * hangs while the store is frozen (writes first, then every call) until the thaw.
  */
 function processKeyv(map: Map<string, unknown>, io: { up: boolean }, freeze: StoreFreeze): Keyv {
-  const check = async (write: boolean): Promise<void> => {
+  const held = async (write: boolean): Promise<void> => {
     while (freeze.all || (write && freeze.writes)) await new Promise<void>((r) => freeze.waiters.push(r));
+  };
+  /** Throws when the process is down; a promise to await while frozen (nothing to await otherwise: the week makes millions of calls). */
+  const check = (write: boolean): Promise<void> | void => {
+    if (freeze.all || (write && freeze.writes)) return held(write).then(() => check(write));
     if (!io.up) throw Object.assign(new Error('connect ECONNREFUSED (process is down)'), { code: 'ECONNREFUSED' });
   };
   const store = {

@@ -44,7 +44,7 @@ describe('the LS trading week, simulated', () => {
     // Every LS day saw its issuance (the fleet did hold tokens), and no more than the invariant allows.
     expect(r.issuancesByDay.slice(1, 7).every((n) => n >= 1)).toBe(true);
     expect(r.calls).toBeGreaterThan(7 * 3 * 1_000);
-  }, 120_000);
+  }, 180_000);
 });
 
 describe.each(['kis', 'kiwoom'] as const)('%s days, simulated', (provider) => {
@@ -57,5 +57,5 @@ describe.each(['kis', 'kiwoom'] as const)('%s days, simulated', (provider) => {
     expectAvailable(r);
     expect(r.issuancesByDay.slice(0, 2).every((n) => n >= 1)).toBe(true);
     expect(r.calls).toBeGreaterThan(2 * 3 * 1_000);
-  }, 120_000);
+  }, 180_000);
 });
