@@ -21,8 +21,8 @@
  * - KIS: the broker never refuses an issuance for its one-a-minute rule (no EGW00133 but injected ones);
  * - after the final shutdown, no token alive;
  * - availability: no call fails unless the fault it met outlasted `issueLockWaitMs` (a store
- *   freeze longer than it) or cannot be retried (a non-retryable error, or the call's process was
- *   stopped or crashed under it). Checked unless `SIM_AVAILABILITY_INVARIANT=off` (see
+ *   freeze longer than it) or cannot be retried (a non-retryable error other than a 5xx answer, or
+ *   the call's process was stopped or crashed under it). Checked unless `SIM_AVAILABILITY_INVARIANT=off` (see
  *   {@link CHECK_AVAILABILITY}).
  *
  * Besides restarts, crashes and token-endpoint faults, the week holds store faults (a freeze:
@@ -348,7 +348,7 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
           const now = Date.now();
           book.waits.push(now - t0);
           failedCalls++;
-          const e = err as { code?: string; retryable?: boolean };
+          const e = err as { code?: string; retryable?: boolean; httpStatus?: number };
           const code = e.code ?? 'unknown';
           failedByCode[code] = (failedByCode[code] ?? 0) + 1;
           // The faults this call met: any whose window overlaps its wait (or ended within issueLockWaitMs before it).
@@ -358,7 +358,9 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
           book.failed++;
           book.failedByCause[cause] = (book.failedByCause[cause] ?? 0) + 1;
           const outlasted = met.some((w) => w.to - w.from > ISSUE_LOCK_WAIT_MS);
-          if (stopped || outlasted || e.retryable === false) {
+          // Cannot be retried: the library says so, and it is not the broker's passing trouble (a 5xx).
+          const permanent = e.retryable === false && !(typeof e.httpStatus === 'number' && e.httpStatus >= 500);
+          if (stopped || outlasted || permanent) {
             allowedFailures++;
             return;
           }
