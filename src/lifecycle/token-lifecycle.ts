@@ -100,8 +100,9 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   }
 
   /**
-   * Starts the lifecycle: starts reading LS's clock (`ClockWatch`), sweeps the store (revokes due and owed tokens,
-   * schedules the others) and starts the heartbeat and periodic sweep timers (all `unref()`ed).
+   * Starts the lifecycle: starts reading LS's clock (a probe, retried until it answers), sweeps the
+   * store (revokes due and owed tokens, schedules the others) and starts the heartbeat and periodic
+   * sweep timers (all `unref()`ed).
    * Idempotent. `getAccessToken()` calls it on first use.
    */
   start(): Promise<void> {
@@ -381,7 +382,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     const next = cur === undefined || this.#closing.signal.aborted ? undefined : this.#p.issuer.retime(cur);
     if (next === undefined) return;
     this.#setCurrent(next);
-    this.scheduler.schedule({ id: next.id, revokeAt: next.times.revokeAt, expiresAt: next.times.expiresAt }, 'expiry');
+    if (this.scheduler.isScheduled(next.id)) this.scheduler.schedule({ id: next.id, revokeAt: next.times.revokeAt, expiresAt: next.times.expiresAt }, 'expiry');
   }
 
   /** Bookkeeping first (from the scheduler), then the public event. */
