@@ -11,7 +11,7 @@ import { ratioRow, report, type BenchRow } from './lib.js';
 const startedAt = new Date();
 const SEEDS = [20261129, 1, 2];
 const runs = [];
-for (const seed of SEEDS) runs.push(await runSimulation({ seed, days: 7, fleet: 3, faultsPerDay: 0 }));
+for (const seed of SEEDS) runs.push(await runSimulation({ seed, days: 7, fleet: 3, faultsPerDay: 0, storeFreezesPerDay: 0, storeEmptiesPerDay: 0, slowBrokersPerDay: 0, probeFailuresPerDay: 0 }));
 // The week runs from 08:00 KST on day 0 to 08:00 on day 7: 8 LS days are touched, each needing one token.
 const lsDays = runs.map((r) => r.issuancesByDay.length);
 const perDay = runs.map((r, i) => r.tokenRequests / lsDays[i]!);

@@ -10,9 +10,10 @@
  * ```
  *
  * `health()` makes one store read bounded by `storeTimeoutMs` and never rejects. It is not ok
- * before `start()` completes, after `shutdown()`, while the store does not answer, and while a
- * token this process tried to revoke may still be alive (a failed revocation, or LS refusing the
- * app secret during one); the `problems` field says which. The answer holds token fingerprints
+ * before `start()` completes, after `shutdown()`, while the store does not answer, while a token
+ * this process tried to revoke may still be alive, while LS's clock is far off the host's, and
+ * after recent trouble (store timeouts, issuance-lock failures, callers refused); the `problems`
+ * field says which, as stable codes (`details` in words). The answer holds token fingerprints
  * and times only, never a raw token, so it may be served as it is.
  *
  * A probe should not restart the daemon for a store hiccup: the lifecycle keeps trading on the

@@ -9,7 +9,7 @@
  * @packageDocumentation
  */
 export { TokenLifecycle } from './lifecycle/token-lifecycle.js';
-export type { TokenLifecycleOptions, ShutdownOptions, ShutdownSummary, NotRevoked, LifecycleStatus, LifecycleHealth, RevokeOnShutdown } from './lifecycle/token-lifecycle.js';
+export type { TokenLifecycleOptions, ShutdownOptions, ShutdownSummary, NotRevoked, LifecycleStatus, LifecycleHealth, HealthProblem, RevokeOnShutdown } from './lifecycle/token-lifecycle.js';
 export type { AvailabilityCounts } from './lifecycle/availability.js';
 export { logEvent } from './integrations/logger.js';
 export type { LifecycleLogger } from './integrations/logger.js';
@@ -23,7 +23,7 @@ export type { LsOAuthClientOptions, RequestOptions, TokenTypeHint } from './ls/l
 export { rejectedTokenOf, MAX_TOKEN_LIFETIME_S } from './ls/ls-response.js';
 export type { IssuedToken, RevokeResult } from './ls/ls-response.js';
 export { OAuthClient } from './providers/oauth-client.js';
-export type { OAuthClientOptions } from './providers/oauth-client.js';
+export type { OAuthClientOptions, ServerTimeSample } from './providers/oauth-client.js';
 export { appKeyIdFor, assertAccessToken, environmentOf } from './providers/provider.js';
 export type { ProviderDefinition, ProviderName, ProviderCredentials, ProviderRequest, TokenRules, AccessTokenCheck } from './providers/provider.js';
 export { PROVIDERS, PROVIDER_NAMES, resolveProvider } from './providers/registry.js';

@@ -36,7 +36,7 @@ const cases: Array<[name: string, durationS: number, expected: RegExp[]]> = [
   [
     'healthz',
     2,
-    [/GET \/healthz -> 503 ok=false problems: not started/, /GET \/healthz -> 200 ok=true store [\d.]+ ms/, /shutdown: 1 revoked, 0 not revoked/, /GET \/healthz -> 503 ok=false problems: shut down/],
+    [/GET \/healthz -> 503 ok=false problems: not-started/, /GET \/healthz -> 200 ok=true store [\d.]+ ms/, /shutdown: 1 revoked, 0 not revoked/, /GET \/healthz -> 503 ok=false problems: shut-down/],
   ],
 ];
 

@@ -17,13 +17,14 @@ import { type EventSink, RevocationScheduler } from '../schedule/revocation-sche
 import { TokenStore } from '../store/token-store.js';
 import { adapterEnforcesTtl } from '../store/keyv-access.js';
 import { ClockSkew } from './clock-skew.js';
+import { ClockWatch } from './clock-watch.js';
 import { Fleet } from './fleet.js';
 import { IssueBudget } from './issue-budget.js';
 import { lockProviderFor } from './issue-lock.js';
 import { IssueThrottle } from './issue-throttle.js';
 import { Issuer } from './issuer.js';
 import { type LifecycleConfig, type TokenLifecycleOptions, parseLifecycleOptions } from './lifecycle-options.js';
-import { TokenPolicy } from './token-policy.js';
+import { TokenPolicy, type TokenTimes } from './token-policy.js';
 import { TokenVault } from './token-vault.js';
 
 /** Everything a lifecycle holds. */
@@ -38,6 +39,8 @@ export interface LifecycleParts {
   readonly redactor: SecretRedactor;
   readonly store: TokenStore;
   readonly skew: ClockSkew;
+  /** Feeds the estimate from every broker answer and keeps it alive (probes). */
+  readonly clock: ClockWatch;
   readonly policy: TokenPolicy;
   readonly vault: TokenVault;
   readonly fleet: Fleet;
@@ -59,6 +62,10 @@ export interface AssemblyHooks {
   readonly requests: AbortSignal;
   /** Times each token request (metrics); called only when the `meter` option is set. */
   readonly timeRequest: <T>(request: () => Promise<T>) => Promise<T>;
+  /** The clock estimate moved: re-time the token handed out. */
+  readonly onClockMoved: () => void;
+  /** The times of the token handed out, if it is `id`. */
+  readonly heldTimes: (id: string) => TokenTimes | undefined;
 }
 
 /**
@@ -107,6 +114,9 @@ export function assembleLifecycle(options: TokenLifecycleOptions, hooks: Assembl
           onError: (error, ctx) => hooks.onStoreError(error, ctx.op),
         });
   const skew = new ClockSkew();
+  const clock = new ClockWatch({ skew, probe: (signal) => client.serverTime({ signal }), now, closing: hooks.closing, requests: hooks.requests, onMoved: hooks.onClockMoved, random: cfg.random });
+  // Every answer of the broker (token, revoke, probe) is a reading of its clock.
+  client.onServerTime((sample) => clock.serverTime(sample));
   const policy = new TokenPolicy(
     {
       refreshMarginMs: cfg.refreshMarginMs,
@@ -144,7 +154,7 @@ export function assembleLifecycle(options: TokenLifecycleOptions, hooks: Assembl
     ...base,
     // With a meter, every token request is counted and timed; without one the client is used as it is.
     client: cfg.meter === undefined ? client : { issueToken: (o) => hooks.timeRequest(() => client.issueToken(o)) },
-    serverTime: (signal) => client.serverTime({ signal }),
+    sampleClock: (sample) => clock.sample(sample),
     vault,
     fleet,
     policy,
@@ -164,9 +174,10 @@ export function assembleLifecycle(options: TokenLifecycleOptions, hooks: Assembl
     requestTimeoutMs: client.timeoutMs,
     closing: hooks.closing,
     abortRequests: hooks.requests,
+    heldTimes: hooks.heldTimes,
     isRevoking: (id) => scheduler.isRevoking(id),
     discard: (id, expiresAt) => void scheduler.revoke(id, 'recovery', expiresAt),
     onError: hooks.onError,
   });
-  return { cfg, provider, appKey: options.appKey, appKeyId, now, client, redactor, store, skew, policy, vault, fleet, scheduler, issuer };
+  return { cfg, provider, appKey: options.appKey, appKeyId, now, client, redactor, store, skew, clock, policy, vault, fleet, scheduler, issuer };
 }

@@ -17,7 +17,7 @@ import { type IssuedToken, rejectedTokenOf } from '../ls/ls-response.js';
 import { boundedStoreCall } from '../store/store-call.js';
 import type { NewTokenRecord, TokenRecord } from '../store/token-record.js';
 import type { TokenStore } from '../store/token-store.js';
-import type { ClockSkew } from './clock-skew.js';
+import type { ClockSample, ClockSkew } from './clock-skew.js';
 import type { Fleet, HeldForFleet } from './fleet.js';
 import type { IssueBudget, StoreStep } from './issue-budget.js';
 import type { IssueLockProvider } from './issue-lock.js';
@@ -38,6 +38,18 @@ export interface HeldToken {
   readonly record: TokenRecord;
   /** Its times by this process's policy and clock estimate. */
   readonly times: TokenTimes;
+  /** What the broker said of its end, to time it again when the clock estimate moves (absent: the record's expiry is all there is). */
+  readonly basis?: ExpiryBasis;
+}
+
+/** What a token's expiry is computed from (see {@link TokenPolicy.expiryOf}). */
+export interface ExpiryBasis {
+  /** When the token request was sent (host time): the lifetime counts from then. */
+  readonly sentAt: number;
+  /** The lifetime the broker announced, counted from `sentAt` (clock-free), ms. */
+  readonly lifetimeMs: number | undefined;
+  /** The expiry by the broker's clock (JWT `exp`, stated expiry), epoch ms of the broker's clock. */
+  readonly brokerExpMs: number | undefined;
 }
 
 /** The fleet's view of a held token: what the heartbeat needs to lease it and write its record again. */
@@ -70,8 +82,8 @@ export type Obtained =
 /** What {@link Issuer} works with. */
 export interface IssuerDeps {
   readonly client: { issueToken(options: { signal?: AbortSignal }): Promise<IssuedToken> };
-  /** LS's clock from a bodiless request (for the clock estimate before any issuance). */
-  readonly serverTime: (signal: AbortSignal) => Promise<{ sentAt: number; receivedAt: number; serverMs: number } | undefined>;
+  /** A reading of the broker's clock (a new token's JWT `iat`). */
+  readonly sampleClock: (sample: ClockSample) => void;
   readonly store: TokenStore;
   readonly vault: TokenVault;
   readonly fleet: Fleet;
@@ -109,6 +121,8 @@ export interface IssuerDeps {
   readonly closing: AbortSignal;
   /** ... and this one when shutdown gives up on a request in flight. */
   readonly abortRequests: AbortSignal;
+  /** The times this process gave `id` when it holds it now (timed by answers the store's record predates). */
+  heldTimes(id: string): TokenTimes | undefined;
   /** True while this process is revoking `id` (never adopt it). */
   isRevoking(id: string): boolean;
   /** A token LS issued dead: revoke it now. */
@@ -163,27 +177,24 @@ export class Issuer {
   }
 
   /**
-   * Reads the broker's clock once (a `HEAD /`) when no issuance has yet; returns the token held
-   * when the answer arrived (`current()`, read then: a token adopted while the probe was in flight
-   * was timed by the host clock alone) re-timed by the new estimate, or `undefined` when nothing
-   * changed. Never rejects.
+   * `held` timed again by the current clock estimate (the broker's expiry moved into host time
+   * anew), or `undefined` when its times did not change or nothing is known to time it by.
    */
-  async probeClock(current: () => HeldToken | undefined, signal: AbortSignal): Promise<HeldToken | undefined> {
-    const { skew, policy, serverTime } = this.#d;
-    if (skew.estimate() !== null) return undefined;
-    const sample = await serverTime(signal).catch(() => undefined);
-    // An issuance meanwhile gave a better sample (its JWT iat): keep that one.
-    if (sample === undefined || skew.estimate() !== null || !skew.sample({ ...sample, resolutionMs: 1000 })) return undefined;
-    const held = current();
-    const exp = held === undefined ? undefined : readJwtClaims(held.token)?.exp;
-    if (held === undefined || exp === undefined) return undefined;
-    return { ...held, times: policy.times(held.times.issuedAt, policy.expiryOf(held.times.issuedAt, undefined, exp)) };
+  retime(held: HeldToken): HeldToken | undefined {
+    const { policy } = this.#d;
+    const basis = held.basis;
+    if (basis === undefined || basis.brokerExpMs === undefined) return undefined;
+    const expiresAt = policy.expiryOf(basis.sentAt, basis.lifetimeMs, basis.brokerExpMs / 1000);
+    const times = policy.times(held.times.issuedAt, expiresAt);
+    const t = held.times;
+    if (times.expiresAt === t.expiresAt && times.revokeAt === t.revokeAt && times.refreshAt === t.refreshAt && times.letDie === t.letDie) return undefined;
+    return { ...held, times };
   }
 
   /** Builds the in-memory view of a token and puts it in the vault. */
-  hold(record: TokenRecord, token: string, expiresAt = record.expiresAt): HeldToken {
+  hold(record: TokenRecord, token: string, expiresAt = record.expiresAt, basis?: ExpiryBasis): HeldToken {
     this.#d.vault.hold(record.id, token);
-    return { id: record.id, token, resolved: Promise.resolve(token), record, times: this.#d.policy.times(record.issuedAt, expiresAt) };
+    return { id: record.id, token, resolved: Promise.resolve(token), record, times: this.#d.policy.times(record.issuedAt, expiresAt), ...(basis === undefined ? {} : { basis }) };
   }
 
   /**
@@ -297,17 +308,20 @@ export class Issuer {
     const { record, token } = found;
     if (record.id === req.rejected || record.id === req.current?.id || d.isRevoking(record.id)) return undefined;
     // The record's times are the writer's; judge the token by our own estimate of LS's clock.
-    const times = d.policy.times(record.issuedAt, this.#expiryOfStored(record, token));
+    const { expiresAt, basis } = this.#storedExpiry(record, token);
+    const times = d.heldTimes(record.id) ?? d.policy.times(record.issuedAt, expiresAt);
     if (!d.policy.worthAdopting(times, d.now(), req.current?.times)) return undefined;
     // A lease we could not write in time is written when the store answers: adopt anyway.
     if (!(await path.run(() => d.fleet.leaseThenRecheck(record.id), 'lease', true).catch(() => true))) return undefined;
     this.#checkOpen();
-    return { kind: 'got', held: this.hold(record, token, times.expiresAt), source: 'adopted' };
+    return { kind: 'got', held: this.hold(record, token, times.expiresAt, basis), source: 'adopted' };
   }
 
-  #expiryOfStored(record: TokenRecord, token: string): number {
+  /** When a stored token ends by our estimate of the broker's clock (its JWT `exp` where it has one, else the writer's record), and what that rests on. */
+  #storedExpiry(record: TokenRecord, token: string): { expiresAt: number; basis: ExpiryBasis | undefined } {
     const exp = readJwtClaims(token)?.exp;
-    return exp === undefined ? record.expiresAt : this.#d.policy.expiryOf(record.issuedAt, undefined, exp);
+    if (exp === undefined) return { expiresAt: record.expiresAt, basis: undefined };
+    return { expiresAt: this.#d.policy.expiryOf(record.issuedAt, undefined, exp), basis: { sentAt: record.issuedAt, lifetimeMs: undefined, brokerExpMs: exp * 1000 } };
   }
 
   /** Takes the lock; re-reads the store; checks the budget; issues. `'busy'`: lock taken; a number: budget blocked until then. */
@@ -388,7 +402,7 @@ export class Issuer {
     d.throttle.succeeded();
     const claims = readJwtClaims(token);
     // A repeated token's iat is its first issuance, not the broker's clock now: not a clock sample.
-    if (claims?.iat !== undefined && !d.sameTokenAnswers) d.skew.sample({ sentAt, receivedAt, serverMs: claims.iat * 1000, resolutionMs: 1000 });
+    if (claims?.iat !== undefined && !d.sameTokenAnswers) d.sampleClock({ sentAt, receivedAt, serverMs: claims.iat * 1000, resolutionMs: 1000 });
     const brokerExpMs = Math.min(claims?.exp === undefined ? Infinity : claims.exp * 1000, issued.serverExpiresAt ?? Infinity);
     const expiresAt = d.policy.expiryOf(sentAt, issued.lifetimeMs, Number.isFinite(brokerExpMs) ? brokerExpMs / 1000 : undefined);
     if (d.sameTokenAnswers && expiresAt <= receivedAt && Number.isFinite(brokerExpMs)) {
@@ -411,7 +425,8 @@ export class Issuer {
     const repeated = d.sameTokenAnswers && (heldBefore || record.issuedAt < sentAt);
     if (repeated && d.brokerBudget === undefined) void d.budget.giveBack(always);
     else d.budget.settle(receivedAt, always); // the interval runs from the broker's answer
-    const held: HeldToken = { id, token, resolved: Promise.resolve(token), record, times };
+    const basis: ExpiryBasis = { sentAt, lifetimeMs: issued.lifetimeMs, brokerExpMs: Number.isFinite(brokerExpMs) ? brokerExpMs : undefined };
+    const held: HeldToken = { id, token, resolved: Promise.resolve(token), record, times, basis };
     if (expiresAt <= receivedAt) {
       // Dead on arrival even by LS's clock: not a token to hand out. It is revoked, and the budget
       // (already taken) applies to the next attempt.
@@ -435,8 +450,8 @@ export class Issuer {
     const decision = record.state === 'revoking' && !selfRevoking ? await d.fleet.awaitRevokeDecision(record.id, d.now() + d.lockTtlMs / 2, d.closing) : selfRevoking ? 'pending' : 'ended';
     this.#checkOpen();
     if (decision === 'active') {
-      const expiresAt = this.#expiryOfStored(record, token);
-      if (expiresAt > d.now()) return { kind: 'got', held: this.hold(record, token, expiresAt), source: 'adopted' };
+      const { expiresAt, basis } = this.#storedExpiry(record, token);
+      if (expiresAt > d.now()) return { kind: 'got', held: this.hold(record, token, expiresAt, basis), source: 'adopted' };
     }
     d.onError(new LsTokenError(ErrorCodes.STORE, `${d.brokerName} answered a token that is being revoked or was revoked; it is not handed out, a fresh one is asked for`, { retryable: true }), 'issue.revokedRepeat', record.id);
     if (decision === 'pending' && !selfRevoking) d.discard(record.id, record.expiresAt);

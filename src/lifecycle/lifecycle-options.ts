@@ -121,6 +121,13 @@ export interface TokenLifecycleOptions extends OAuthClientOptions {
    * the token is kept and revoked from memory, and the record is written again later. Default `5_000`.
    */
   storeTimeoutMs?: number;
+  /**
+   * `health()` reports the problem `clock-skew` while the broker's clock, as estimated from its
+   * answers, is more than this far from the host's (either way). The lifecycle keeps its cut-off
+   * and expiry decisions right whatever the offset; a large one means the host's NTP is broken.
+   * Default `60_000`.
+   */
+  maxClockSkewMs?: number;
   /** Issuance lock provider. Default: Redis `SET NX PX` on an `@keyv/redis` store, in-process otherwise. */
   issueLock?: IssueLockProvider;
   /** Random source in [0, 1), for the jitters. Default `Math.random`; simulations pass a seeded one. */
@@ -169,6 +176,7 @@ export interface LifecycleConfig {
   readonly sweepIntervalMs: number;
   readonly issueLockWaitMs: number;
   readonly storeTimeoutMs: number;
+  readonly maxClockSkewMs: number;
   readonly throttle: Readonly<Required<IssueThrottleOptions>>;
   readonly issueLock: IssueLockProvider | undefined;
   readonly random: () => number;
@@ -240,6 +248,7 @@ export function parseLifecycleOptions(options: TokenLifecycleOptions): Lifecycle
     sweepIntervalMs: optionalDuration('sweepIntervalMs', o.sweepIntervalMs, 60_000),
     issueLockWaitMs: optionalDuration('issueLockWaitMs', o.issueLockWaitMs, 15_000),
     storeTimeoutMs: optionalDuration('storeTimeoutMs', o.storeTimeoutMs, 5_000, 1),
+    maxClockSkewMs: optionalDuration('maxClockSkewMs', o.maxClockSkewMs, 60_000, 1),
     throttle: Object.freeze({
       cooldownMs: optionalDuration('issueThrottle.cooldownMs', t.cooldownMs, 1_000),
       maxCooldownMs: optionalDuration('issueThrottle.maxCooldownMs', t.maxCooldownMs, 60_000),

@@ -37,7 +37,7 @@ import { runSweep } from './sweep.js';
 
 export type { RevokeOnShutdown, TokenLifecycleOptions } from './lifecycle-options.js';
 export type { NotRevoked, ShutdownOptions, ShutdownSummary } from './shutdown.js';
-export type { LifecycleHealth, LifecycleStatus } from './lifecycle-status.js';
+export type { HealthProblem, LifecycleHealth, LifecycleStatus } from './lifecycle-status.js';
 
 const STORE_ID = /^[0-9a-f]{64}$/;
 
@@ -93,12 +93,17 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
       closing: this.#closing.signal,
       requests: this.#requests.signal,
       timeRequest: (request) => (this.#metrics === undefined ? request() : this.#metrics.timeRequest(request)),
+      onClockMoved: () => this.#retime(),
+      heldTimes: (id) => (this.#current?.id === id ? this.#current.times : undefined),
     });
     ({ client: this.client, store: this.store, scheduler: this.scheduler, appKeyId: this.appKeyId, provider: this.provider } = this.#p);
     this.instanceId = this.#p.cfg.instanceId;
     this.#book = new HealthBook(this.#p.now);
     this.#counters = new AvailabilityCounters(this.#p.now);
-    this.#callers = new CallerWaits(this.#p.now, (err) => this.#counters.callFailed(err));
+    this.#callers = new CallerWaits(this.#p.now, (err) => {
+      this.#counters.callFailed(err);
+      this.#book.callerFailed(err);
+    });
     const meter = this.#p.cfg.meter;
     this.#metrics = meter === undefined ? undefined : new LifecycleMetrics(meter, { provider: this.provider.id, appKeyId: this.appKeyId }, this.#gaugeSource());
     this.#out = new EventOutbox(this, this.#book, this.#p.cfg.logger, { instanceId: this.instanceId }, this.#p.redactor, this.#metrics);
@@ -106,14 +111,15 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   }
 
   /**
-   * Starts the lifecycle: reads LS's clock once, sweeps the store (revokes due and owed tokens,
-   * schedules the others) and starts the heartbeat and periodic sweep timers (all `unref()`ed).
+   * Starts the lifecycle: starts reading LS's clock (a probe, retried until it answers), sweeps the
+   * store (revokes due and owed tokens, schedules the others) and starts the heartbeat and periodic
+   * sweep timers (all `unref()`ed).
    * Idempotent. `getAccessToken()` calls it on first use.
    */
   start(): Promise<void> {
     if (this.#closing.signal.aborted) return Promise.reject(closedError());
     this.#starting ??= (async () => {
-      void this.#probeClock();
+      this.#p.clock.start();
       await this.sweep();
       if (this.#closing.signal.aborted) return; // shut down meanwhile: arm nothing
       this.#started = true;
@@ -219,8 +225,9 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
 
   /** Whether this lifecycle is doing its job, for a health probe (one bounded store read); see {@link LifecycleHealth}. */
   health(): Promise<LifecycleHealth> {
-    const { store, cfg, scheduler, skew } = this.#p;
-    return buildHealth({ started: this.#started, closed: this.#closing.signal.aborted, store, storeTimeoutMs: cfg.storeTimeoutMs, current: this.#current, nextRevocationAt: scheduler.nextDueAt(), book: this.#book, clockSkew: skew.estimate() });
+    const { store, cfg, scheduler, skew, clock, now } = this.#p;
+    const windowMs = cfg.sweepIntervalMs > 0 ? cfg.sweepIntervalMs : 60_000;
+    return buildHealth({ started: this.#started, closed: this.#closing.signal.aborted, store, storeTimeoutMs: cfg.storeTimeoutMs, current: this.#current, nextRevocationAt: scheduler.nextDueAt(), book: this.#book, clockSkew: skew.estimate(), clock, maxClockSkewMs: cfg.maxClockSkewMs, windowMs, now: now() });
   }
 
   /**
@@ -403,10 +410,13 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     return this.#current === undefined ? undefined : fleetView(this.#current, this.instanceId);
   }
 
-  /** Reads LS's clock once when nothing has yet, and re-times the current token by it. */
-  async #probeClock(): Promise<void> {
-    const retimed = await this.#p.issuer.probeClock(() => this.#current, this.#requests.signal);
-    if (retimed !== undefined && retimed.id === this.#current?.id && !this.#closing.signal.aborted) this.#setCurrent(retimed);
+  /** The clock estimate moved: the token handed out is timed again by it (JWT or opaque alike). */
+  #retime(): void {
+    const cur = this.#current;
+    const next = cur === undefined || this.#closing.signal.aborted ? undefined : this.#p.issuer.retime(cur);
+    if (next === undefined) return;
+    this.#setCurrent(next);
+    if (this.scheduler.isScheduled(next.id)) this.scheduler.schedule({ id: next.id, revokeAt: next.times.revokeAt, expiresAt: next.times.expiresAt }, 'expiry');
   }
 
   /** Bookkeeping first (from the scheduler), then the public event. */

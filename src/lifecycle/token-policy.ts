@@ -246,7 +246,10 @@ export class TokenPolicy {
     const byMargin = expiresAt - revokeMarginMs;
     if (policyEnd < byMargin) return { revokeAt: policyEnd, letDie: false };
     const shorterThanMargin = byMargin <= issuedAt;
-    const noBetterSuccessor = this.successorExpiry(byMargin, { issuedAt, expiresAt }) <= expiresAt + this.#sameExpiryMs();
+    // Within CUTOFF_WAIT_MS too: a slow answer ends a cut-off token that much early by `expires_in`
+    // (counted from the send time); revoking it for a successor that dies at the same cut-off
+    // would kill the fleet's token a minute early for nothing.
+    const noBetterSuccessor = this.successorExpiry(byMargin, { issuedAt, expiresAt }) <= expiresAt + Math.max(this.#sameExpiryMs(), CUTOFF_WAIT_MS);
     if (shorterThanMargin || noBetterSuccessor) {
       return policyEnd < expiresAt ? { revokeAt: policyEnd, letDie: false } : { revokeAt: expiresAt, letDie: true };
     }

@@ -42,6 +42,19 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * One reading of the broker's clock: the `Date` header of an answer, with the host times the
+ * request was sent and the answer received (the server stamped it in between).
+ */
+export interface ServerTimeSample {
+  /** When the request was sent, epoch ms by this host's clock. */
+  readonly sentAt: number;
+  /** When the answer arrived, epoch ms by this host's clock. */
+  readonly receivedAt: number;
+  /** The broker's `Date` header, epoch ms (1 s resolution). */
+  readonly serverMs: number;
+}
+
 /** Token types accepted by `/oauth2/revoke`. */
 export type TokenTypeHint = 'access_token' | 'refresh_token';
 
@@ -82,6 +95,7 @@ export class OAuthClient {
   readonly #http: AxiosInstance;
   readonly #agents: { http: http.Agent; https: https.Agent } | undefined;
   readonly #now: Clock;
+  readonly #timeListeners = new Set<(sample: ServerTimeSample) => void>();
 
   constructor(options: OAuthClientOptions) {
     const o = requireObject('options', options);
@@ -159,17 +173,7 @@ export class OAuthClient {
    *
    * @throws {@link LsTokenError} `ERR_TIMEOUT`, `ERR_NETWORK`, `ERR_ABORTED`.
    */
-  async serverTime(options: RequestOptions = {}): Promise<
-    | {
-        /** When the probe was sent, epoch ms by this host's clock. */
-        sentAt: number;
-        /** When the answer arrived, epoch ms by this host's clock. */
-        receivedAt: number;
-        /** The broker's `Date` header, epoch ms (1 s resolution). */
-        serverMs: number;
-      }
-    | undefined
-  > {
+  async serverTime(options: RequestOptions = {}): Promise<ServerTimeSample | undefined> {
     const deadline = AbortSignal.timeout(this.timeoutMs);
     const signal = options.signal === undefined ? deadline : AbortSignal.any([deadline, options.signal]);
     const sentAt = this.#now();
@@ -191,9 +195,35 @@ export class OAuthClient {
     } catch (err) {
       throw this.#transportError(`${this.provider.name} clock probe`, err, deadline, options.signal, this.baseUrl);
     }
+    return this.#dated(date, sentAt);
+  }
+
+  /**
+   * Calls `listener` with the broker's clock read from every answer this client receives (token,
+   * revoke and clock probe alike, error answers included) that carries a usable `Date` header.
+   * The lifecycle keeps its estimate of the broker's clock alive this way. A listener that throws
+   * is ignored. Returns a function that removes the listener.
+   */
+  onServerTime(listener: (sample: ServerTimeSample) => void): () => void {
+    if (typeof listener !== 'function') throw invalidOption('listener', 'must be a function');
+    this.#timeListeners.add(listener);
+    return () => void this.#timeListeners.delete(listener);
+  }
+
+  /** The sample an answer's `Date` header gives (told to the listeners), or `undefined`. */
+  #dated(date: unknown, sentAt: number): ServerTimeSample | undefined {
     const receivedAt = this.#now();
     const serverMs = typeof date === 'string' ? Date.parse(date) : NaN;
-    return Number.isFinite(serverMs) ? { sentAt, receivedAt, serverMs } : undefined;
+    if (!Number.isFinite(serverMs)) return undefined;
+    const sample = { sentAt, receivedAt, serverMs };
+    for (const listener of this.#timeListeners) {
+      try {
+        listener(sample);
+      } catch {
+        // An observer's trouble is not the request's.
+      }
+    }
+    return sample;
   }
 
   /** Closes the client's own keep-alive sockets (not those of a user-supplied axios instance). */
@@ -209,6 +239,7 @@ export class OAuthClient {
     // axios `timeout` is an idle timeout; the signal makes it a real deadline.
     const deadline = AbortSignal.timeout(this.timeoutMs);
     const signal = userSignal === undefined ? deadline : AbortSignal.any([deadline, userSignal]);
+    const sentAt = this.#now();
     let res: AxiosResponse<string>;
     try {
       res = await this.#http.request<string>({
@@ -231,6 +262,7 @@ export class OAuthClient {
     } catch (err) {
       throw this.#transportError(what, err, deadline, userSignal, req.url ?? this.baseUrl + req.path);
     }
+    this.#dated(res.headers['date'], sentAt);
     const retryAfter = res.headers['retry-after'];
     return {
       status: res.status,

@@ -6,6 +6,14 @@
  */
 import { ErrorCodes, LsTokenError } from '../core/errors.js';
 
+/** The errors {@link boundedStoreCall} made for a call that did not answer in time. */
+const timeouts = new WeakSet<object>();
+
+/** Whether `err` is a store call that did not answer within its bound (for `health()`). */
+export function isStoreTimeout(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && timeouts.has(err);
+}
+
 /**
  * `call`, or an `ERR_STORE` rejection (retryable) when it has not settled within `ms`. The timer
  * is unref'd: a pending store call never keeps the process alive on its own.
@@ -13,7 +21,11 @@ import { ErrorCodes, LsTokenError } from '../core/errors.js';
 export function boundedStoreCall<T>(call: Promise<T>, ms: number, op: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new LsTokenError(ErrorCodes.STORE, `Token store did not answer ${op} within ${Math.round(ms)} ms`, { retryable: true })), ms);
+    timer = setTimeout(() => {
+      const err = new LsTokenError(ErrorCodes.STORE, `Token store did not answer ${op} within ${Math.round(ms)} ms`, { retryable: true });
+      timeouts.add(err);
+      reject(err);
+    }, ms);
     timer.unref();
   });
   call.catch(() => undefined); // a failure after the timeout is not an unhandled rejection

@@ -42,6 +42,14 @@ describe('TokenPolicy: the LS trading day', () => {
     expect(policy({ cutoff: null }).successorExpiry(kst(6, 59))).toBe(kst(6, 59) + LS_MAX_LIFETIME_MS);
   });
 
+  it('a cut-off token whose answer took 3 s (expires_in counted from the send time) is still left to die, with a narrow clock estimate', () => {
+    // Found by the simulation's slow broker: revoked a minute early, it died for the whole fleet.
+    const p = policy({}, { lowMs: -4_333, highMs: -4_293 });
+    const issuedAt = kst(7, 0, 4) - 24 * HOUR; // host time, 4.3 s ahead of LS
+    const expiresAt = CUTOFF + 4_300 - 2_900; // by expires_in from the send time: 2.9 s before LS's cut-off
+    expect(p.times(issuedAt, expiresAt)).toMatchObject({ revokeAt: expiresAt, letDie: true });
+  });
+
   it('uses a token that ends at the cut-off until the cut-off and lets it die (no margin, no revoke request)', () => {
     const p = policy();
     const t = p.times(kst(12, 53, 21) - 24 * HOUR, CUTOFF + 1_000); // LS's example: issued 12:53:21, exp 07:00:01 the next day
