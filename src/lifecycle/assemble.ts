@@ -12,7 +12,7 @@ import type { SecretRedactor } from '../core/redact.js';
 import { LsOAuthClient } from '../ls/ls-client.js';
 import { lsProvider } from '../providers/ls.js';
 import { OAuthClient } from '../providers/oauth-client.js';
-import { appKeyIdFor, type ProviderDefinition } from '../providers/provider.js';
+import { appKeyIdFor, mayBelongTo, type ProviderDefinition } from '../providers/provider.js';
 import { type EventSink, RevocationScheduler } from '../schedule/revocation-scheduler.js';
 import { TokenStore } from '../store/token-store.js';
 import { ClockSkew } from './clock-skew.js';
@@ -135,6 +135,7 @@ export function assembleLifecycle(options: TokenLifecycleOptions, hooks: Assembl
     lockKey: `${store.prefix}:lock:issue:${appKeyId}`,
     lockTtlMs: client.timeoutMs + 5_000,
     reuseStoredToken: cfg.reuseStoredToken,
+    mayAdopt: (token) => mayBelongTo(provider, token, options.appKey),
     issueLockWaitMs: cfg.issueLockWaitMs,
     closing: hooks.closing,
     abortRequests: hooks.requests,

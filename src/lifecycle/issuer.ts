@@ -89,6 +89,8 @@ export interface IssuerDeps {
   readonly lockKey: string;
   readonly lockTtlMs: number;
   readonly appKeyId: string;
+  /** Whether a stored token may be this app key's by what the token says (provider `appKeyOf`). */
+  readonly mayAdopt: (token: string) => boolean;
   readonly instanceId: string;
   readonly reuseStoredToken: boolean;
   readonly issueLockWaitMs: number;
@@ -229,7 +231,7 @@ export class Issuer {
     const d = this.#d;
     let found: { record: TokenRecord; token: string } | undefined;
     try {
-      found = await boundedStoreCall(d.store.findUsable(d.appKeyId, d.now()), d.storeTimeoutMs, 'findUsable');
+      found = await boundedStoreCall(d.store.findUsable(d.appKeyId, d.now(), d.mayAdopt), d.storeTimeoutMs, 'findUsable');
     } catch (err) {
       d.onError(err, 'store.findUsable');
       return undefined;

@@ -15,6 +15,7 @@
  *   on TR calls, classified by the code whatever the HTTP status (EGW00123 is reported with 500,
  *   and with 200 in an official sample).
  */
+import { readJwtClaims } from '../ls/jwt-claims.js';
 import { checkJwtShape, isSeconds } from './jwt-shape.js';
 import { checkTokenAnswer } from './issued-token.js';
 import { parseKstDateTime } from './kst.js';
@@ -121,5 +122,8 @@ export const kisProvider: ProviderDefinition = Object.freeze<ProviderDefinition>
     if (!isSeconds(shape.claims['exp'])) return { ok: false, reason: 'it has no valid "exp" claim (not a KIS access token)' };
     return { ok: true };
   },
+  // KIS runs LS's gateway product (`iss: "unogw"`), whose tokens name the app key in `jti`; a token
+  // without that claim is not judged.
+  appKeyOf: (token) => readJwtClaims(token)?.jti,
   keyScope: (baseUrl) => `kis:${environmentOf({ baseUrls: KIS_BASE_URLS }, baseUrl)}`,
 });
