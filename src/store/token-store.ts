@@ -11,6 +11,7 @@
  * is the business of the keyv-access module (`KeyvAccess`), and nothing here re-derives it.
  */
 import type { Keyv } from 'keyv';
+import { inspect } from 'node:util';
 import { ErrorCodes, LsTokenError, invalidOption } from '../core/errors.js';
 import { shortId, tokenId } from '../core/fingerprint.js';
 import type { SecretRedactor } from '../core/redact.js';
@@ -437,6 +438,23 @@ export class TokenStore {
       return; // keep the original rather than lose it
     }
     await this.#kv.deleteIfUnchanged(key, raw, 'quarantine');
+  }
+
+  /** What the store is, never what it holds. */
+  toJSON(): {
+    /** The key prefix. */
+    prefix: string;
+    /** Whether raw tokens are sealed. */
+    encrypted: boolean;
+    /** Whether plaintext records are read although a key is set. */
+    acceptPlaintextRecords: boolean;
+  } {
+    return { prefix: this.prefix, encrypted: this.encrypted, acceptPlaintextRecords: this.acceptPlaintextRecords };
+  }
+
+  /** `TokenStore { prefix, encrypted, acceptPlaintextRecords }`: never the keyv (which may hold raw tokens) or the key. */
+  [inspect.custom](): string {
+    return `TokenStore ${inspect(this.toJSON())}`;
   }
 
   async #listRecords(op: string, appKeyId: string | undefined, states: readonly TokenState[] | undefined): Promise<TokenRecord[]> {
