@@ -277,10 +277,10 @@ export class SecretRedactor {
   /**
    * `text` with every registered value replaced by `[redacted]`, whether it appears raw,
    * percent-encoded (either hex case, as by `encodeURIComponent` or in a form body), JSON-escaped
-   * (`\"`, `\\`, `\/`, `\uXXXX`), interleaved with invisible characters (U+200B, bidi controls,
-   * see {@link INVISIBLE_CHARS}), or any mix of these up to {@link MAX_DECODE_ROUNDS} layers deep
-   * (`%254c` is a double-encoded `L`). A run of {@link SECRET_RUN_LENGTH} or more characters of a
-   * registered secret is replaced too, wherever it stands; then anything shaped like a JWT, raw
+   * (`\"`, `\\`, `\/`, `\uXXXX`), interleaved with invisible characters (U+200B-U+200D, the
+   * bidi controls U+202A-U+202E and U+2066-U+2069, U+FEFF), or any mix of these up to 4 layers deep
+   * (`%254c` is a double-encoded `L`). A run of 8 or more characters of a registered secret is
+   * replaced too, wherever it stands; then anything shaped like a JWT, raw
    * (`[token]`) or encoded (`[redacted]`). Cut text only after scrubbing it, so that no prefix of a
    * secret survives.
    */
