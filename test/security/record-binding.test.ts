@@ -174,6 +174,15 @@ describe.each([
     const recB = await b.store.put({ appKeyId: b.appKeyId, tokenType: 'Bearer', issuedAt: now, expiresAt: now + 10 * HOUR, revokeAt: now + 9 * HOUR, ownerId: 'b' }, tokenB);
     await rewrite(a.store, recB.id, { appKeyId: a.appKeyId });
 
+    if (encryptionKey === undefined) {
+      // Nothing stops a revoke of the relabelled record by the seal here: it is not sent with A's credentials.
+      const result = await a.revoke(recB.id);
+      expect(result.outcome).toBe('failed');
+      expect(mock.activeTokens()).toContain(tokenB);
+      expect((await a.store.get(recB.id))?.lastError?.message).toContain('names another app key');
+      await a.store.update(recB.id, { state: 'active', reason: null }); // back, for the adoption check below
+    }
+
     await a.start();
     const got = await a.getAccessToken();
     expect(got).not.toBe(tokenB);
