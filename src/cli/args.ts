@@ -282,6 +282,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       'revoke-code': { type: 'string', arg: '<type>', help: 'LS, KIS: revoke success code as a number (default) or string' },
       fault: { type: 'string', arg: '<endpoint:kind[:count],…>', env: 'LS_MOCK_FAULTS', help: 'faults armed at start, e.g. token:http500:2,revoke:reset' },
       control: { type: 'boolean', help: 'serve the control endpoint /__mock/… (loopback callers only)' },
+      ...SECRET_FILE_OPTIONS,
       debug,
       help,
     },

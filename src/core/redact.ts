@@ -15,6 +15,25 @@ export const MIN_SECRET_LENGTH = 4;
 const MAX_SECRET_LENGTH = 65_536;
 
 /**
+ * A run of this many characters of a registered secret is redacted wherever it appears: a server
+ * that splits a secret (part in a code field, the rest in its message) or quotes most of it still
+ * gives nothing usable away.
+ */
+export const SECRET_RUN_LENGTH = 8;
+
+/** How many rounds of decoding (percent, JSON escapes, invisible characters) are undone, at most. */
+export const MAX_DECODE_ROUNDS = 4;
+
+/**
+ * Invisible and direction-changing characters: zero-width space, non-joiner and joiner
+ * (U+200B-U+200D), the bidi embeddings and overrides (U+202A-U+202E) and isolates (U+2066-U+2069),
+ * and the byte-order mark (U+FEFF). They hide a secret from a plain search and can reorder what a
+ * log line shows.
+ */
+export const INVISIBLE_CHARS = /[\u200b-\u200d\u202a-\u202e\u2066-\u2069\ufeff]/;
+const JWT_SHAPE = /eyJ[\w-]*\.[\w-]*\.?[\w-]*/g;
+
+/**
  * Text decoded from one encoding, with where each decoded character came from: `start(i)` and
  * `end(i)` are the [start, end) offsets in the input of the decoded character `i`.
  */
@@ -108,6 +127,53 @@ function decodePercent(input: string): Decoded {
   return decoded(text, starts, ends);
 }
 
+/** Drops the {@link INVISIBLE_CHARS}: a secret interleaved with U+200B is found whole. */
+function stripInvisible(input: string): Decoded {
+  let text = '';
+  const starts: number[] = [];
+  const ends: number[] = [];
+  for (let i = 0; i < input.length; i++) {
+    if (INVISIBLE_CHARS.test(input[i]!)) continue;
+    text += input[i];
+    starts.push(i);
+    ends.push(i + 1);
+  }
+  return decoded(text, starts, ends);
+}
+
+/** The decodings tried, each only on text that holds what it undoes. */
+const DECODERS: ReadonlyArray<{ applies: (text: string) => boolean; decode: (input: string) => Decoded }> = [
+  { applies: (t) => t.includes('\\'), decode: decodeJsonEscapes },
+  { applies: (t) => t.includes('%'), decode: decodePercent },
+  { applies: (t) => INVISIBLE_CHARS.test(t), decode: stripInvisible },
+];
+
+/**
+ * `text` and every distinct text that decoding it gives, for up to {@link MAX_DECODE_ROUNDS}
+ * rounds of any decoding in any order (`%254c` is `%4c` after one round and `L` after two): the
+ * fixed point, or the bound, whichever comes first.
+ */
+function decodedViews(text: string): Decoded[] {
+  const views: Decoded[] = [identity(text)];
+  const seen = new Set([text]);
+  let frontier = views;
+  for (let round = 0; round < MAX_DECODE_ROUNDS && frontier.length > 0; round++) {
+    const next: Decoded[] = [];
+    for (const view of frontier) {
+      for (const d of DECODERS) {
+        if (!d.applies(view.text)) continue;
+        const out = compose(view, d.decode);
+        if (seen.has(out.text)) continue;
+        seen.add(out.text);
+        views.push(out);
+        next.push(out);
+      }
+    }
+    frontier = next;
+  }
+  return views;
+}
+
 /** `decode` applied to the output of `first`, with offsets mapped back to `first`'s input. */
 function compose(first: Decoded, decode: (input: string) => Decoded): Decoded {
   const second = decode(first.text);
@@ -158,6 +224,20 @@ function replaceSpans(text: string, spans: Array<[number, number]>): string {
  */
 export class SecretRedactor {
   readonly #counts = new Map<string, number>();
+  /** Every {@link SECRET_RUN_LENGTH}-character run of a registered secret, with how many distinct secrets hold it. */
+  readonly #runs = new Map<string, number>();
+
+  #indexRuns(secret: string, delta: 1 | -1): void {
+    const seen = new Set<string>();
+    for (let i = 0; i + SECRET_RUN_LENGTH <= secret.length; i++) {
+      const run = secret.slice(i, i + SECRET_RUN_LENGTH);
+      if (seen.has(run)) continue;
+      seen.add(run);
+      const n = (this.#runs.get(run) ?? 0) + delta;
+      if (n > 0) this.#runs.set(run, n);
+      else this.#runs.delete(run);
+    }
+  }
 
   /**
    * Registers `secret` (again). Values shorter than {@link MIN_SECRET_LENGTH} are ignored.
@@ -168,7 +248,9 @@ export class SecretRedactor {
     if (typeof secret !== 'string') throw invalidOption('secret', 'must be a string');
     if (secret.length > MAX_SECRET_LENGTH) throw invalidOption('secret', `must be at most ${MAX_SECRET_LENGTH} characters`);
     if (secret.length < MIN_SECRET_LENGTH) return;
-    this.#counts.set(secret, (this.#counts.get(secret) ?? 0) + 1);
+    const n = this.#counts.get(secret) ?? 0;
+    this.#counts.set(secret, n + 1);
+    if (n === 0) this.#indexRuns(secret, 1);
   }
 
   /** Takes back one registration of `secret`; the value stops being scrubbed when none is left. */
@@ -176,7 +258,10 @@ export class SecretRedactor {
     const n = this.#counts.get(secret);
     if (n === undefined) return;
     if (n > 1) this.#counts.set(secret, n - 1);
-    else this.#counts.delete(secret);
+    else {
+      this.#counts.delete(secret);
+      this.#indexRuns(secret, -1);
+    }
   }
 
   /** Whether `secret` is registered. */
@@ -192,27 +277,31 @@ export class SecretRedactor {
   /**
    * `text` with every registered value replaced by `[redacted]`, whether it appears raw,
    * percent-encoded (either hex case, as by `encodeURIComponent` or in a form body), JSON-escaped
-   * (`\"`, `\\`, `\/`, `\uXXXX`), or percent-encoded inside JSON-escaped text (or the reverse);
-   * then anything shaped like a JWT by `[token]`. Cut text only after scrubbing it, so that no
-   * prefix of a secret survives.
+   * (`\"`, `\\`, `\/`, `\uXXXX`), interleaved with invisible characters (U+200B-U+200D, the
+   * bidi controls U+202A-U+202E and U+2066-U+2069, U+FEFF), or any mix of these up to 4 layers deep
+   * (`%254c` is a double-encoded `L`). A run of 8 or more characters of a registered secret is
+   * replaced too, wherever it stands; then anything shaped like a JWT, raw
+   * (`[token]`) or encoded (`[redacted]`). Cut text only after scrubbing it, so that no prefix of a
+   * secret survives.
    */
   scrub(text: string): string {
     const s = typeof text === 'string' ? text : String(text);
-    if (this.#counts.size === 0 || s.length === 0) return scrubTokens(s);
-    // Decoded views only where there is something to decode (most text has neither '\\' nor '%').
-    const views = [identity(s)];
-    const json = s.includes('\\') ? decodeJsonEscapes(s) : undefined;
-    const pct = s.includes('%') ? decodePercent(s) : undefined;
-    if (json !== undefined) views.push(json);
-    if (pct !== undefined) views.push(pct);
-    if (json !== undefined && pct !== undefined) views.push(compose(json, decodePercent), compose(pct, decodeJsonEscapes));
+    if (s.length === 0) return s;
+    // Decoded views only where there is something to decode (most text has no '\\', '%' or invisible character).
+    const views = decodedViews(s);
     const spans: Array<[number, number]> = [];
-    for (const secret of this.#counts.keys()) {
-      for (const view of views) {
-        for (let at = view.text.indexOf(secret); at !== -1; at = view.text.indexOf(secret, at + 1)) {
-          spans.push([view.start(at), view.end(at + secret.length - 1)]);
+    for (const view of views) {
+      const t = view.text;
+      for (const secret of this.#counts.keys()) {
+        for (let at = t.indexOf(secret); at !== -1; at = t.indexOf(secret, at + 1)) spans.push([view.start(at), view.end(at + secret.length - 1)]);
+      }
+      if (this.#runs.size > 0) {
+        for (let i = 0; i + SECRET_RUN_LENGTH <= t.length; i++) {
+          if (this.#runs.has(t.slice(i, i + SECRET_RUN_LENGTH))) spans.push([view.start(i), view.end(i + SECRET_RUN_LENGTH - 1)]);
         }
       }
+      // A token this process never held has its shape only: find that shape under the encodings too.
+      if (view.text !== s) for (const m of t.matchAll(JWT_SHAPE)) spans.push([view.start(m.index), view.end(m.index + m[0].length - 1)]);
     }
     return scrubTokens(spans.length === 0 ? s : replaceSpans(s, spans));
   }

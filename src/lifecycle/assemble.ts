@@ -7,12 +7,13 @@
  * every store key (through the app key's id).
  */
 import { type Clock, systemClock } from '../core/clock.js';
-import { type LsTokenError, issueWaitReasons } from '../core/errors.js';
+import { ErrorCodes, LsTokenError, issueWaitReasons } from '../core/errors.js';
+import { tokenFingerprint } from '../core/fingerprint.js';
 import type { SecretRedactor } from '../core/redact.js';
 import { LsOAuthClient } from '../ls/ls-client.js';
 import { lsProvider } from '../providers/ls.js';
 import { OAuthClient } from '../providers/oauth-client.js';
-import { appKeyIdFor, type ProviderDefinition } from '../providers/provider.js';
+import { appKeyIdFor, mayBelongTo, type ProviderDefinition } from '../providers/provider.js';
 import { type EventSink, RevocationScheduler } from '../schedule/revocation-scheduler.js';
 import { TokenStore } from '../store/token-store.js';
 import { adapterEnforcesTtl } from '../store/keyv-access.js';
@@ -136,7 +137,12 @@ export function assembleLifecycle(options: TokenLifecycleOptions, hooks: Assembl
   const s = cfg.scheduler;
   const scheduler = new RevocationScheduler({
     store,
-    revoke: (token, signal) => client.revokeToken(token, 'access_token', { signal }),
+    // A stored token that names another app key (a relabelled record) is not sent with this key's
+    // credentials: the broker would refuse it or call it "already invalid" while it lives on.
+    revoke: (token, signal) =>
+      mayBelongTo(provider, token, options.appKey)
+        ? client.revokeToken(token, 'access_token', { signal })
+        : Promise.reject(new LsTokenError(ErrorCodes.INVALID_TOKEN, `Token ${tokenFingerprint(token)} names another app key: not revoked with this one`, { field: 'token' })),
     vault,
     sink: hooks.sink,
     redactor,
@@ -170,6 +176,7 @@ export function assembleLifecycle(options: TokenLifecycleOptions, hooks: Assembl
     lockKey: `${store.prefix}:lock:issue:${appKeyId}`,
     lockTtlMs: client.timeoutMs + 5_000,
     reuseStoredToken: cfg.reuseStoredToken,
+    mayAdopt: (token) => mayBelongTo(provider, token, options.appKey),
     issueLockWaitMs: cfg.issueLockWaitMs,
     requestTimeoutMs: client.timeoutMs,
     closing: hooks.closing,

@@ -110,6 +110,8 @@ export interface IssuerDeps {
   readonly lockKey: string;
   readonly lockTtlMs: number;
   readonly appKeyId: string;
+  /** Whether a stored token may be this app key's by what the token says (provider `appKeyOf`). */
+  readonly mayAdopt: (token: string) => boolean;
   readonly instanceId: string;
   readonly reuseStoredToken: boolean;
   readonly issueLockWaitMs: number;
@@ -298,7 +300,7 @@ export class Issuer {
     const d = this.#d;
     let found: { record: TokenRecord; token: string } | undefined;
     try {
-      found = await path.run(() => d.store.findUsable(d.appKeyId, d.now()), 'findUsable');
+      found = await path.run(() => d.store.findUsable(d.appKeyId, d.now(), d.mayAdopt), 'findUsable');
     } catch (err) {
       this.#storeTrouble(err, 'store.findUsable');
       return undefined;

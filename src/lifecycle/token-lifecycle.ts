@@ -259,10 +259,16 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
    * Puts `authorization: Bearer <token>` on every request of an axios instance used for LS TR
    * calls, and when the broker answers that the token is dead (LS: IGW00121/22/23 in the body;
    * other providers: their dead-token codes, see {@link isDeadTokenAnswer}) takes a fresh
-   * token once and repeats the request once. Returns a function that detaches.
+   * token once and repeats the request once. The token goes only to the origin of this
+   * lifecycle's `baseUrl` (widen with `options.origins`). Returns a function that detaches.
    */
   attach(instance: AxiosInstance, options: AttachOptions = {}): () => void {
     return attachToAxios(this, instance, options);
+  }
+
+  /** The broker's base URL this lifecycle's client talks to; {@link attach} sends the token to its origin only. */
+  get baseUrl(): string {
+    return this.client.baseUrl;
   }
 
   /** Whether a broker's answer body says the token is dead, by this lifecycle's provider (used by {@link attach}). */

@@ -17,8 +17,7 @@ import {
   errorFromBody,
   lifetimeSeconds,
   parseJsonObject,
-  safeCode,
-  safeServerText,
+  codeAndMessage,
   str,
   withRejectedToken,
   type CodeClass,
@@ -69,10 +68,11 @@ export interface RevokeResult {
  * short identifier, or that holds a secret the scrubber knows, is ignored (it would be quoted).
  */
 export function extractLsCode(body: Json, scrubber: TextScrubber = JWT_ONLY): { code?: string; message: string } {
-  const code = safeCode(str(body.error_code) ?? str(body.rsp_cd) ?? str(body.code), scrubber);
-  const message = safeServerText(body.error_description ?? body.rsp_msg ?? body.message, scrubber);
-  return code === undefined ? { message } : { code, message };
+  return codeAndMessage(str(body.error_code) ?? str(body.rsp_cd) ?? str(body.code), body.error_description ?? body.rsp_msg ?? body.message, LS_CODE_PATTERN, scrubber);
 }
+
+/** LS's codes: the gateway's `IGW` and five digits, or a numeric `rsp_cd` (`00000`, `200`); anything else is server text. */
+export const LS_CODE_PATTERN = /^(?:IGW\d{5}|\d{1,8})$/;
 
 /** The class of an LS code (see {@link CodeClass}); `undefined` for one LS does not document. */
 export function lsCodeClass(lsCode: string): CodeClass | undefined {

@@ -15,11 +15,12 @@
  *   on TR calls, classified by the code whatever the HTTP status (EGW00123 is reported with 500,
  *   and with 200 in an official sample).
  */
+import { readJwtClaims } from '../ls/jwt-claims.js';
 import { checkJwtShape, isSeconds } from './jwt-shape.js';
 import { checkTokenAnswer } from './issued-token.js';
 import { parseKstDateTime } from './kst.js';
 import { environmentOf, type ProviderDefinition } from './provider.js';
-import { JWT_ONLY, badResponse, codeFromBody, errorFromBody, parseJsonObject, safeCode, safeServerText, str, classOf, type CodeClass, type CodeReader, type Json } from './response-parts.js';
+import { JWT_ONLY, badResponse, codeAndMessage, codeFromBody, errorFromBody, parseJsonObject, str, classOf, type CodeClass, type CodeReader, type Json } from './response-parts.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=UTF-8', accept: 'application/json' } as const;
 
@@ -47,10 +48,14 @@ const KIS_CODE_CLASSES: Readonly<Record<string, CodeClass>> = {
 /** Longest lifetime believed: 92 days (affiliates' tokens live 3 months; personal ones 24 h). */
 const KIS_MAX_LIFETIME_S = 92 * 86_400;
 
+/**
+ * KIS's codes: the gateway's `EGW` and five digits, a service's letters and digits (`OPSQ0002`,
+ * `APBK0013`, `MCA00000`), or a number (`200`); anything else is server text.
+ */
+const KIS_CODE_PATTERN = /^(?:EGW\d{5}|[A-Z]{3,4}\d{4,5}|\d{1,8})$/;
+
 function extractKisCode(body: Json, scrubber = JWT_ONLY): { code?: string; message: string } {
-  const code = safeCode(str(body.error_code) ?? str(body.msg_cd) ?? str(body.code), scrubber);
-  const message = safeServerText(body.error_description ?? body.msg1 ?? body.message, scrubber);
-  return code === undefined ? { message } : { code, message };
+  return codeAndMessage(str(body.error_code) ?? str(body.msg_cd) ?? str(body.code), body.error_description ?? body.msg1 ?? body.message, KIS_CODE_PATTERN, scrubber);
 }
 
 const KIS_READER: CodeReader = {
@@ -124,5 +129,8 @@ export const kisProvider: ProviderDefinition = Object.freeze<ProviderDefinition>
     if (!isSeconds(shape.claims['exp'])) return { ok: false, reason: 'it has no valid "exp" claim (not a KIS access token)' };
     return { ok: true };
   },
+  // KIS runs LS's gateway product (`iss: "unogw"`), whose tokens name the app key in `jti`; a token
+  // without that claim is not judged.
+  appKeyOf: (token) => readJwtClaims(token)?.jti,
   keyScope: (baseUrl) => `kis:${environmentOf({ baseUrls: KIS_BASE_URLS }, baseUrl)}`,
 });

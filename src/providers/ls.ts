@@ -3,6 +3,7 @@
  * bodies, `appsecretkey`, `scope=oob`, tokens that die at 07:00 KST, and one live token per app key
  * (a new one kills the previous one). The parsing is LS's own (`ls-response`), unchanged.
  */
+import { readJwtClaims } from '../ls/jwt-claims.js';
 import { checkLsAccessToken } from '../ls/access-token.js';
 import { extractLsCode, lsCodeClass, parseRevokeResponse, parseTokenResponse } from '../ls/ls-response.js';
 import { LS_DAILY_CUTOFF, LS_MAX_LIFETIME_MS } from '../lifecycle/token-policy.js';
@@ -36,5 +37,7 @@ export const lsProvider: ProviderDefinition = Object.freeze<ProviderDefinition>(
   codeOf: (body) => codeFromBody(body, (json) => extractLsCode(json, JWT_ONLY)),
   classifyCode: lsCodeClass,
   checkAccessToken: checkLsAccessToken,
+  // LS tokens name their app key in `jti` (see src/ls/access-token.ts).
+  appKeyOf: (token) => readJwtClaims(token)?.jti,
   keyScope: () => null,
 });

@@ -150,6 +150,26 @@ export interface ProviderDefinition {
   keyScope(baseUrl: string): string | null;
   /** Values besides the app key and secret to scrub from every text (e.g. an HTTP Basic credential). */
   secretsOf?(credentials: ProviderCredentials): readonly string[];
+  /**
+   * The app key a token names itself, when the broker's tokens say (LS and KIS: the JWT `jti`
+   * claim), else `undefined`. Before a stored token is adopted, the lifecycle refuses one that
+   * names another app key (a record relabelled in the store). Read, not verified.
+   */
+  appKeyOf?(token: string): string | undefined;
+}
+
+/**
+ * `false` when the provider can tell from `token` itself ({@link ProviderDefinition.appKeyOf}) that
+ * it was issued for another app key than `appKey`; `true` otherwise (also when it cannot tell).
+ */
+export function mayBelongTo(provider: ProviderDefinition, token: string, appKey: string): boolean {
+  let named: string | undefined;
+  try {
+    named = provider.appKeyOf?.(token);
+  } catch {
+    return false; // a provider that cannot read its own token's claims does not vouch for it
+  }
+  return named === undefined || named === appKey;
 }
 
 /**

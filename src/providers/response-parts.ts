@@ -8,6 +8,7 @@
  * are classified by the broker's code in the body, never by the HTTP status alone.
  */
 import { ErrorCodes, LsTokenError, scrubTokens, type ErrorCode, type TextScrubber } from '../core/errors.js';
+import { INVISIBLE_CHARS } from '../core/redact.js';
 
 /** The default scrubber: JWT-shaped text only. */
 export const JWT_ONLY: TextScrubber = { scrub: (text) => scrubTokens(text) };
@@ -49,22 +50,46 @@ export function str(v: unknown): string | undefined {
 }
 
 /**
+ * Control characters, line and paragraph separators, and the invisible and bidi characters of
+ * `INVISIBLE_CHARS` (zero-width, direction overrides and isolates, BOM): each run becomes a space.
+ */
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = new RegExp(`(?:[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]|${INVISIBLE_CHARS.source})+`, 'g');
+
+/**
  * Server text is quoted in messages only after scrubbing secrets (by value and by shape), then cut
- * short; control characters become spaces so that a gateway cannot forge log lines or send
- * terminal escapes.
+ * short; control characters and invisible or bidi characters become spaces so that a gateway
+ * cannot forge log lines, send terminal escapes or make a log line read differently than it is.
+ * Scrubbing comes first: it sees through the invisible characters (a secret interleaved with U+200B
+ * is found whole).
  */
 export function safeServerText(v: unknown, scrubber: TextScrubber): string {
   const s = typeof v === 'string' ? v : '';
-  // eslint-disable-next-line no-control-regex
-  return scrubTokens(scrubber.scrub(s)).replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]+/g, ' ').slice(0, 120);
+  return scrubTokens(scrubber.scrub(s)).replace(UNPRINTABLE, ' ').slice(0, 120);
 }
 
 /** Broker codes look like `IGW00121`, `EGW00133`, `8005` or `200`; anything else is not believed. */
 const CODE = /^[A-Za-z0-9_.-]{1,40}$/;
 
-/** `raw` when it is a short identifier holding no secret the scrubber knows (it would be quoted), else `undefined`. */
-export function safeCode(raw: string | undefined, scrubber: TextScrubber): string | undefined {
-  return raw !== undefined && CODE.test(raw) && scrubber.scrub(raw) === raw ? raw : undefined;
+/**
+ * `raw` when it is a short identifier of the broker's own shape (`pattern`, e.g. LS's `IGW\d{5}` or
+ * a numeric `rsp_cd`) holding no secret the scrubber knows, else `undefined`.
+ */
+export function safeCode(raw: string | undefined, scrubber: TextScrubber, pattern: RegExp = CODE): string | undefined {
+  return raw !== undefined && CODE.test(raw) && pattern.test(raw) && scrubber.scrub(raw) === raw ? raw : undefined;
+}
+
+/**
+ * The code and message of an error body: the code only when it has the broker's shape
+ * (`pattern`); a value in the code field of any other shape is server text like the message, so it
+ * is quoted only scrubbed, in the message. A secret split between the two is redacted by its runs
+ * (see `SECRET_RUN_LENGTH`).
+ */
+export function codeAndMessage(rawCode: string | undefined, rawMessage: unknown, pattern: RegExp, scrubber: TextScrubber): { code?: string; message: string } {
+  const code = safeCode(rawCode, scrubber, pattern);
+  const text = typeof rawMessage === 'string' ? rawMessage : '';
+  if (code !== undefined) return { code, message: safeServerText(text, scrubber) };
+  return { message: safeServerText([rawCode ?? '', text].filter((t) => t !== '').join(' '), scrubber) };
 }
 
 /** Parses a Retry-After header (seconds or an HTTP date) into ms, capped at 5 minutes. */
@@ -191,8 +216,11 @@ export interface CodeReader {
 export function errorFromBody(reader: CodeReader, endpoint: string, res: RawResponse, now: number, scrubber: TextScrubber = JWT_ONLY): LsTokenError {
   const json = parseJsonObject(res.body);
   let retryAfterMs = parseRetryAfter(res.retryAfter, now);
+  // Server text without a believable code is still quoted (scrubbed), after the status.
+  let text = '';
   if (json !== undefined) {
     const { code: brokerCode, message } = reader.extract(json, scrubber);
+    text = message;
     if (brokerCode !== undefined && brokerCode !== reader.okCode) {
       const cls = reader.classify(brokerCode);
       const { code, retryable } = errorCodeOfClass(cls, res.status);
@@ -212,5 +240,5 @@ export function errorFromBody(reader: CodeReader, endpoint: string, res: RawResp
   }
   const retryable = res.status >= 500 || res.status === 429 || res.status === 408;
   const code = res.status === 429 ? ErrorCodes.RATE_LIMITED : ErrorCodes.HTTP;
-  return new LsTokenError(code, `${reader.broker} ${endpoint} answered HTTP ${res.status} without ${/^[AEFHILMNORSX]/.test(reader.broker) ? 'an' : 'a'} ${reader.broker} code`, { ...base, retryable });
+  return new LsTokenError(code, `${reader.broker} ${endpoint} answered HTTP ${res.status} without ${/^[AEFHILMNORSX]/.test(reader.broker) ? 'an' : 'a'} ${reader.broker} code${text ? `: ${text}` : ''}`, { ...base, retryable });
 }

@@ -9,7 +9,7 @@ import { invalidOption } from '../core/errors.js';
 import { optionalBoolean, optionalEnum, optionalInteger, requireBaseUrl, requireObject } from '../core/validate.js';
 import { checkTokenAnswer } from './issued-token.js';
 import type { ProviderCredentials, ProviderDefinition, ProviderRequest } from './provider.js';
-import { B64TOKEN, JWT_ONLY, MAX_ISSUED_TOKEN_LENGTH, badResponse, codeFromBody, errorFromBody, parseJsonObject, safeCode, safeServerText, classOf, type CodeClass, type CodeReader, type Json } from './response-parts.js';
+import { B64TOKEN, JWT_ONLY, MAX_ISSUED_TOKEN_LENGTH, badResponse, codeAndMessage, codeFromBody, errorFromBody, parseJsonObject, classOf, type CodeClass, type CodeReader, type Json } from './response-parts.js';
 
 /** Options of {@link rfc7009Provider}. */
 export interface Rfc7009ProviderOptions {
@@ -48,10 +48,11 @@ const OAUTH_ERROR_CLASSES: Readonly<Record<string, CodeClass>> = {
   slow_down: 'rate-limit',
 };
 
+/** RFC 6749 error codes: lower-case words joined by `_` (`invalid_client`); anything else is server text. */
+const OAUTH_ERROR_PATTERN = /^[a-z][a-z0-9_]{0,39}$/;
+
 function extractOAuthError(body: Json, scrubber = JWT_ONLY): { code?: string; message: string } {
-  const code = safeCode(typeof body.error === 'string' ? body.error : undefined, scrubber);
-  const message = safeServerText(body.error_description, scrubber);
-  return code === undefined ? { message } : { code, message };
+  return codeAndMessage(typeof body.error === 'string' ? body.error : undefined, body.error_description, OAUTH_ERROR_PATTERN, scrubber);
 }
 
 /** RFC 6749 appendix B: form-urlencoding of the client id and secret before HTTP Basic. */

@@ -1,11 +1,16 @@
 /**
  * AES-256-GCM sealing of raw tokens at rest.
  *
- * Each seal uses a fresh random 96-bit IV; the record id is bound as additional authenticated
- * data (AAD), so a ciphertext copied onto another record fails to open. Errors never contain the
- * token, the key or the ciphertext.
+ * Each seal uses a fresh random 96-bit IV. The record's identity is bound as additional
+ * authenticated data (AAD): its token id and its app key id (the scoped id, which hashes the
+ * provider and its host scope with the app key). A ciphertext copied onto another record, or a
+ * record relabelled to another app key, fails to open. Seals carry a version marker (`v: 2`) and a
+ * key check value (`kid`), so that a seal that does not open under the right key is known to be
+ * tampered with (quarantined) rather than sealed with another key (only skipped). Seals written by
+ * 0.1.x (no marker, the record id alone as AAD) still open, and are sealed again on their next
+ * write. Errors never contain the token, the key or the ciphertext.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { ErrorCodes, LsTokenError, invalidOption, type TextScrubber } from '../core/errors.js';
 import { shortId, tokenId } from '../core/fingerprint.js';
 import type { SecretRedactor } from '../core/redact.js';
@@ -44,37 +49,79 @@ export function parseEncryptionKey(value: unknown, field = 'encryptionKey'): Buf
   throw invalidOption(field, `must be a Buffer, Uint8Array or string of ${ENCRYPTION_KEY_BYTES} bytes`);
 }
 
-/**
- * Seals a raw token. Without a key the token is stored as `{ alg: 'none', data }`; with a key as
- * `{ alg: 'aes-256-gcm', iv, tag, data }` (base64), authenticated together with `aad`.
- *
- * @param aad additional authenticated data, normally the record id.
- */
-export function sealToken(rawToken: string, key: Buffer | undefined, aad: string): SealedToken {
-  if (key === undefined) return { alg: 'none', data: rawToken };
-  const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
-  cipher.setAAD(Buffer.from(aad, 'utf8'));
-  const data = Buffer.concat([cipher.update(rawToken, 'utf8'), cipher.final()]);
-  return { alg: 'aes-256-gcm', iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), data: data.toString('base64') };
+/** Version marker of the current seal: the AAD binds the record id and its app key id. */
+export const SEAL_VERSION = 2;
+
+/** What a seal is bound to: the record's identity. */
+export interface SealBinding {
+  /** The record id (`tokenId(rawToken)`). */
+  readonly id: string;
+  /** The record's `appKeyId`: the scoped app key id (provider and host scope included). */
+  readonly appKeyId: string;
+}
+
+/** The AAD of a version-2 seal. NUL separates the parts (neither id holds one). */
+function bindingAad(b: SealBinding): Buffer {
+  return Buffer.from(`ls-token-lifecycle/token/v${SEAL_VERSION}\0${b.appKeyId}\0${b.id}`, 'utf8');
 }
 
 /**
- * Opens a sealed token and checks that it belongs to record `id` (`tokenId(raw) === id`).
+ * A short check value of `key` (HMAC, 64 bits, hex): tells "sealed with another key" (skip) from
+ * "sealed with this key and then altered or relabelled" (quarantine). It reveals nothing usable
+ * about the key.
+ */
+export function keyCheckValue(key: Buffer): string {
+  return createHmac('sha256', key).update('ls-token-lifecycle/key-check').digest('hex').slice(0, 16);
+}
+
+/**
+ * Seals a raw token. Without a key the token is stored as `{ alg: 'none', data }`; with a key as
+ * `{ alg: 'aes-256-gcm', v: 2, kid, iv, tag, data }` (base64), authenticated together with the
+ * record's identity (`binding`).
+ */
+export function sealToken(rawToken: string, key: Buffer | undefined, binding: SealBinding): SealedToken {
+  if (key === undefined) return { alg: 'none', data: rawToken };
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+  cipher.setAAD(bindingAad(binding));
+  const data = Buffer.concat([cipher.update(rawToken, 'utf8'), cipher.final()]);
+  return {
+    alg: 'aes-256-gcm',
+    v: SEAL_VERSION,
+    kid: keyCheckValue(key),
+    iv: iv.toString('base64'),
+    tag: cipher.getAuthTag().toString('base64'),
+    data: data.toString('base64'),
+  };
+}
+
+/** True for a seal written before the identity binding (0.1.x: AAD = record id): re-seal it on the next write. */
+export function isLegacySeal(sealed: SealedToken): boolean {
+  return sealed.alg === 'aes-256-gcm' && sealed.v === undefined;
+}
+
+/**
+ * Opens a sealed token and checks that it belongs to record `binding.id` (`tokenId(raw) === id`).
  * Without a key a plain (`alg: 'none'`) token is returned as it is. With a key, a plain token is
  * refused unless `acceptPlaintext` is true: anyone who can write to the store could otherwise plant
  * a token of their choosing and have it sent as the Bearer token (AES-GCM only protects what is
  * sealed). `acceptPlaintext` is for a migration window, while records written before encryption was
  * turned on still exist.
  *
- * @param id the record id; it is the AAD and the expected token id.
+ * A version-2 seal opens only under its binding (the record's id and app key id); a seal without
+ * the version marker (written by 0.1.x) opens with the record id alone as AAD, the binding of
+ * that version.
+ *
+ * @param binding the record's identity: the AAD and (`id`) the expected token id.
  * @param acceptPlaintext return plain tokens even though a key is given. Default `false`.
  * @throws LsTokenError `ERR_DECRYPT` when the token is encrypted and no key is given, or the key
- *   is wrong, or the ciphertext/tag was altered or moved from another record, or (field
- *   `'token.alg'`) when it is plain, a key is given and `acceptPlaintext` is false;
- *   `ERR_CORRUPT_RECORD` (field `'token'`) when the opened token does not hash to `id`.
+ *   is wrong, or (field `'token.binding'`, the key being the right one by its check value) the
+ *   ciphertext was altered or the record relabelled or moved; or (field `'token.alg'`) when it is
+ *   plain, a key is given and `acceptPlaintext` is false; `ERR_CORRUPT_RECORD` (field `'token'`)
+ *   when the opened token does not hash to `id`.
  */
-export function openToken(sealed: SealedToken, key: Buffer | undefined, id: string, acceptPlaintext = false): string {
+export function openToken(sealed: SealedToken, key: Buffer | undefined, binding: SealBinding, acceptPlaintext = false): string {
+  const id = binding.id;
   let raw: string;
   if (sealed.alg === 'none') {
     if (key !== undefined && !acceptPlaintext) {
@@ -93,10 +140,20 @@ export function openToken(sealed: SealedToken, key: Buffer | undefined, id: stri
     }
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(sealed.iv, 'base64'), { authTagLength: TAG_BYTES });
-      decipher.setAAD(Buffer.from(id, 'utf8'));
+      // 0.1.x seals bound the record id alone; a marker-less seal is read that way only (stripping the
+      // marker of a version-2 seal changes its AAD, so it still fails).
+      decipher.setAAD(sealed.v === undefined ? Buffer.from(id, 'utf8') : bindingAad(binding));
       decipher.setAuthTag(Buffer.from(sealed.tag, 'base64'));
       raw = Buffer.concat([decipher.update(Buffer.from(sealed.data, 'base64')), decipher.final()]).toString('utf8');
     } catch (err) {
+      if (sealed.kid !== undefined && sealed.kid === keyCheckValue(key)) {
+        // The right key, and still no opening: the record was altered, relabelled or moved.
+        throw new LsTokenError(
+          ErrorCodes.DECRYPT,
+          `Token ${shortId(id)} does not open under its record's identity (app key, provider, host, id): the record was altered or relabelled`,
+          { field: 'token.binding', cause: err },
+        );
+      }
       // Do not keep the crypto error as cause text: it says nothing useful and is not secret-free by contract.
       throw new LsTokenError(
         ErrorCodes.DECRYPT,
@@ -118,12 +175,12 @@ export function openToken(sealed: SealedToken, key: Buffer | undefined, id: stri
  * scrubbed, and registered for that scrub only (a token that cannot be opened is simply not added).
  * Used for the `lastError` written to a record, which may quote that record's own token.
  */
-export function ownTokenScrubber(redactor: SecretRedactor, sealed: SealedToken, key: Buffer | undefined, id: string): TextScrubber {
+export function ownTokenScrubber(redactor: SecretRedactor, sealed: SealedToken, key: Buffer | undefined, binding: SealBinding): TextScrubber {
   return {
     scrub: (text) => {
       let own: string | undefined;
       try {
-        own = openToken(sealed, key, id, true);
+        own = openToken(sealed, key, binding, true);
       } catch {
         own = undefined;
       }

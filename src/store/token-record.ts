@@ -132,7 +132,16 @@ export const PATCH_FIELDS: readonly (keyof TokenRecordPatch)[] = Object.freeze([
 /** The raw token as kept in a stored value: plain (`alg: 'none'`) or AES-256-GCM sealed (base64 fields). */
 export type SealedToken =
   | { readonly alg: 'none'; readonly data: string }
-  | { readonly alg: 'aes-256-gcm'; readonly iv: string; readonly tag: string; readonly data: string };
+  | {
+      readonly alg: 'aes-256-gcm';
+      /** Seal version: `2` binds the record id and app key id; absent on seals of 0.1.x (record id only). */
+      readonly v?: 2;
+      /** Check value of the sealing key (version 2): tells another key from a tampered record. */
+      readonly kid?: string;
+      readonly iv: string;
+      readonly tag: string;
+      readonly data: string;
+    };
 
 /** The value stored in keyv for one token: the record fields plus the sealed token. */
 export type StoredTokenRecord = TokenRecord & { readonly token: SealedToken };
@@ -145,6 +154,7 @@ export const MAX_ERROR_MESSAGE = 1000;
 const MAX_TOKEN_DATA = 65_536;
 
 const HEX64 = /^[0-9a-f]{64}$/;
+const KID = /^[0-9a-f]{16}$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** True when `id` has the shape of a token id: 64 lowercase hex digits. */
@@ -266,7 +276,12 @@ export function parseSealedToken(value: unknown): SealedToken {
     if (typeof data !== 'string' || data.length === 0 || data.length > MAX_TOKEN_DATA || !BASE64.test(data)) {
       throw corrupt('token.data', 'must be non-empty base64');
     }
-    return Object.freeze({ alg: 'aes-256-gcm', iv, tag, data });
+    const v = value['v'];
+    const kid = value['kid'];
+    if (v === undefined && kid === undefined) return Object.freeze({ alg: 'aes-256-gcm', iv, tag, data });
+    if (v !== 2) throw corrupt('token.v', 'must be 2 or absent');
+    if (typeof kid !== 'string' || !KID.test(kid)) throw corrupt('token.kid', 'must be 16 lowercase hex digits');
+    return Object.freeze({ alg: 'aes-256-gcm', v, kid, iv, tag, data });
   }
   throw corrupt('token.alg', 'must be "none" or "aes-256-gcm"');
 }

@@ -3,6 +3,7 @@
  * method arguments. Every check throws `ERR_INVALID_OPTION` naming the field and never echoes a
  * secret value (an encryption key, a raw token).
  */
+import { inspect } from 'node:util';
 import { Keyv } from 'keyv';
 import { invalidOption, type LsTokenError } from '../core/errors.js';
 import { SecretRedactor } from '../core/redact.js';
@@ -125,6 +126,21 @@ export interface ResolvedTokenStoreOptions {
 }
 
 /**
+ * The default store: an in-memory keyv whose records (raw tokens, without an encryption key) a
+ * `console.log` of it, or of its `Map`, must not print.
+ */
+function privateMemoryKeyv(): Keyv {
+  const map = new Map<string, unknown>();
+  const hide = (what: string) => ({ value: () => `${what} { <${map.size} entries hidden: they may hold raw tokens> }`, enumerable: false });
+  Object.defineProperty(map, inspect.custom, hide('Map'));
+  Object.defineProperty(map, 'toJSON', { value: () => ({ size: map.size }), enumerable: false });
+  const keyv = new Keyv({ store: map, throwOnErrors: true });
+  Object.defineProperty(keyv, inspect.custom, hide('Keyv (in memory)'));
+  Object.defineProperty(keyv, 'toJSON', { value: () => ({ store: 'memory', size: map.size }), enumerable: false });
+  return keyv;
+}
+
+/**
  * Checks `options` once and applies the defaults.
  * @throws LsTokenError `ERR_INVALID_OPTION` naming the bad option (`keyv`, `prefix`,
  *   `encryptionKey`, `acceptPlaintextRecords`, `redactor`, `retainMs`, `now`, `onError`); secret
@@ -134,7 +150,7 @@ export function resolveTokenStoreOptions(options: TokenStoreOptions): ResolvedTo
   if (!isPlainObject(options as unknown)) throw invalidOption('options', 'must be an object');
   const { keyv, prefix, encryptionKey, acceptPlaintextRecords, redactor, retainMs, now, onError } = options;
 
-  const checkedKeyv = keyv === undefined ? new Keyv({ throwOnErrors: true }) : assertWalkableKeyv(keyv);
+  const checkedKeyv = keyv === undefined ? privateMemoryKeyv() : assertWalkableKeyv(keyv);
 
   if (prefix !== undefined && (typeof prefix !== 'string' || prefix.length > 100 || !PREFIX_PATTERN.test(prefix))) {
     throw invalidOption('prefix', 'must be 1-100 characters of letters, digits, "_", ".", "-", with single ":" between segments');

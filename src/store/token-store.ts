@@ -11,10 +11,11 @@
  * is the business of the keyv-access module (`KeyvAccess`), and nothing here re-derives it.
  */
 import type { Keyv } from 'keyv';
+import { inspect } from 'node:util';
 import { ErrorCodes, LsTokenError, invalidOption } from '../core/errors.js';
 import { shortId, tokenId } from '../core/fingerprint.js';
 import type { SecretRedactor } from '../core/redact.js';
-import { openToken, ownTokenScrubber, sealToken } from './crypto-box.js';
+import { isLegacySeal, openToken, ownTokenScrubber, sealToken } from './crypto-box.js';
 import { KeyvAccess, isThenable, storeError } from './keyv-access.js';
 import { MetaValues, type MetaEntry } from './meta-values.js';
 import {
@@ -51,7 +52,7 @@ export type { MetaEntry } from './meta-values.js';
 
 /**
  * Stores one {@link TokenRecord} per issued token in a keyv store, with the raw token optionally
- * sealed with AES-256-GCM (the record id is the AAD). Ended records stay for `retainMs` (keyv TTL)
+ * sealed with AES-256-GCM (the record id and app key id are the AAD). Ended records stay for `retainMs` (keyv TTL)
  * as an audit trail; active records expire `retainMs` after the token itself would.
  *
  * Read-modify-write operations (`put`'s existence check, `update`) are not atomic across
@@ -130,7 +131,7 @@ export class TokenStore {
 
     const at = this.#time();
     const record = newActiveRecord(id, valid, at, existing?.record.createdAt ?? at);
-    await this.#write(record, sealToken(rawToken, this.#o.key, id), at);
+    await this.#write(record, sealToken(rawToken, this.#o.key, record), at);
     return record;
   }
 
@@ -154,7 +155,7 @@ export class TokenStore {
     validateId(id);
     const found = await this.#readRecord(id, 'getToken');
     if (found === undefined) return undefined;
-    return this.#open(found.sealed, id, 'getToken', found.raw);
+    return this.#open(found.sealed, found.record, 'getToken', found.raw);
   }
 
   /**
@@ -178,13 +179,19 @@ export class TokenStore {
     if (expectStates !== undefined && !expectStates.includes(found.record.state)) return undefined;
 
     // Scrubbed with the shared redactor and with this record's own token, before the cut.
-    const valid = validatePatch(patch, ownTokenScrubber(this.redactor, found.sealed, this.#o.key, id));
+    const valid = validatePatch(patch, ownTokenScrubber(this.redactor, found.sealed, this.#o.key, found.record));
     let sealed = found.sealed;
     if (sealed.alg === 'none' && this.#o.key !== undefined && this.acceptPlaintextRecords) {
       // Migration: a plaintext record read under acceptPlaintextRecords is sealed when next written.
-      const raw = await this.#open(sealed, id, 'update', found.raw);
+      const raw = await this.#open(sealed, found.record, 'update', found.raw);
       if (raw === undefined) return undefined; // it did not match its id: quarantined
-      sealed = sealToken(raw, this.#o.key, id);
+      sealed = sealToken(raw, this.#o.key, found.record);
+    } else if (isLegacySeal(sealed) && this.#o.key !== undefined) {
+      // Upgrade: a seal of 0.1.x (bound to the record id alone) is sealed with the record's identity
+      // when next written. One this key cannot open keeps its seal: the update itself must not fail.
+      const raw = await this.#open(sealed, found.record, 'update', found.raw).catch(() => null);
+      if (raw === undefined) return undefined; // it did not match its id: quarantined
+      if (raw !== null) sealed = sealToken(raw, this.#o.key, found.record);
     }
     const at = this.#time();
     const next = freezeRecord({ ...found.record, ...valid, updatedAt: at });
@@ -225,13 +232,18 @@ export class TokenStore {
   /**
    * The newest (`issuedAt`) `active` record of `appKeyId` whose `expiresAt > minValidUntil` and
    * `revokeAt > now`, with its raw token; `undefined` if none. A candidate whose token cannot be
-   * decrypted is skipped and reported to `onError` (`ERR_DECRYPT`).
+   * decrypted is skipped and reported to `onError` (`ERR_DECRYPT`); one whose seal does not open
+   * under its record's identity (relabelled), or whose token `belongs` refuses, is reported and
+   * quarantined.
    *
+   * @param belongs whether an opened token is one of this app key's (e.g. by its JWT claims);
+   *   default: every token is.
    * @throws LsTokenError `ERR_INVALID_OPTION` (`appKeyId`, `minValidUntil`), `ERR_STORE`.
    */
   async findUsable(
     appKeyId: string,
     minValidUntil: number,
+    belongs?: (token: string) => boolean,
   ): Promise<
     | {
         /** The record. */
@@ -252,8 +264,16 @@ export class TokenStore {
       const found = await this.#readRecord(candidate.id, 'findUsable');
       if (found === undefined || found.record.state !== 'active') continue;
       try {
-        const token = await this.#open(found.sealed, candidate.id, 'findUsable', found.raw);
-        if (token !== undefined) return { record: found.record, token };
+        const token = await this.#open(found.sealed, found.record, 'findUsable', found.raw);
+        if (token === undefined) continue;
+        if (belongs !== undefined && !belongs(token)) {
+          const err = new LsTokenError(ErrorCodes.CORRUPT_RECORD, `Token ${shortId(candidate.id)} is stored for this app key but was issued for another one: not adopted`, {
+            field: 'appKeyId',
+          });
+          await this.#quarantine(candidate.id, found.raw, err, 'findUsable');
+          continue;
+        }
+        return { record: found.record, token };
       } catch (err) {
         if (err instanceof LsTokenError && err.code === ErrorCodes.DECRYPT) {
           this.#report(err, { key: this.recordKey(candidate.id), op: 'findUsable' });
@@ -381,13 +401,16 @@ export class TokenStore {
     return { ...parsed, raw };
   }
 
-  /** Opens a sealed token; a token/id mismatch is treated as a corrupt record (quarantine, undefined). */
-  async #open(sealed: SealedToken, id: string, op: string, raw: unknown): Promise<string | undefined> {
+  /**
+   * Opens a sealed token; a token/id mismatch, or a seal that the right key cannot open under the
+   * record's identity (altered or relabelled), is quarantined and reads as undefined.
+   */
+  async #open(sealed: SealedToken, record: TokenRecord, op: string, raw: unknown): Promise<string | undefined> {
     try {
-      return openToken(sealed, this.#o.key, id, this.acceptPlaintextRecords);
+      return openToken(sealed, this.#o.key, record, this.acceptPlaintextRecords);
     } catch (err) {
-      if (err instanceof LsTokenError && err.code === ErrorCodes.CORRUPT_RECORD) {
-        await this.#quarantine(id, raw, err, op);
+      if (err instanceof LsTokenError && (err.code === ErrorCodes.CORRUPT_RECORD || err.field === 'token.binding')) {
+        await this.#quarantine(record.id, raw, err, op);
         return undefined;
       }
       throw err;
@@ -415,6 +438,23 @@ export class TokenStore {
       return; // keep the original rather than lose it
     }
     await this.#kv.deleteIfUnchanged(key, raw, 'quarantine');
+  }
+
+  /** What the store is, never what it holds. */
+  toJSON(): {
+    /** The key prefix. */
+    prefix: string;
+    /** Whether raw tokens are sealed. */
+    encrypted: boolean;
+    /** Whether plaintext records are read although a key is set. */
+    acceptPlaintextRecords: boolean;
+  } {
+    return { prefix: this.prefix, encrypted: this.encrypted, acceptPlaintextRecords: this.acceptPlaintextRecords };
+  }
+
+  /** `TokenStore { prefix, encrypted, acceptPlaintextRecords }`: never the keyv (which may hold raw tokens) or the key. */
+  [inspect.custom](): string {
+    return `TokenStore ${inspect(this.toJSON())}`;
   }
 
   async #listRecords(op: string, appKeyId: string | undefined, states: readonly TokenState[] | undefined): Promise<TokenRecord[]> {

@@ -1,7 +1,9 @@
 /**
  * The mock's control endpoint, for daemons written in any language: arm faults, read the state,
  * kill tokens and move the clock over HTTP. Off unless the server was started with `control: true`
- * (`mock-server --control`); it answers loopback callers only, and its `POST`s need
+ * (`mock-server --control`); it answers loopback callers only, whose `Host` names a loopback host
+ * (a page in a local browser can rebind its own domain to 127.0.0.1, but its requests still say
+ * that domain in `Host`), and its `POST`s need
  * `content-type: application/json` (so a web page cannot reach it with a "simple" cross-origin
  * request). Broker-neutral: a KIS or Kiwoom mock serves the same paths with the same bodies.
  *
@@ -40,6 +42,28 @@ export function isLoopbackAddress(address: string | undefined): boolean {
   if (address === undefined) return false;
   const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
   return v4.startsWith('127.') || address === '::1';
+}
+
+/**
+ * Whether a `Host` header names a loopback host, with any port: `localhost` or a name under
+ * `.localhost` (browsers resolve those to loopback themselves, so DNS cannot rebind them),
+ * 127.0.0.0/8, or `[::1]`. Anything else, and a missing header, is not.
+ */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (host === undefined) return false;
+  const h = host.trim().toLowerCase();
+  let name: string;
+  if (h.startsWith('[')) {
+    const m = /^\[([0-9a-f:.]+)\](?::\d{1,5})?$/.exec(h);
+    if (m === null) return false;
+    name = m[1]!;
+    return isLoopbackAddress(name);
+  }
+  const m = /^([a-z0-9.-]+)(?::\d{1,5})?$/.exec(h);
+  if (m === null) return false;
+  name = m[1]!.replace(/\.$/, '');
+  if (name === 'localhost' || name.endsWith('.localhost')) return true;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
 }
 
 function error(status: number, message: string): MockResponse {
@@ -91,7 +115,8 @@ function postOnly(req: MockRequest, fn: (body: unknown) => MockResponse): MockRe
 
 /**
  * Answers one request to the control endpoint (a path under {@link MOCK_CONTROL_PREFIX}).
- * `remoteAddress` is the caller's socket address: anything but loopback gets 403. Its `POST`s need
+ * `remoteAddress` is the caller's socket address: anything but loopback gets 403, and so does a
+ * request whose `Host` header is not a loopback name or address (DNS rebinding). Its `POST`s need
  * `content-type: application/json` (a web page cannot send that cross-origin without a preflight).
  *
  * | request | body | answer |
@@ -103,7 +128,7 @@ function postOnly(req: MockRequest, fn: (body: unknown) => MockResponse): MockRe
  * | `POST /__mock/tokens/kill` | `{}` or `{ "appKey": "..." }` | `200 { "killed": n }`: live tokens die as if another process had issued |
  * | `POST /__mock/clock` | `{ "offsetMs": n }` or `{ "at": "2024-03-15T06:59:00+09:00" }` | `200 { "now": iso, "clockOffsetMs": n }` |
  *
- * Errors answer `{ "error": "..." }`: 400 bad body, 403 not loopback, 404 unknown path,
+ * Errors answer `{ "error": "..." }`: 400 bad body, 403 not loopback (caller or `Host`), 404 unknown path,
  * 405 wrong method, 415 not JSON.
  *
  * @example
@@ -115,6 +140,7 @@ function postOnly(req: MockRequest, fn: (body: unknown) => MockResponse): MockRe
  */
 export function handleControlRequest(target: MockControlTarget, req: MockRequest, remoteAddress: string | undefined): MockResponse {
   if (!isLoopbackAddress(remoteAddress)) return error(403, 'the mock control endpoint answers loopback callers only');
+  if (!isLoopbackHost(req.headers['host'])) return error(403, 'the mock control endpoint answers requests for a loopback Host only (localhost, 127.0.0.1, [::1])');
   switch (req.path) {
     case '/__mock/state':
       return req.method === 'GET' ? jsonResponse(200, target.state()) : error(405, 'use GET on /__mock/state');

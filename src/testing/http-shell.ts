@@ -34,6 +34,13 @@ export interface MockHttpServer {
   /** The port it listens on. */
   readonly port: number;
   /**
+   * The address the socket is really bound to, as the system reports it (`127.0.0.1`, `::1`, or a
+   * wildcard `0.0.0.0`/`::`, which is reachable from the network although {@link url} names loopback).
+   */
+  readonly boundHost: string;
+  /** `http://<boundHost>:<port>`: where it really listens (equal to {@link url} unless the host is a wildcard). */
+  readonly boundUrl: string;
+  /**
    * Stops the server: destroys every socket (keep-alive and hung requests included) and clears
    * every timer. Never hangs; safe to call more than once.
    */
@@ -198,13 +205,16 @@ export async function serveMockModel(target: MockTransportTarget & MockControlTa
       resolve();
     });
   });
-  const port = (server.address() as AddressInfo).port;
+  const { port, address: boundHost } = server.address() as AddressInfo;
   const shownHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
-  const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
+  const urlOf = (h: string): string => `http://${h.includes(':') ? `[${h}]` : h}:${port}`;
+  const url = urlOf(shownHost);
 
   return {
     url,
     port,
+    boundHost,
+    boundUrl: urlOf(boundHost),
     close(): Promise<void> {
       if (closePromise !== undefined) return closePromise;
       closing = true;

@@ -40,6 +40,8 @@ export async function serveModel<M extends MockModel & MockControlTarget>(model:
   const served: ServedModel<MockModel & MockControlTarget> = {
     url: http.url,
     port: http.port,
+    boundHost: http.boundHost,
+    boundUrl: http.boundUrl,
     model,
     close(): Promise<void> {
       model.clearFaults();

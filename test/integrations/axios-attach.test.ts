@@ -114,7 +114,7 @@ describe('lifecycle.attach(axios)', () => {
   it('does not re-issue on a 401 whose body code is not a dead-token code (IGW40342: no permission)', async () => {
     const tr = await startTrServer(() => ({ status: 401, body: { rsp_cd: 'IGW40342', rsp_msg: '권한이 없습니다.' } }));
     const api = axios.create({ baseURL: tr.url });
-    lc.attach(api);
+    lc.attach(api, { origins: [tr.url] });
     const err = await api.post(TR_PATH).catch((e: unknown) => e);
     expect((err as AxiosError).response?.status).toBe(401);
     expect(tr.seen).toHaveLength(1); // not repeated
@@ -138,7 +138,7 @@ describe('lifecycle.attach(axios)', () => {
         return { status: 500, body: { rsp_cd: '', rt_cd: '1', msg_cd: 'EGW00123', msg1: '기간이 만료된 token 입니다.' } as never };
       });
       const api = axios.create({ baseURL: tr.url });
-      kisLc.attach(api);
+      kisLc.attach(api, { origins: [tr.url] });
       const res = await api.post<TrAnswer>(TR_PATH);
       expect(res.status).toBe(200);
       expect(tr.seen).toHaveLength(2);
@@ -158,7 +158,7 @@ describe('lifecycle.attach(axios)', () => {
       token !== undefined && mock.isActive(token) ? { status: 200, body: { rsp_cd: '00000' } } : { status: 200, body: { rsp_cd: 'IGW00123', rsp_msg: '만료된 토큰입니다.' } },
     );
     const api = axios.create({ baseURL: tr.url });
-    lc.attach(api);
+    lc.attach(api, { origins: [tr.url] });
     await api.post(TR_PATH);
     const old = mock.activeTokens()[0]!;
     mock.revokeToken(old);
@@ -171,7 +171,7 @@ describe('lifecycle.attach(axios)', () => {
   it('repeats a request only once: a second invalid-token answer is returned (200) or thrown (401) as it is', async () => {
     const tr = await startTrServer(() => ({ status: 200, body: { rsp_cd: 'IGW00121', rsp_msg: '유효하지 않은 토큰입니다.' } }));
     const api = axios.create({ baseURL: tr.url });
-    lc.attach(api);
+    lc.attach(api, { origins: [tr.url] });
     const res = await api.post<TrAnswer>(TR_PATH);
     expect(res.data.rsp_cd).toBe('IGW00121');
     expect(tr.seen).toHaveLength(2);
@@ -220,6 +220,27 @@ describe('lifecycle.attach(axios)', () => {
     expect(err).toBeInstanceOf(LsTokenError);
     expect((err as LsTokenError).code).toBe(ErrorCodes.ISSUE_THROTTLED);
     expect(JSON.stringify(err)).not.toContain(SECRET);
+  });
+
+  it('sends the token only to the origin of the lifecycle\'s baseUrl: a foreign absolute URL gets no Authorization', async () => {
+    const foreign = await startTrServer(() => ({ status: 200, body: { rsp_cd: '00000' } }));
+    lc.attach(http);
+    await http.post(TR_PATH, TR_BODY); // the broker's origin: token sent (the mock answers 00000 only then)
+    await http.post(`${foreign.url}${TR_PATH}`, TR_BODY);
+    await http.post(`${foreign.url.replace('127.0.0.1', 'localhost')}${TR_PATH}`, TR_BODY); // same host, other origin
+    expect(foreign.seen).toEqual([undefined, undefined]);
+    // A protocol-relative URL is another origin too.
+    const port = new URL(foreign.url).port;
+    await http.post(`//localhost:${port}${TR_PATH}`, TR_BODY).catch(() => undefined);
+    expect(foreign.seen.every((t) => t === undefined)).toBe(true);
+  });
+
+  it('`origins` widens where the token goes; a bad origin names the option', async () => {
+    const other = await startTrServer(() => ({ status: 200, body: { rsp_cd: '00000' } }));
+    lc.attach(http, { origins: [`${other.url}/any/path`] });
+    await http.post(`${other.url}${TR_PATH}`, TR_BODY);
+    expect(other.seen).toEqual([await lc.getAccessToken()]);
+    expect(() => lc.attach(axios.create(), { origins: ['not a url'] })).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_OPTION, field: 'origins[0]' }) as never);
   });
 
   it('detaches: afterwards requests carry no token and are not repeated', async () => {

@@ -21,6 +21,7 @@ const HOUR = 3_600_000;
 const KEY_A = randomBytes(32);
 const KEY_B = randomBytes(32);
 const PREFIX = 'lt';
+const APP = 'app-key-id-a';
 
 /** A unique JWT-shaped fake token. */
 function makeToken(): string {
@@ -278,13 +279,19 @@ describe.each([...STORE_BACKENDS, ...REDIS_MODE_BACKENDS])('TokenStore on $name'
       expect(await other.get(rec.id)).toEqual(rec); // the metadata stays readable
     }
 
-    // Copy record 1's ciphertext into record 2: the AAD (record id) no longer matches.
+    // Copy record 1's ciphertext into record 2: the AAD (record id) no longer matches. The key is
+    // the right one (its check value says so), so the record was tampered with: reported as
+    // ERR_DECRYPT and quarantined, and it reads as absent.
+    const reported: LsTokenError[] = [];
+    const watched = new TokenStore({ keyv, prefix: PREFIX, encryptionKey: KEY_A, onError: (err) => void reported.push(err) });
     const rec2 = await secure.put(newInput(), makeToken());
     const raw1 = JSON.parse((await backend.readRaw(`${PREFIX}:tok:${rec.id}`))!) as { value: { token: unknown } };
     const raw2 = JSON.parse((await backend.readRaw(`${PREFIX}:tok:${rec2.id}`))!) as { value: { token: unknown } };
     raw2.value.token = raw1.value.token;
     await backend.writeRaw(`${PREFIX}:tok:${rec2.id}`, JSON.stringify(raw2));
-    expect((await rejection(() => secure.getToken(rec2.id))).code).toBe(ErrorCodes.DECRYPT);
+    expect(await watched.getToken(rec2.id)).toBeUndefined();
+    expect(reported.map((e) => [e.code, e.field])).toEqual([[ErrorCodes.DECRYPT, 'token.binding']]);
+    expect(await secure.get(rec2.id)).toBeUndefined();
     expect(await secure.getToken(rec.id)).toBe(token);
   });
 
@@ -693,11 +700,11 @@ describe('token records and the crypto box', () => {
   it('seals with a fresh IV, binds the record id, and detects tampering', () => {
     const token = makeToken();
     const id = tokenId(token);
-    const s1 = sealToken(token, KEY_A, id);
-    const s2 = sealToken(token, KEY_A, id);
+    const s1 = sealToken(token, KEY_A, { id, appKeyId: APP });
+    const s2 = sealToken(token, KEY_A, { id, appKeyId: APP });
     expect(s1.alg).toBe('aes-256-gcm');
     expect(s1.data).not.toBe(s2.data);
-    expect(openToken(s1, KEY_A, id)).toBe(token);
+    expect(openToken(s1, KEY_A, { id, appKeyId: APP })).toBe(token);
     if (s1.alg !== 'aes-256-gcm') throw new Error('unreachable');
     const flipped = Buffer.from(s1.data, 'base64');
     flipped[0] = flipped[0]! ^ 1;
@@ -707,9 +714,9 @@ describe('token records and the crypto box', () => {
       [s1, KEY_A, tokenId('other')],
       [{ ...s1, data: flipped.toString('base64') }, KEY_A, id],
     ] as const) {
-      expect(thrown(() => openToken(sealed, key, aad)).code).toBe(ErrorCodes.DECRYPT);
+      expect(thrown(() => openToken(sealed, key, { id: aad, appKeyId: APP })).code).toBe(ErrorCodes.DECRYPT);
     }
     // A plain token that does not hash to the record id is corrupt.
-    expect(thrown(() => openToken({ alg: 'none', data: 'swapped' }, undefined, id)).code).toBe(ErrorCodes.CORRUPT_RECORD);
+    expect(thrown(() => openToken({ alg: 'none', data: 'swapped' }, undefined, { id, appKeyId: APP })).code).toBe(ErrorCodes.CORRUPT_RECORD);
   });
 });

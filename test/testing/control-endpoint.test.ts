@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { request as httpRequest } from 'node:http';
 import { networkInterfaces } from 'node:os';
+import { isLoopbackHost } from '../../src/testing/control-endpoint.js';
 import { createLsModel, handleControlRequest, isLoopbackAddress, startMockLsServer, type MockLsServer, type MockLsServerOptions } from '../../src/testing/index.js';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' } as const;
@@ -148,11 +149,50 @@ describe('control endpoint: loopback callers only', () => {
     for (const a of ['127.0.0.1', '127.8.9.10', '::1', '::ffff:127.0.0.1']) expect(isLoopbackAddress(a)).toBe(true);
     for (const a of ['192.0.2.10', '::ffff:10.0.0.1', 'fd00::2', '0.0.0.0', '', undefined]) expect(isLoopbackAddress(a)).toBe(false);
     const model = createLsModel();
-    const req = { method: 'POST', path: '/__mock/faults', headers: JSON_TYPE, body: '"token:http500"' };
+    const req = { method: 'POST', path: '/__mock/faults', headers: { ...JSON_TYPE, host: '127.0.0.1:8080' }, body: '"token:http500"' };
     expect(handleControlRequest(model, req, '203.0.113.7').status).toBe(403);
     expect(model.faults()).toEqual([]);
     expect(handleControlRequest(model, req, '::ffff:127.0.0.1').status).toBe(201);
     expect(model.faults()).toHaveLength(1);
+  });
+
+  it('refuses a Host that is not a loopback name or address (DNS rebinding), 403, on every path', () => {
+    for (const h of ['localhost', 'localhost:8080', 'LOCALHOST:1', 'app.localhost:80', '127.0.0.1', '127.1.2.3:65535', '[::1]:8080', '[::1]', 'localhost.']) expect(isLoopbackHost(h)).toBe(true);
+    for (const h of ['evil.example', 'evil.example:8080', '127.0.0.1.evil.example', 'localhost.evil.example', '0.0.0.0:8080', '[fd00::1]:80', '192.168.1.2', '', 'localhost:8080@evil', undefined]) {
+      expect(isLoopbackHost(h)).toBe(false);
+    }
+    const model = createLsModel();
+    for (const [method, path, body] of [
+      ['GET', '/__mock/state', ''],
+      ['POST', '/__mock/tokens/kill', '{}'],
+      ['POST', '/__mock/clock', '{"offsetMs":1000}'],
+      ['POST', '/__mock/faults', '"token:http500"'],
+    ] as const) {
+      const res = handleControlRequest(model, { method, path, headers: { ...JSON_TYPE, host: 'rebound.example:8080' }, body }, '127.0.0.1');
+      expect(res.status).toBe(403);
+      expect(res.body).toContain('Host');
+    }
+    expect(model.faults()).toEqual([]);
+    expect(model.clockOffsetMs()).toBe(0);
+  });
+
+  it('over HTTP: a request from loopback naming a foreign Host is refused, the same request for localhost answers', async () => {
+    const s = await start({ control: true });
+    const get = (host: string): Promise<{ status: number; body: string }> =>
+      new Promise((resolve, reject) => {
+        const req = httpRequest(`${s.url}/__mock/state`, { method: 'GET', headers: { host } }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const rebound = await get(`attacker.example:${s.port}`);
+    expect(rebound.status).toBe(403);
+    expect(rebound.body).not.toContain('demo');
+    expect((await get(`localhost:${s.port}`)).status).toBe(200);
   });
 
   // Over real sockets this needs an address of this machine that is not loopback. Without one

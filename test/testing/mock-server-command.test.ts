@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,7 +62,7 @@ function issue(url: string, appkey: string, appsecretkey: string): Promise<Respo
 describe('ls-token mock-server', () => {
   it('takes credentials from a file, lifetime field, cut-off, issue interval, faults and --control; exits 0 on SIGTERM', async () => {
     const creds = join(dir, 'creds.json');
-    writeFileSync(creds, JSON.stringify([{ appKey: 'key-1', appSecretKey: 'secret-one-xyz' }, { appKey: 'paper-1', appSecretKey: 'secret-two-xyz', paper: true }]));
+    writeFileSync(creds, JSON.stringify([{ appKey: 'key-1', appSecretKey: 'secret-one-xyz' }, { appKey: 'paper-1', appSecretKey: 'secret-two-xyz', paper: true }]), { mode: 0o600 });
     const run = runMockServer(
       ['--port', '0', '--cutoff', 'none', '--lifetime-s', '3600', '--lifetime-field', 'expire_in', '--min-issue-interval-ms', '60000', '--fault', 'token:http500:1,tr:rate-limit', '--control'],
       { LS_MOCK_CREDENTIALS_FILE: creds },
@@ -104,7 +104,7 @@ describe('ls-token mock-server', () => {
     [['--fault', 'token'], /--fault: expected endpoint:kind\[:count\]/],
     [['--cutoff', '7:00'], /--cutoff must be HH:MM/],
     [['--lifetime-field', 'ttl'], /--lifetime-field must be expires_in or expire_in/],
-    [['--credentials-file', '/nonexistent/creds.json'], /cannot read the credentials file --credentials-file or LS_MOCK_CREDENTIALS_FILE \(\/nonexistent\/creds\.json\): ENOENT/],
+    [['--credentials-file', '/nonexistent/creds.json'], /cannot read the credentials file \/nonexistent\/creds\.json \(--credentials-file\): no such file \(ENOENT\)/],
     // Secrets never go on the command line: the CLI refuses the flag and says where the secret goes.
     [['--appsecretkey', 'x'], /--appsecretkey is not accepted: a secret on the command line shows in ps; set LS_APPSECRETKEY or --appsecretkey-file/],
   ])('refuses %j with exit 2 and a message naming the flag', async (args, message) => {
@@ -116,10 +116,42 @@ describe('ls-token mock-server', () => {
 
   it('refuses a credentials file that is not a JSON array of credentials, naming the entry', async () => {
     const bad = join(dir, 'bad.json');
-    writeFileSync(bad, JSON.stringify([{ appKey: 'k' }]));
+    writeFileSync(bad, JSON.stringify([{ appKey: 'k' }]), { mode: 0o600 });
     const run = runMockServer(['--port', '0', '--credentials-file', bad]);
     expect(await run.exited).toBe(2);
     expect(run.stderr()).toMatch(/credential #1 needs a non-empty appKey and appSecretKey/);
+  });
+
+  it('refuses a credentials file that group or others can read, as every secret file (unless --allow-shared-secret-file)', async () => {
+    const shared = join(dir, 'shared.json');
+    writeFileSync(shared, JSON.stringify([{ appKey: 'key-1', appSecretKey: 'shared-secret-xyz' }]));
+    chmodSync(shared, 0o644); // whatever the umask
+    const refused = runMockServer(['--port', '0', '--credentials-file', shared]);
+    expect(await refused.exited).toBe(2);
+    expect(refused.stderr()).toContain(`the credentials file ${shared} (--credentials-file) is open to group or others (mode 0644): chmod 600 ${shared}, or pass --allow-shared-secret-file`);
+    expect(refused.stderr()).not.toContain('shared-secret-xyz');
+    const allowed = runMockServer(['--port', '0', '--credentials-file', shared, '--allow-shared-secret-file']);
+    await listening(allowed);
+    expect(allowed.stdout()).toContain('1 app key(s)');
+    allowed.child.kill('SIGTERM');
+    expect(await allowed.exited).toBe(0);
+  });
+
+  it('--host 0.0.0.0 prints the address it really listens on and warns that it is not loopback', async () => {
+    const run = runMockServer(['--port', '0', '--host', '0.0.0.0']);
+    await new Promise<void>((resolve, reject) => {
+      // The two streams are separate pipes: wait for the banner and for the warning (a missing warning fails by timeout).
+      const check = (): void => {
+        if (run.stdout().includes('Ctrl-C stops it') && run.stderr().includes('warning')) resolve();
+      };
+      run.child.stdout!.on('data', check);
+      run.child.stderr!.on('data', check);
+      void run.exited.then((code) => reject(new Error(`exited ${String(code)}: ${run.stderr()}`)));
+    });
+    expect(run.stdout()).toMatch(/listening on http:\/\/0\.0\.0\.0:\d+ \(clients on this host: http:\/\/127\.0\.0\.1:\d+\)/);
+    expect(run.stderr()).toContain('warning: listening on 0.0.0.0, not a loopback address');
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
   });
 
   it('--help lists every flag in the usage lines', async () => {

@@ -9,11 +9,12 @@
  * named by `--credentials-file` (or `LS_MOCK_CREDENTIALS_FILE`), an array of
  * `{ "appKey", "appSecretKey", "paper"? }`.
  */
-import { readFile } from 'node:fs/promises';
+import { isLoopbackAddress } from '../../testing/control-endpoint.js';
 import { usageError } from '../args.js';
 import type { ConfigReader } from '../config.js';
 import type { Command } from '../context.js';
 import type { Output } from '../output.js';
+import { readSecretFile, type StdinOnce } from '../secret-input.js';
 // This module is itself loaded only for `mock-server`, so the mock is imported statically here.
 import { parseFaultSpec, type MockFault } from '../../testing/faults.js';
 import type { MockCredential } from '../../testing/ls-model-options.js';
@@ -24,16 +25,13 @@ import type { MockHttpServer } from '../../testing/http-shell.js';
 import type { MockControls } from '../../testing/broker-model.js';
 import type { ProviderName } from '../../providers/provider.js';
 
-async function readCredentials(cfg: ConfigReader, out: Output): Promise<{ list: MockCredential[]; path: string } | undefined> {
+async function readCredentials(cfg: ConfigReader, out: Output, stdin: StdinOnce): Promise<{ list: MockCredential[]; path: string } | undefined> {
   const path = cfg.string('credentials-file');
   if (path === undefined) return undefined;
   const where = `${cfg.source('credentials-file')} (${path})`;
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw usageError(`cannot read the credentials file ${where}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, 'credentials-file');
-  }
+  // It holds app secrets: the same checks as every secret file (private unless
+  // --allow-shared-secret-file, a regular file, bounded).
+  const text = await readSecretFile({ path, source: cfg.origin('credentials-file'), what: 'credentials', allowShared: cfg.flag('allow-shared-secret-file'), stdin });
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -130,7 +128,7 @@ export const mockServerCommand: Command = async (ctx) => {
     }
   }
   const cutoffKst = cutoffText === 'none' ? null : cutoffText;
-  const credentials = await readCredentials(cfg, out);
+  const credentials = await readCredentials(cfg, out, ctx.stdin);
   const faults = readFaults(cfg);
   const common: Omit<MockLsServerOptions, 'trRoutes'> = {
     port: cfg.integer('port', 8080, 0, 65_535),
@@ -149,7 +147,12 @@ export const mockServerCommand: Command = async (ctx) => {
   for (const f of faults) server.inject(f);
 
   const name = BROKER_NAME[provider];
-  out.out(`mock ${name} server listening on ${server.url}`);
+  // Say where it really listens: a wildcard host is reachable from the network, while its url names loopback.
+  if (server.boundUrl === server.url) out.out(`mock ${name} server listening on ${server.url}`);
+  else out.out(`mock ${name} server listening on ${server.boundUrl} (clients on this host: ${server.url})`);
+  if (!isLoopbackAddress(server.boundHost)) {
+    out.err(`mock-server: warning: listening on ${server.boundHost}, not a loopback address: anyone who can reach this host can issue and revoke tokens of the mock`);
+  }
   if (credentials === undefined) {
     out.out(`  export LS_BASE_URL=${server.url} ${DEMO_ENV[provider]}`);
     out.out('  credentials: any app key and secret are accepted (--credentials-file to check them)');
