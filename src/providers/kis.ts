@@ -18,7 +18,7 @@
 import { checkJwtShape, isSeconds } from './jwt-shape.js';
 import { checkTokenAnswer } from './issued-token.js';
 import { parseKstDateTime } from './kst.js';
-import { environmentOf, type ProviderDefinition } from './provider.js';
+import { environmentOf, normalisedOrigin, type ProviderDefinition } from './provider.js';
 import { JWT_ONLY, badResponse, codeFromBody, errorFromBody, parseJsonObject, safeCode, safeServerText, str, classOf, type CodeClass, type CodeReader, type Json } from './response-parts.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=UTF-8', accept: 'application/json' } as const;
@@ -121,5 +121,6 @@ export const kisProvider: ProviderDefinition = Object.freeze<ProviderDefinition>
     if (!isSeconds(shape.claims['exp'])) return { ok: false, reason: 'it has no valid "exp" claim (not a KIS access token)' };
     return { ok: true };
   },
-  keyScope: (baseUrl) => `kis:${environmentOf({ baseUrls: KIS_BASE_URLS }, baseUrl)}`,
+  keyScope: (baseUrl) => `kis:${normalisedOrigin(baseUrl)}`,
+  legacyKeyScope: (baseUrl) => `kis:${environmentOf({ baseUrls: KIS_BASE_URLS }, baseUrl)}`,
 });

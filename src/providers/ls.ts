@@ -6,7 +6,7 @@
 import { checkLsAccessToken } from '../ls/access-token.js';
 import { extractLsCode, lsCodeClass, parseRevokeResponse, parseTokenResponse } from '../ls/ls-response.js';
 import { LS_DAILY_CUTOFF, LS_MAX_LIFETIME_MS } from '../lifecycle/token-policy.js';
-import type { ProviderDefinition } from './provider.js';
+import { normalisedOrigin, type ProviderDefinition } from './provider.js';
 import { JWT_ONLY, codeFromBody } from './response-parts.js';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' } as const;
@@ -35,5 +35,6 @@ export const lsProvider: ProviderDefinition = Object.freeze<ProviderDefinition>(
   codeOf: (body) => codeFromBody(body, (json) => extractLsCode(json, JWT_ONLY)),
   classifyCode: lsCodeClass,
   checkAccessToken: checkLsAccessToken,
-  keyScope: () => null,
+  keyScope: (baseUrl) => `ls:${normalisedOrigin(baseUrl)}`,
+  legacyKeyScope: () => null,
 });

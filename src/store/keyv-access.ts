@@ -182,11 +182,27 @@ export class KeyvAccess {
     this.#report = report;
   }
 
+  /** Scrubs secrets out of the backend errors this access wraps. */
+  get scrubber(): TextScrubber {
+    return this.#scrubber;
+  }
+
   /** The key keyv hands to its adapter for keyv key `key` (mirrors keyv's own prefixing). */
   storeKey(key: string): string {
     const ns = this.keyv.namespace;
     if (!this.keyv.useKeyPrefix || !ns) return key;
     return key.startsWith(`${ns}:`) ? key : `${ns}:${key}`;
+  }
+
+  /**
+   * The key the backend physically holds for keyv key `key`: {@link KeyvAccess.storeKey}, plus the
+   * `@keyv/redis` adapter's own `ns::` when it has a namespace. For raw Redis commands.
+   */
+  physicalKey(key: string): string {
+    const storeKey = this.storeKey(key);
+    const store = this.keyv.store as { namespace?: unknown; createKeyPrefix?: (k: string, ns?: string) => string };
+    if (!this.adapterTtl || typeof store.createKeyPrefix !== 'function') return storeKey;
+    return store.createKeyPrefix(storeKey, typeof store.namespace === 'string' ? store.namespace : undefined);
   }
 
   /**

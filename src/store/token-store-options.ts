@@ -50,10 +50,11 @@ export interface TokenStoreOptions {
   keyv?: Keyv;
   /**
    * Key prefix inside the keyv, default `'ls-token'`: letters, digits, `_ . -`, and single `:`
-   * between segments. Keys are `${prefix}:tok:${id}`; corrupt records go to
-   * `${prefix}:quarantine:tok:${id}`; meta values to `${prefix}:meta:${key}`. Stores sharing a
-   * keyv should use prefixes that do not nest (not `a` and `a:meta`), or `listMeta` of one
-   * sees keys of the other.
+   * between segments. Every key of one app key carries its id as a Redis hash tag: records
+   * `${prefix}:{appKeyId}:tok:${id}`, the app key's index `${prefix}:{appKeyId}:index`, its meta
+   * values `${prefix}:{appKeyId}:meta:${key}`; corrupt records go to
+   * `${prefix}:quarantine:tok:${id}`, meta values not tied to an app key to `${prefix}:meta:${key}`.
+   * Stores sharing a keyv should use prefixes that do not nest (not `a` and `a:meta`).
    */
   prefix?: string;
   /**

@@ -1,0 +1,107 @@
+/**
+ * What a token store and its app-key views share: the options, the raw keyv access, the key
+ * layout, the app-key index, record I/O and meta values, plus the per-app-key reads both the
+ * store and the migration use (an app key's records through its index, the current-token pointer).
+ */
+import { invalidOption, type LsTokenError } from '../core/errors.js';
+import { type AppKeyIndex, INDEX_GRACE_MS, appKeyIndexFor } from './app-key-index.js';
+import { KeyvAccess, isThenable } from './keyv-access.js';
+import { MetaValues } from './meta-values.js';
+import { type FoundRecord, RecordIo } from './record-io.js';
+import { META, StoreKeys } from './store-keys.js';
+import { isPlainObject, isTokenId } from './token-record.js';
+import type { ResolvedTokenStoreOptions, TokenStoreErrorContext } from './token-store-options.js';
+
+/** The fleet's current-token pointer. */
+export interface CurrentPointer {
+  /** The token id. */
+  readonly id: string;
+  /** Its `issuedAt`: a pointer moves only to a token issued at the same time or later. */
+  readonly issuedAt: number;
+}
+
+/** See the module notes. */
+export class StoreCore {
+  readonly o: ResolvedTokenStoreOptions;
+  readonly kv: KeyvAccess;
+  readonly keys: StoreKeys;
+  readonly index: AppKeyIndex;
+  readonly io: RecordIo;
+  readonly meta: MetaValues;
+  /** Which app key a record id belongs to, as learned in this process (for whole-store calls by id). */
+  readonly located = new Map<string, string>();
+
+  constructor(o: ResolvedTokenStoreOptions) {
+    this.o = o;
+    const report = (err: LsTokenError, context: TokenStoreErrorContext): void => this.report(err, context);
+    this.kv = new KeyvAccess(o.keyv, o.redactor, report);
+    this.keys = new StoreKeys(o.prefix);
+    this.index = appKeyIndexFor(this.kv, this.keys);
+    this.io = new RecordIo(this.kv, this.keys, o, report, () => this.time());
+    this.meta = new MetaValues(this.kv, o.redactor, report);
+  }
+
+  time(): number {
+    const t = this.o.now();
+    if (typeof t !== 'number' || !Number.isFinite(t)) throw invalidOption('now', 'returned something other than a finite number');
+    return t;
+  }
+
+  report(err: LsTokenError, context: TokenStoreErrorContext): void {
+    const onError = this.o.onError;
+    if (onError === undefined) return;
+    try {
+      onError(err, context);
+    } catch {
+      // A faulty handler must not break store operations.
+    }
+  }
+
+  /** Reads record `id` of app key `scope`. */
+  readRecord(scope: string, id: string, op: string): Promise<FoundRecord | undefined> {
+    return this.io.read(this.keys.record(scope, id), id, op, scope);
+  }
+
+  /**
+   * Every readable record of app key `scope`, through its index (O(its keys)). Index entries
+   * without a record, older than the grace period, are removed on the way.
+   */
+  async recordsOf(scope: string, op: string): Promise<FoundRecord[]> {
+    const entries = await this.index.entries(scope, StoreKeys.recordMember(''));
+    const staleBefore = this.time() - INDEX_GRACE_MS;
+    const found = await Promise.all(
+      entries.map(async (e) => {
+        const id = e.member.slice(StoreKeys.recordMember('').length);
+        if (!isTokenId(id)) return undefined;
+        const key = this.keys.record(scope, id);
+        let raw = e.raw;
+        if (!e.read) {
+          const r = this.kv.readRaw(key, op);
+          raw = isThenable(r) ? await r : r;
+        }
+        const rec = await this.io.decode(key, id, raw, op, scope);
+        if (rec === undefined && (raw === undefined || raw === null) && e.addedAt !== undefined && e.addedAt <= staleBefore) {
+          await this.index.removeStale(scope, e.member, staleBefore).catch((err: LsTokenError) => this.report(err, { key: this.keys.index(scope), op }));
+        }
+        if (rec !== undefined) this.located.set(id, scope);
+        return rec;
+      }),
+    );
+    return found.filter((f): f is FoundRecord => f !== undefined);
+  }
+
+  /** The current-token pointer of app key `scope`, if any. */
+  async currentOf(scope: string): Promise<CurrentPointer | undefined> {
+    const v = await this.meta.get(this.keys.meta(scope, META.current), 'current');
+    if (!isPlainObject(v) || !isTokenId(v['id']) || typeof v['issuedAt'] !== 'number') return undefined;
+    return { id: v['id'], issuedAt: v['issuedAt'] };
+  }
+
+  /** Points app key `scope`'s current token at `id` unless it points at a later one already. */
+  async pointAt(scope: string, id: string, issuedAt: number): Promise<void> {
+    const current = await this.currentOf(scope);
+    if (current !== undefined && current.issuedAt > issuedAt) return;
+    if (current?.id === id) return;
+    await this.meta.set(this.keys.meta(scope, META.current), { id, issuedAt }, this.o.retainMs);
+  }
+}
