@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from '@jest/globals';
-import { appKeyId, shortId, tokenId } from '../../src/core/fingerprint.js';
+import { shortId, tokenId } from '../../src/core/fingerprint.js';
+import { appKeyIdFor } from '../../src/providers/provider.js';
+import { lsProvider } from '../../src/providers/ls.js';
 import type { TokenRecord } from '../../src/store/token-record.js';
 import { Progress } from '../../src/cli/progress.js';
 import { LS_DAILY_CUTOFF, LS_MAX_LIFETIME_MS, TokenPolicy } from '../../src/lifecycle/token-policy.js';
@@ -128,7 +130,7 @@ describe('issue', () => {
     expect(r.stdout).toContain('revokeAt');
     const { store } = openStore();
     const record = await store.get(id);
-    expect(record).toMatchObject({ state: 'active', appKeyId: appKeyId(APP_KEY) });
+    expect(record).toMatchObject({ state: 'active', appKeyId: appKeyIdFor(lsProvider, APP_KEY, h.mock.url) });
     expect(record!.ownerId).toMatch(/^ls-token-cli-/);
     // The command leaves the token alive: it is not revoked at exit.
     expect(h.mock.isActive(token!)).toBe(true);
@@ -175,8 +177,8 @@ describe('list', () => {
     const ended = await seedToken(store, { issuedAt: Date.now() - HOUR });
     await store.update(ended.record.id, { state: 'revoked', reason: 'manual' });
     const foreign = await seedToken(store, { appKey: OTHER_KEY, appSecretKey: OTHER_SECRET });
-    await hold(store, held.record.id, 'daemon-a');
-    await hold(store, held.record.id, 'daemon-b');
+    await hold(store, held.record.id, 'daemon-a', h.mock.url);
+    await hold(store, held.record.id, 'daemon-b', h.mock.url);
 
     const [table, json, all, revokedOnly, noKey] = await Promise.all([
       run(['list']),
@@ -321,7 +323,7 @@ describe('sweep', () => {
     await store.update(owed.record.id, { state: 'revoking', reason: 'shutdown' });
     const undecryptable = await seedToken(sealedStore, { issuedAt: now - 3 * HOUR, revokeAt: now - 1_000 });
     const held = await seedToken(store, { issuedAt: now - 2 * HOUR });
-    await hold(store, held.record.id, 'daemon-live');
+    await hold(store, held.record.id, 'daemon-live', h.mock.url);
     const orphan = await seedToken(store, { issuedAt: now - HOUR });
 
     const r = await run(['sweep']);
@@ -374,7 +376,7 @@ describe('status', () => {
     const now = Date.now();
     const due = await seedToken(store, { issuedAt: now - 2 * HOUR, revokeAt: now - 1_000 });
     const newest = await seedToken(store, { issuedAt: now - HOUR });
-    await hold(store, newest.record.id, 'daemon-x');
+    await hold(store, newest.record.id, 'daemon-x', h.mock.url);
     const [json, text] = await Promise.all([run(['status', '--json'], { env: { LS_APPSECRETKEY: undefined } }), run(['status'])]);
     expect(json.code).toBe(0);
     const s = JSON.parse(json.stdout) as {
