@@ -9,10 +9,12 @@
  *   entries.
  * - SQLite: no index of its own: the table's primary key already is one, and a range query on the
  *   app key's key prefix reads just its rows.
- * - Any other keyv adapter (a `Map`, ...): an index record at the same key, `{ members: { member:
- *   addedAt } }`, rewritten under a lock held in this process. Processes sharing such a backend
- *   can lose an entry to a concurrent rewrite; the sweep's repair puts back the entries of every
- *   token the fleet still knows of (pointer, leases).
+ * - A `Map` (in-memory keyv, one process by nature): the index lives beside it in this process's
+ *   memory, keyed by the `Map` itself (several stores over one `Map` share it).
+ * - Any other keyv adapter: an index record at the same key, `{ members: { member: addedAt } }`,
+ *   rewritten under a lock held in this process (a write costs O(the app key's entries)).
+ *   Processes sharing such a backend can lose an entry to a concurrent rewrite; the sweep's
+ *   repair puts back the entries of every token the fleet still knows of (pointer, leases).
  *
  * Write order makes a crash harmless: the entry is added before the value is written, and removed
  * after the value is deleted, so a crash in between leaves an entry without a value (skipped on
@@ -45,7 +47,7 @@ export interface IndexedEntry {
 /** One app key's index; see the module notes. Failures are `ERR_STORE`. */
 export interface AppKeyIndex {
   /** Which implementation this is. */
-  readonly kind: 'redis' | 'sqlite' | 'record';
+  readonly kind: 'redis' | 'sqlite' | 'memory' | 'record';
   /** Adds (or refreshes) `member` of app key `scope`. */
   add(scope: string, member: string, at: number): Promise<void>;
   /** Removes `member`. */
@@ -61,6 +63,7 @@ export function appKeyIndexFor(kv: KeyvAccess, keys: StoreKeys): AppKeyIndex {
   const sqlite = sqliteQueryOf(kv);
   if (redisAdapterOf(kv.keyv) !== undefined) return new RedisIndex(kv, keys);
   if (sqlite !== undefined) return new SqliteIndex(kv, keys, sqlite.query, sqlite.table);
+  if (kv.keyv.store instanceof Map) return new MemoryIndex(kv.keyv.store, keys);
   return new RecordIndex(kv, keys);
 }
 
@@ -246,5 +249,48 @@ class RecordIndex implements AppKeyIndex {
     return Object.entries(members)
       .filter(([m]) => m.startsWith(memberPrefix))
       .map(([member, addedAt]) => ({ member, addedAt, read: false, raw: undefined }));
+  }
+}
+
+/** In-process indexes of `Map` stores, by `Map` and index key. */
+const memoryIndexes = new WeakMap<object, Map<string, Map<string, number>>>();
+
+class MemoryIndex implements AppKeyIndex {
+  readonly kind = 'memory';
+  readonly #all: Map<string, Map<string, number>>;
+  readonly #keys: StoreKeys;
+
+  constructor(store: Map<unknown, unknown>, keys: StoreKeys) {
+    let all = memoryIndexes.get(store);
+    if (all === undefined) memoryIndexes.set(store, (all = new Map()));
+    this.#all = all;
+    this.#keys = keys;
+  }
+
+  #of(scope: string): Map<string, number> {
+    const key = this.#keys.index(scope);
+    let m = this.#all.get(key);
+    if (m === undefined) this.#all.set(key, (m = new Map()));
+    return m;
+  }
+
+  async add(scope: string, member: string, at: number): Promise<void> {
+    this.#of(scope).set(member, at);
+  }
+
+  async remove(scope: string, member: string): Promise<void> {
+    this.#of(scope).delete(member);
+  }
+
+  async removeStale(scope: string, member: string, notAfter: number): Promise<void> {
+    const m = this.#of(scope);
+    const at = m.get(member);
+    if (at !== undefined && at <= notAfter) m.delete(member);
+  }
+
+  async entries(scope: string, memberPrefix: string): Promise<IndexedEntry[]> {
+    const out: IndexedEntry[] = [];
+    for (const [member, addedAt] of this.#of(scope)) if (member.startsWith(memberPrefix)) out.push({ member, addedAt, read: false, raw: undefined });
+    return out;
   }
 }

@@ -97,11 +97,16 @@ export class StoreCore {
     return { id: v['id'], issuedAt: v['issuedAt'] };
   }
 
-  /** Points app key `scope`'s current token at `id` unless it points at a later one already. */
-  async pointAt(scope: string, id: string, issuedAt: number): Promise<void> {
-    const current = await this.currentOf(scope);
-    if (current !== undefined && current.issuedAt > issuedAt) return;
-    if (current?.id === id) return;
+  /**
+   * Points app key `scope`'s current token at `id`: unless it points at a later one already, or,
+   * with `fresh` (a token just issued or revived: the newest there is), unread.
+   */
+  async pointAt(scope: string, id: string, issuedAt: number, fresh = false): Promise<void> {
+    if (!fresh) {
+      const current = await this.currentOf(scope);
+      if (current !== undefined && current.issuedAt > issuedAt) return;
+      if (current?.id === id) return;
+    }
     await this.meta.set(this.keys.meta(scope, META.current), { id, issuedAt }, this.o.retainMs);
   }
 }

@@ -186,12 +186,16 @@ export class TokenStore {
     const id = tokenId(rawToken);
     const existing = await c.readRecord(scope, id, 'put');
     const at = c.time();
-    await c.index.add(scope, StoreKeys.recordMember(id), at); // entry before record: a crash leaves no unlisted record
+    // The entry is sent before the record (a crash leaves no record the index does not know); on
+    // Redis both, and the pointer, leave in one round trip.
+    const indexed = c.index.add(scope, StoreKeys.recordMember(id), at);
     c.located.set(id, scope);
-    if (existing !== undefined && !isEnded(existing.record.state)) return existing.record;
+    if (existing !== undefined && !isEnded(existing.record.state)) {
+      await indexed;
+      return existing.record;
+    }
     const record = newActiveRecord(id, valid, at, existing?.record.createdAt ?? at);
-    await c.io.write(c.keys.record(scope, id), record, sealToken(rawToken, c.o.key, id), at);
-    await c.pointAt(scope, id, record.issuedAt);
+    await Promise.all([indexed, c.io.write(c.keys.record(scope, id), record, sealToken(rawToken, c.o.key, id), at), c.pointAt(scope, id, record.issuedAt, true)]);
     return record;
   }
 
@@ -340,7 +344,10 @@ export class TokenStore {
       const found = await c.readRecord(appKeyId, candidate.id, 'findUsable');
       if (found === undefined || found.record.state !== 'active') continue;
       const token = await this.#openUsable(appKeyId, found);
-      if (token !== undefined) return { record: found.record, token };
+      if (token === undefined) continue;
+      // The pointer was missing or stale: mend it, so the next process reads one key again.
+      await c.pointAt(appKeyId, found.record.id, found.record.issuedAt).catch((err: LsTokenError) => c.report(err, { key: c.keys.meta(appKeyId, META.current), op: 'findUsable' }));
+      return { record: found.record, token };
     }
     return undefined;
   }

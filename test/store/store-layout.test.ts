@@ -18,7 +18,9 @@ import { kisProvider } from '../../src/providers/kis.js';
 import { lsProvider } from '../../src/providers/ls.js';
 import { TokenLifecycle } from '../../src/lifecycle/token-lifecycle.js';
 import { TokenStore } from '../../src/store/token-store.js';
-import { INDEX_GRACE_MS } from '../../src/store/app-key-index.js';
+import { INDEX_GRACE_MS, appKeyIndexFor } from '../../src/store/app-key-index.js';
+import { KeyvAccess } from '../../src/store/keyv-access.js';
+import { StoreKeys } from '../../src/store/store-keys.js';
 import { startMockLsServer } from '../../src/testing/index.js';
 import { STORE_BACKENDS, type StoreBackend } from '../helpers/store-backends.js';
 
@@ -201,9 +203,8 @@ async function dropEntry(backend: StoreBackend, store: TokenStore, id: string): 
     await c.close();
     return;
   }
-  const raw = JSON.parse((await backend.readRaw(indexKey))!) as { value: { members: Record<string, number> } };
-  delete raw.value.members[`tok:${id}`];
-  await backend.writeRaw(indexKey, JSON.stringify(raw));
+  void indexKey; // memory: the index lives beside the Map, in this process
+  await appKeyIndexFor(new KeyvAccess(store.keyv, store.redactor, () => undefined), new StoreKeys(PREFIX)).remove(store.appKeyId!, `tok:${id}`);
 }
 
 /** Empties the store (a Redis restarted without persistence, FLUSHALL, failover to an empty replica). */
