@@ -107,14 +107,19 @@ type Side = { name: string; keyv: Keyv };
 async function compare(kind: string, sides: { base: Side; unrelated: Side; appKeys: Side }, unrelatedLabel: string, baseUrl: string, rows: BenchRow[]): Promise<Record<string, unknown>> {
   const all = [sides.base, sides.unrelated, sides.appKeys];
   const times = new Map<string, Timing[]>(all.map((s) => [s.name, []]));
+  const issued = new Map<string, number>(all.map((s) => [s.name, 0]));
   for (const s of all) await measureOnce(s.keyv, baseUrl, -1); // warm-up: connections, JIT
   for (let run = 0; run < RUNS; run++) {
     // Rotate the order so that each side goes first equally often.
     for (let k = 0; k < all.length; k++) {
       const s = all[(run + k) % all.length]!;
+      const before = mock.stats().issued;
       times.get(s.name)!.push(await measureOnce(s.keyv, baseUrl, run));
+      issued.set(s.name, issued.get(s.name)! + mock.stats().issued - before);
     }
   }
+  // Every first token must be the stored one: an issuance would measure LS, not the store.
+  rows.push(absoluteRow('shared-store', `${kind} tokens issued by the ${RUNS * all.length} lifecycles (all adopt the stored one)`, [...issued.values()].reduce((a, b) => a + b, 0), '', { op: '==', limit: 0 }));
   const med = (side: Side, m: keyof Timing): number => median(times.get(side.name)!.map((t) => t[m]));
   const labels: Record<keyof Timing, string> = { start: 'start()', first: 'first getAccessToken()', sweep: 'sweep()' };
   for (const m of ['start', 'first', 'sweep'] as const) {

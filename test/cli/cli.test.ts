@@ -172,8 +172,9 @@ describe('issue', () => {
 describe('list', () => {
   it('shows id, state, times, reason and live holders; --json has the records without tokens', async () => {
     const { store } = openStore();
-    const held = await seedToken(store, { issuedAt: Date.now() - 2 * HOUR });
+    // Keys are scoped by host: every token of this listing comes from the one mock the CLI is pointed at.
     await startMock({ reissue: 'independent' });
+    const held = await seedToken(store, { issuedAt: Date.now() - 2 * HOUR });
     const ended = await seedToken(store, { issuedAt: Date.now() - HOUR });
     await store.update(ended.record.id, { state: 'revoked', reason: 'manual' });
     const foreign = await seedToken(store, { appKey: OTHER_KEY, appSecretKey: OTHER_SECRET });
@@ -194,7 +195,7 @@ describe('list', () => {
     expect(lines[1]).toMatch(new RegExp(`^${shortId(ended.record.id)}\\s+revoked\\s+\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d.*\\s+manual\\s+0$`));
     expect(lines[2]).toMatch(new RegExp(`^${shortId(held.record.id)}\\s+active\\s+.*\\s+-\\s+2$`));
     expect(table.stdout).not.toContain(shortId(foreign.record.id)); // another app key
-    expect(lines.at(-1)).toContain(`2 tokens in ${TEST_REDIS_URL}; times KST (UTC+9)`);
+    expect(lines.at(-1)).toContain(`2 tokens in ${TEST_REDIS_URL} for ls ${h.mock.url}; times KST (UTC+9)`); // the origin the keys are scoped by
 
     const rows = JSON.parse(json.stdout) as Array<TokenRecord & { holders: string[] }>;
     expect(rows.map((r) => r.id)).toEqual([ended.record.id, held.record.id]);
@@ -394,6 +395,8 @@ describe('status', () => {
       expect.arrayContaining([expect.objectContaining({ id: due.record.id, action: 'revoke' }), expect.objectContaining({ id: newest.record.id, action: 'adopt' })]),
     );
     expect(s.liveInstances).toEqual(['daemon-x']);
+    expect(s).toMatchObject({ origin: h.mock.url }); // the host the keys are scoped by
+    expect(text.stdout).toMatch(new RegExp(`^origin +ls ${h.mock.url}$`, 'm'));
     expect(text.stdout).toContain(`would adopt ${shortId(newest.record.id)} (shared with daemon-x)`);
     expect(text.stdout).toMatch(new RegExp(`revoke\\s+${shortId(due.record.id)}\\s+due`));
     // status changes nothing
