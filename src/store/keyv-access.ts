@@ -273,12 +273,15 @@ export class KeyvAccess {
 
   /**
    * Walks the adapter and returns every entry whose adapter-level key starts with `storePrefix`.
-   * Collects everything before returning, so that no deletion happens while paging.
+   * Collects everything before returning, so that no deletion happens while paging. `onProgress`
+   * hears the number of keys read, every 1,000 and at the end.
    */
-  async scan(storePrefix: string, op: string): Promise<RawEntry[]> {
+  async scan(storePrefix: string, op: string, onProgress?: (keysRead: number) => void): Promise<RawEntry[]> {
     const store = this.keyv.store as Record<string | symbol, unknown>;
     const found = new Map<string, unknown>();
+    let read = 0;
     const take = (key: unknown, raw: unknown): void => {
+      if (onProgress !== undefined && ++read % 1_000 === 0) onProgress(read);
       if (typeof key === 'string' && key.startsWith(storePrefix)) found.set(key, raw);
     };
     try {
@@ -296,6 +299,7 @@ export class KeyvAccess {
     } catch (err) {
       throw storeError(err, `Token store ${op} failed while iterating`, this.#scrubber);
     }
+    onProgress?.(read);
     return Array.from(found, ([storeKey, raw]) => ({ storeKey, raw }));
   }
 }

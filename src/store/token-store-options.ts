@@ -99,6 +99,16 @@ export interface TokenListFilter {
   states?: readonly TokenState[];
 }
 
+/** Options of {@link TokenStore.list}. */
+export interface TokenListOptions {
+  /**
+   * Called during a walk of the whole store (`list()` without an app key) with the number of
+   * backend keys read so far (every 1,000 keys and at the end), e.g. for a progress display.
+   * Not called when the list is read through an app key's index.
+   */
+  onProgress?: (keysRead: number) => void;
+}
+
 /** Options of {@link TokenStore.update}. */
 export interface TokenUpdateOptions {
   /** Write only when the current state is one of these; otherwise return `undefined`. */

@@ -39,12 +39,13 @@ import {
   validateListFilter,
   validateUpdateOptions,
   type TokenListFilter,
+  type TokenListOptions,
   type TokenStoreOptions,
   type TokenUpdateOptions,
 } from './token-store-options.js';
 
 export { DEFAULT_PREFIX, DEFAULT_RETAIN_MS } from './token-store-options.js';
-export type { TokenListFilter, TokenStoreErrorContext, TokenStoreOptions, TokenUpdateOptions } from './token-store-options.js';
+export type { TokenListFilter, TokenListOptions, TokenStoreErrorContext, TokenStoreOptions, TokenUpdateOptions } from './token-store-options.js';
 export type { MetaEntry } from './meta-values.js';
 export type { MigrationResult } from './store-migration.js';
 
@@ -288,14 +289,17 @@ export class TokenStore {
    * record is skipped, reported to `onError` and moved to quarantine; one bad record never fails
    * the list. Entries whose keyv TTL has passed are skipped and deleted.
    *
-   * @throws LsTokenError `ERR_INVALID_OPTION` (`appKeyId`, `states`), `ERR_STORE` when the read fails.
+   * @param options `onProgress` hears how far a walk of the whole store has got.
+   * @throws LsTokenError `ERR_INVALID_OPTION` (`appKeyId`, `states`, `onProgress`), `ERR_STORE` when the read fails.
    */
-  async list(filter: TokenListFilter = {}): Promise<TokenRecord[]> {
+  async list(filter: TokenListFilter = {}, options: TokenListOptions = {}): Promise<TokenRecord[]> {
     const { appKeyId, states } = validateListFilter(filter);
+    const onProgress = options.onProgress;
+    if (onProgress !== undefined && typeof onProgress !== 'function') throw invalidOption('onProgress', 'must be a function');
     if (appKeyId !== undefined && this.appKeyId !== undefined && appKeyId !== this.appKeyId) return [];
     const scope = appKeyId ?? this.appKeyId;
     const records =
-      scope === undefined ? await this.#walkRecords('list') : validScopeOrNull(scope) === null ? [] : (await this.#c.recordsOf(scope, 'list')).map((f) => f.record);
+      scope === undefined ? await this.#walkRecords('list', onProgress) : validScopeOrNull(scope) === null ? [] : (await this.#c.recordsOf(scope, 'list')).map((f) => f.record);
     return records
       .filter((r) => states === undefined || states.includes(r.state))
       .sort((a, b) => a.issuedAt - b.issuedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -494,11 +498,11 @@ export class TokenStore {
   }
 
   /** Every record of every app key (a walk of the whole store). */
-  async #walkRecords(op: string): Promise<TokenRecord[]> {
+  async #walkRecords(op: string, onProgress?: (keysRead: number) => void): Promise<TokenRecord[]> {
     const c = this.#c;
     const base = c.kv.storeKey('');
     const out: TokenRecord[] = [];
-    for (const entry of await c.kv.scan(c.kv.storeKey(c.keys.scopedRoot()), op)) {
+    for (const entry of await c.kv.scan(c.kv.storeKey(c.keys.scopedRoot()), op, onProgress)) {
       const key = entry.storeKey.slice(base.length);
       const parsed = c.keys.parse(key);
       if (parsed?.kind !== 'tok') continue;

@@ -107,6 +107,23 @@ describe.each(STORE_BACKENDS)('store key layout on $name', (factory) => {
     expect(await open(keyv2).list({ appKeyId: other })).toHaveLength(5);
   });
 
+  it('walks the whole store only for a list without an app key, reporting how far it got', async () => {
+    const store = open();
+    const other = appKeyIdFor(lsProvider, 'someone-else', 'https://openapi.ls-sec.co.kr:8080');
+    await store.put(input(), makeToken());
+    await store.put(input({ appKeyId: other }), makeToken());
+    const keyv = backend.makeKeyv(); // (batched: SQLite pays a commit per write)
+    for (let i = 0; i < 1_100; i += 100) await keyv.setMany(Array.from({ length: 100 }, (_, j) => ({ key: `market:tick:${i + j}`, value: i + j })));
+    const heard: number[] = [];
+    const all = await store.list({}, { onProgress: (n) => heard.push(n) });
+    expect(all.map((r) => r.appKeyId).sort()).toEqual([S, other].sort());
+    expect(heard.length).toBeGreaterThanOrEqual(2); // every 1,000 keys, and the total at the end
+    expect(heard.at(-1)).toBeGreaterThanOrEqual(1_100);
+    const scoped: number[] = [];
+    await store.list({ appKeyId: S }, { onProgress: (n) => scoped.push(n) });
+    expect(scoped).toEqual([]); // read through the index: no walk
+  }, 120_000);
+
   it('repairs the index: an entry without a record goes after the grace period, a record without an entry comes back', async () => {
     const store = open().forAppKey(S);
     const gone = await store.put(input(), makeToken());

@@ -12,6 +12,7 @@ import { usageError } from '../args.js';
 import { readBaseUrl, readStoreConfig } from '../config.js';
 import { type Command, withStore } from '../context.js';
 import { formatShortTime, formatTable } from '../format.js';
+import { WalkProgress } from '../progress.js';
 
 function parseStates(text: string | undefined): TokenState[] | undefined {
   if (text === undefined) return undefined;
@@ -35,7 +36,11 @@ export const listCommand: Command = async (ctx) => {
   const origin = appKeyId === undefined ? undefined : `${cfg.provider()} ${normalisedOrigin(readBaseUrl(cfg, true) ?? PROVIDERS[cfg.provider()].baseUrls.real)}`;
 
   return withStore(ctx, storeCfg, 'refuse', async (s) => {
-    const records: TokenRecord[] = await s.store.list({ ...(appKeyId === undefined ? {} : { appKeyId }), ...(states === undefined ? {} : { states }) });
+    // Without an app key the whole store is walked: on a terminal, show how far once it is slow.
+    const walk = new WalkProgress({ write: (t) => out.streams.stderr.write(out.redact(t)) }, appKeyId === undefined && out.streams.stderr.isTTY === true, 'list --all');
+    const records: TokenRecord[] = await s.store
+      .list({ ...(appKeyId === undefined ? {} : { appKeyId }), ...(states === undefined ? {} : { states }) }, { onProgress: (n) => walk.seen(n) })
+      .finally(() => walk.finish());
     records.sort((a, b) => b.issuedAt - a.issuedAt || (a.id < b.id ? -1 : 1));
     const holders = new Map<string, string[]>();
     // Leases are kept per app key: read those of each app key listed (one, or every one with --all).
