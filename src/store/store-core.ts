@@ -1,15 +1,16 @@
 /**
  * What a token store and its app-key views share: the options, the raw keyv access, the key
  * layout, the app-key index, record I/O and meta values, plus the per-app-key reads both the
- * store and the migration use (an app key's records through its index, the current-token pointer).
+ * store and the migration use (an app key's records and meta values through its index, the
+ * current-token pointer, the index repair, and the whole-store walks left).
  */
 import { invalidOption, type LsTokenError } from '../core/errors.js';
 import { type AppKeyIndex, INDEX_GRACE_MS, appKeyIndexFor } from './app-key-index.js';
 import { KeyvAccess, isThenable } from './keyv-access.js';
-import { MetaValues } from './meta-values.js';
+import { type MetaEntry, MetaValues, sortEntries } from './meta-values.js';
 import { type FoundRecord, RecordIo } from './record-io.js';
 import { META, StoreKeys } from './store-keys.js';
-import { isPlainObject, isTokenId } from './token-record.js';
+import { isPlainObject, isTokenId, type TokenRecord } from './token-record.js';
 import type { ResolvedTokenStoreOptions, TokenStoreErrorContext } from './token-store-options.js';
 
 /** The fleet's current-token pointer. */
@@ -108,5 +109,73 @@ export class StoreCore {
       if (current?.id === id) return;
     }
     await this.meta.set(this.keys.meta(scope, META.current), { id, issuedAt }, this.o.retainMs);
+  }
+
+  /** App key `scope`'s live meta values whose name starts with `keyPrefix`, through its index, sorted. */
+  async metaOf(scope: string, keyPrefix: string): Promise<MetaEntry[]> {
+    const entries = await this.index.entries(scope, StoreKeys.metaMember(keyPrefix));
+    const staleBefore = this.time() - INDEX_GRACE_MS;
+    const out: MetaEntry[] = [];
+    await Promise.all(
+      entries.map(async (e) => {
+        const name = e.member.slice(StoreKeys.metaMember('').length);
+        const key = this.keys.meta(scope, name);
+        const raw = e.read ? e.raw : await this.kv.readRaw(key, 'listMeta');
+        const value = await this.meta.decode(key, raw, 'listMeta');
+        if (value !== undefined) out.push({ key: name, value });
+        else if ((raw === undefined || raw === null) && e.addedAt !== undefined && e.addedAt <= staleBefore) {
+          await this.index.removeStale(scope, e.member, staleBefore).catch((err: LsTokenError) => this.report(err, { key: this.keys.index(scope), op: 'listMeta' }));
+        }
+      }),
+    );
+    return sortEntries(out);
+  }
+
+  /**
+   * Repairs app key `scope`'s index: entries without a record are removed while listing, and the
+   * records of `ids` and of the current-token pointer that exist without an entry get it back.
+   */
+  async repair(scope: string, ids: readonly string[]): Promise<{ added: number; records: number }> {
+    const listed = new Set((await this.recordsOf(scope, 'repairIndex')).map((f) => f.record.id));
+    const wanted = new Set(ids);
+    const pointer = await this.currentOf(scope);
+    if (pointer !== undefined) wanted.add(pointer.id);
+    let added = 0;
+    for (const id of wanted) {
+      if (listed.has(id) || (await this.readRecord(scope, id, 'repairIndex')) === undefined) continue;
+      await this.index.add(scope, StoreKeys.recordMember(id), this.time());
+      listed.add(id);
+      added++;
+    }
+    return { added, records: listed.size };
+  }
+
+  /** The app key of record `id`, by a walk of the whole store (calls by id on the whole store). */
+  async locate(id: string, op: string): Promise<string | undefined> {
+    const base = this.kv.storeKey('');
+    for (const entry of await this.kv.scan(this.kv.storeKey(this.keys.scopedRoot()), op)) {
+      const parsed = this.keys.parse(entry.storeKey.slice(base.length));
+      if (parsed?.kind === 'tok' && parsed.id === id) {
+        this.located.set(id, parsed.scope);
+        return parsed.scope;
+      }
+    }
+    return undefined;
+  }
+
+  /** Every record of every app key (a walk of the whole store). */
+  async walkRecords(op: string, onProgress?: (keysRead: number) => void): Promise<TokenRecord[]> {
+    const base = this.kv.storeKey('');
+    const out: TokenRecord[] = [];
+    for (const entry of await this.kv.scan(this.kv.storeKey(this.keys.scopedRoot()), op, onProgress)) {
+      const key = entry.storeKey.slice(base.length);
+      const parsed = this.keys.parse(key);
+      if (parsed?.kind !== 'tok') continue;
+      const found = await this.io.decode(key, parsed.id, entry.raw, op, parsed.scope);
+      if (found === undefined) continue;
+      this.located.set(parsed.id, parsed.scope);
+      out.push(found.record);
+    }
+    return out;
   }
 }

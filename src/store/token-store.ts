@@ -21,9 +21,8 @@ import { ErrorCodes, LsTokenError, invalidOption } from '../core/errors.js';
 import { shortId, tokenId } from '../core/fingerprint.js';
 import type { SecretRedactor } from '../core/redact.js';
 import { ownTokenScrubber, sealToken } from './crypto-box.js';
-import { INDEX_GRACE_MS } from './app-key-index.js';
 import { storeError } from './keyv-access.js';
-import { type MetaEntry, sortEntries } from './meta-values.js';
+import type { MetaEntry } from './meta-values.js';
 import type { FoundRecord } from './record-io.js';
 import { StoreCore } from './store-core.js';
 import { META, StoreKeys, validateScope } from './store-keys.js';
@@ -270,7 +269,7 @@ export class TokenStore {
   async delete(id: string): Promise<boolean> {
     validateId(id);
     const c = this.#c;
-    const scope = this.appKeyId ?? c.located.get(id) ?? (await this.#locate(id, 'delete'));
+    const scope = this.appKeyId ?? c.located.get(id) ?? (await c.locate(id, 'delete'));
     if (scope === undefined) return false;
     try {
       const deleted = await this.keyv.delete(c.keys.record(scope, id));
@@ -299,7 +298,7 @@ export class TokenStore {
     if (appKeyId !== undefined && this.appKeyId !== undefined && appKeyId !== this.appKeyId) return [];
     const scope = appKeyId ?? this.appKeyId;
     const records =
-      scope === undefined ? await this.#walkRecords('list', onProgress) : validScopeOrNull(scope) === null ? [] : (await this.#c.recordsOf(scope, 'list')).map((f) => f.record);
+      scope === undefined ? await this.#c.walkRecords('list', onProgress) : validScopeOrNull(scope) === null ? [] : (await this.#c.recordsOf(scope, 'list')).map((f) => f.record);
     return records
       .filter((r) => states === undefined || states.includes(r.state))
       .sort((a, b) => a.issuedAt - b.issuedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -402,24 +401,7 @@ export class TokenStore {
   async listMeta(keyPrefix: string): Promise<MetaEntry[]> {
     validateMetaKey('keyPrefix', keyPrefix, true);
     const c = this.#c;
-    const scope = this.appKeyId;
-    if (scope === undefined) return c.meta.scan(c.keys.storeMeta(''), keyPrefix);
-    const entries = await c.index.entries(scope, StoreKeys.metaMember(keyPrefix));
-    const staleBefore = c.time() - INDEX_GRACE_MS;
-    const out: MetaEntry[] = [];
-    await Promise.all(
-      entries.map(async (e) => {
-        const name = e.member.slice(StoreKeys.metaMember('').length);
-        const key = c.keys.meta(scope, name);
-        const raw = e.read ? e.raw : await c.kv.readRaw(key, 'listMeta');
-        const value = await c.meta.decode(key, raw, 'listMeta');
-        if (value !== undefined) out.push({ key: name, value });
-        else if ((raw === undefined || raw === null) && e.addedAt !== undefined && e.addedAt <= staleBefore) {
-          await c.index.removeStale(scope, e.member, staleBefore).catch((err: LsTokenError) => c.report(err, { key: c.keys.index(scope), op: 'listMeta' }));
-        }
-      }),
-    );
-    return sortEntries(out);
+    return this.appKeyId === undefined ? c.meta.scan(c.keys.storeMeta(''), keyPrefix) : c.metaOf(this.appKeyId, keyPrefix);
   }
 
   /**
@@ -430,20 +412,7 @@ export class TokenStore {
    * @throws LsTokenError `ERR_INVALID_OPTION` (on the whole store, or a bad id), `ERR_STORE`.
    */
   async repairIndex(ids: Iterable<string> = []): Promise<IndexRepair> {
-    const scope = this.#scopeOf(this.appKeyId);
-    const c = this.#c;
-    const listed = new Set((await c.recordsOf(scope, 'repairIndex')).map((f) => f.record.id));
-    const wanted = new Set(Array.from(ids, (id) => validateId(id)));
-    const pointer = await c.currentOf(scope);
-    if (pointer !== undefined) wanted.add(pointer.id);
-    let added = 0;
-    for (const id of wanted) {
-      if (listed.has(id) || (await c.readRecord(scope, id, 'repairIndex')) === undefined) continue;
-      await c.index.add(scope, StoreKeys.recordMember(id), c.time());
-      listed.add(id);
-      added++;
-    }
-    return { added, records: listed.size };
+    return this.#c.repair(this.#scopeOf(this.appKeyId), Array.from(ids, (id) => validateId(id)));
   }
 
   /**
@@ -477,41 +446,10 @@ export class TokenStore {
       const found = await c.readRecord(known, id, op);
       if (found !== undefined || this.appKeyId !== undefined) return found === undefined ? undefined : { found, scope: known };
     }
-    const scope = await this.#locate(id, op);
+    const scope = await c.locate(id, op);
     if (scope === undefined) return undefined;
     const found = await c.readRecord(scope, id, op);
     return found === undefined ? undefined : { found, scope };
-  }
-
-  /** The app key of record `id`, by a walk of the whole store (calls by id on the whole store). */
-  async #locate(id: string, op: string): Promise<string | undefined> {
-    const c = this.#c;
-    const base = c.kv.storeKey('');
-    for (const entry of await c.kv.scan(c.kv.storeKey(c.keys.scopedRoot()), op)) {
-      const parsed = c.keys.parse(entry.storeKey.slice(base.length));
-      if (parsed?.kind === 'tok' && parsed.id === id) {
-        c.located.set(id, parsed.scope);
-        return parsed.scope;
-      }
-    }
-    return undefined;
-  }
-
-  /** Every record of every app key (a walk of the whole store). */
-  async #walkRecords(op: string, onProgress?: (keysRead: number) => void): Promise<TokenRecord[]> {
-    const c = this.#c;
-    const base = c.kv.storeKey('');
-    const out: TokenRecord[] = [];
-    for (const entry of await c.kv.scan(c.kv.storeKey(c.keys.scopedRoot()), op, onProgress)) {
-      const key = entry.storeKey.slice(base.length);
-      const parsed = c.keys.parse(key);
-      if (parsed?.kind !== 'tok') continue;
-      const found = await c.io.decode(key, parsed.id, entry.raw, op, parsed.scope);
-      if (found === undefined) continue;
-      c.located.set(parsed.id, parsed.scope);
-      out.push(found.record);
-    }
-    return out;
   }
 
   /** Opens a usable candidate's token; one that cannot be decrypted is reported and skipped. */
