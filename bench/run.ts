@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RESULT_MARKER, markdownTable, writeResult, type BenchResult, type BenchRow } from './lib.js';
 
-const BENCHES = ['hot-path', 'stampede', 'shutdown', 'scheduler-scale', 'store-overhead', 'sim-day', 'sim-availability'] as const;
+const BENCHES = ['hot-path', 'stampede', 'shutdown', 'scheduler-scale', 'store-overhead', 'shared-store', 'sim-day', 'sim-availability'] as const;
 const here = dirname(fileURLToPath(import.meta.url));
 const only = process.argv.slice(2);
 const selected = only.length === 0 ? [...BENCHES] : BENCHES.filter((b) => only.includes(b));

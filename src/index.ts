@@ -34,7 +34,7 @@ export { rfc7009Provider } from './providers/rfc7009.js';
 export type { Rfc7009ProviderOptions } from './providers/rfc7009.js';
 export type { CodeClass, RawResponse } from './providers/response-parts.js';
 export { TokenStore } from './store/token-store.js';
-export type { TokenStoreOptions, TokenStoreErrorContext, TokenListFilter, TokenUpdateOptions, MetaEntry } from './store/token-store.js';
+export type { TokenStoreOptions, TokenStoreErrorContext, TokenListFilter, TokenListOptions, TokenUpdateOptions, MetaEntry, IndexRepair, MigrationResult } from './store/token-store.js';
 export { RECORD_SCHEMA_VERSION, ENDED_STATES, isEnded } from './store/token-record.js';
 export type { TokenRecord, TokenState, RevokeReason, NewTokenRecord, TokenRecordPatch, TokenRecordError } from './store/token-record.js';
 export { RevocationScheduler } from './schedule/revocation-scheduler.js';

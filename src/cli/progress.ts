@@ -89,3 +89,53 @@ export class Progress {
     this.#drawn = false;
   }
 }
+
+/**
+ * Progress of a walk of the whole store (`list --all`), whose length is unknown: on a terminal,
+ * once the walk has taken longer than `afterMs`, one line redrawn in place on stderr with the keys
+ * read so far; nothing otherwise.
+ */
+export class WalkProgress {
+  readonly #bar: CliWritable;
+  readonly #tty: boolean;
+  readonly #label: string;
+  readonly #afterMs: number;
+  readonly #now: () => number;
+  readonly #startedAt: number;
+  #drawn = false;
+
+  /**
+   * @param bar where the line is drawn when `tty`.
+   * @param tty draw (true on a terminal).
+   * @param label shown first, e.g. `list --all`.
+   * @param afterMs draw only once the walk has taken this long (short walks show nothing).
+   * @param now the clock (ms).
+   */
+  constructor(bar: CliWritable, tty: boolean, label: string, afterMs = 500, now: () => number = Date.now) {
+    this.#bar = bar;
+    this.#tty = tty;
+    this.#label = label;
+    this.#afterMs = afterMs;
+    this.#now = now;
+    this.#startedAt = now();
+  }
+
+  /** Hears the number of keys read so far. */
+  seen(keysRead: number): void {
+    if (!this.#tty || this.#now() - this.#startedAt < this.#afterMs) return;
+    this.#bar.write(`\r${this.render(keysRead)}\x1b[K`);
+    this.#drawn = true;
+  }
+
+  /** The line's text. */
+  render(keysRead: number): string {
+    return `${this.#label}: walking the whole store … ${keysRead.toLocaleString('en-US')} keys read`;
+  }
+
+  /** Removes the line (call before printing the result). */
+  finish(): void {
+    if (!this.#drawn) return;
+    this.#bar.write('\r\x1b[K');
+    this.#drawn = false;
+  }
+}

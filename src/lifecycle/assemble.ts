@@ -13,7 +13,7 @@ import type { SecretRedactor } from '../core/redact.js';
 import { LsOAuthClient } from '../ls/ls-client.js';
 import { lsProvider } from '../providers/ls.js';
 import { OAuthClient } from '../providers/oauth-client.js';
-import { appKeyIdFor, mayBelongTo, type ProviderDefinition } from '../providers/provider.js';
+import { appKeyIdFor, legacyAppKeyIdFor, mayBelongTo, type ProviderDefinition } from '../providers/provider.js';
 import { type EventSink, RevocationScheduler } from '../schedule/revocation-scheduler.js';
 import { TokenStore } from '../store/token-store.js';
 import { adapterEnforcesTtl } from '../store/keyv-access.js';
@@ -34,6 +34,8 @@ export interface LifecycleParts {
   readonly provider: ProviderDefinition;
   readonly appKey: string;
   readonly appKeyId: string;
+  /** The id 0.1.x stored this app key's records under, to move them at first start; `undefined`: nothing to move. */
+  readonly legacyAppKeyId: string | undefined;
   readonly now: Clock;
   readonly client: OAuthClient;
   /** Knows every secret of this lifecycle (app secret and key, held tokens); scrubs them from any text. */
@@ -100,7 +102,7 @@ export function assembleLifecycle(options: TokenLifecycleOptions, hooks: Assembl
   const appKeyId = appKeyIdFor(provider, options.appKey, client.baseUrl);
   const rules = provider.rules;
   const c = cfg.store;
-  const store =
+  const shared =
     c.kind === 'given'
       ? c.store
       : new TokenStore({
@@ -114,6 +116,8 @@ export function assembleLifecycle(options: TokenLifecycleOptions, hooks: Assembl
           now,
           onError: (error, ctx) => hooks.onStoreError(error, ctx.op),
         });
+  // Every part works on this app key's view: its keys, its index, its meta values.
+  const store = shared.forAppKey(appKeyId);
   const skew = new ClockSkew();
   const clock = new ClockWatch({ skew, probe: (signal) => client.serverTime({ signal }), now, closing: hooks.closing, requests: hooks.requests, onMoved: hooks.onClockMoved, random: cfg.random });
   // Every answer of the broker (token, revoke, probe) is a reading of its clock.
@@ -173,7 +177,7 @@ export function assembleLifecycle(options: TokenLifecycleOptions, hooks: Assembl
     waitReasons: waitReasonsOf(provider, Math.max(cfg.minIssueIntervalMs, rules.minIssueIntervalMs)),
     throttle: new IssueThrottle(cfg.throttle, now),
     lock: cfg.issueLock ?? lockProviderFor(store.keyv),
-    lockKey: `${store.prefix}:lock:issue:${appKeyId}`,
+    lockKey: store.issueLockKey(),
     lockTtlMs: client.timeoutMs + 5_000,
     reuseStoredToken: cfg.reuseStoredToken,
     mayAdopt: (token) => mayBelongTo(provider, token, options.appKey),
@@ -186,5 +190,6 @@ export function assembleLifecycle(options: TokenLifecycleOptions, hooks: Assembl
     discard: (id, expiresAt) => void scheduler.revoke(id, 'recovery', expiresAt),
     onError: hooks.onError,
   });
-  return { cfg, provider, appKey: options.appKey, appKeyId, now, client, redactor, store, skew, clock, policy, vault, fleet, scheduler, issuer };
+  const legacy = legacyAppKeyIdFor(provider, options.appKey, client.baseUrl);
+  return { cfg, provider, appKey: options.appKey, appKeyId, legacyAppKeyId: legacy, now, client, redactor, store, skew, clock, policy, vault, fleet, scheduler, issuer };
 }

@@ -101,8 +101,11 @@ export async function runSweep(p: SweepParts): Promise<void> {
   let plan: SweepAction[];
   try {
     const bounded = <T>(c: Promise<T>): Promise<T> => boundedStoreCall(c, p.cfg.storeTimeoutMs, 'sweep');
-    const records = await bounded(p.store.list({ appKeyId: p.appKeyId, states: ['active', 'revoking', 'failed'] }));
     const holders = await p.fleet.holders();
+    // A record the index lost (evicted, or written by a process on a backend without atomic index
+    // updates) is listed again before the sweep reads the index.
+    await bounded(p.store.repairIndex([...holders.keys(), ...p.vault.ids()])).catch((err: unknown) => p.onError(err, 'sweep.repairIndex'));
+    const records = await bounded(p.store.list({ appKeyId: p.appKeyId, states: ['active', 'revoking', 'failed'] }));
     const alive = await bounded(liveInstances(p.store));
     plan = planSweep({
       records,

@@ -120,6 +120,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     if (this.#closing.signal.aborted) return Promise.reject(closedError());
     this.#starting ??= (async () => {
       this.#p.clock.start();
+      await this.#migrateStore();
       await this.sweep();
       if (this.#closing.signal.aborted) return; // shut down meanwhile: arm nothing
       this.#started = true;
@@ -275,6 +276,16 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   isDeadTokenAnswer(body: unknown): boolean {
     const code = this.provider.codeOf(body);
     return code !== undefined && this.provider.classifyCode(code) === 'dead-token';
+  }
+
+  /**
+   * Moves this app key's records from the 0.1.x key layout, once (a marker makes later starts
+   * read one key). Bounded generously: the first start walks the whole store. Never rejects.
+   */
+  async #migrateStore(): Promise<void> {
+    const { legacyAppKeyId, store, cfg } = this.#p;
+    if (legacyAppKeyId === undefined) return;
+    await boundedStoreCall(store.migrateLegacy(legacyAppKeyId), Math.max(60_000, cfg.storeTimeoutMs * 20), 'migrate').catch((err: unknown) => this.#report(err, 'store.migrate'));
   }
 
   /** Sweeps the store once (see `sweep.ts`). Runs at start and every `sweepIntervalMs`. Never rejects. */

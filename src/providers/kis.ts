@@ -19,7 +19,7 @@ import { readJwtClaims } from '../ls/jwt-claims.js';
 import { checkJwtShape, isSeconds } from './jwt-shape.js';
 import { checkTokenAnswer } from './issued-token.js';
 import { parseKstDateTime } from './kst.js';
-import { environmentOf, type ProviderDefinition } from './provider.js';
+import { environmentOf, normalisedOrigin, type ProviderDefinition } from './provider.js';
 import { JWT_ONLY, badResponse, codeAndMessage, codeFromBody, errorFromBody, parseJsonObject, str, classOf, type CodeClass, type CodeReader, type Json } from './response-parts.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=UTF-8', accept: 'application/json' } as const;
@@ -132,5 +132,6 @@ export const kisProvider: ProviderDefinition = Object.freeze<ProviderDefinition>
   // KIS runs LS's gateway product (`iss: "unogw"`), whose tokens name the app key in `jti`; a token
   // without that claim is not judged.
   appKeyOf: (token) => readJwtClaims(token)?.jti,
-  keyScope: (baseUrl) => `kis:${environmentOf({ baseUrls: KIS_BASE_URLS }, baseUrl)}`,
+  keyScope: (baseUrl) => `kis:${normalisedOrigin(baseUrl)}`,
+  legacyKeyScope: (baseUrl) => `kis:${environmentOf({ baseUrls: KIS_BASE_URLS }, baseUrl)}`,
 });

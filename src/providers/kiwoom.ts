@@ -18,7 +18,7 @@
  */
 import { checkTokenAnswer } from './issued-token.js';
 import { parseKstCompact } from './kst.js';
-import { environmentOf, type ProviderDefinition } from './provider.js';
+import { environmentOf, normalisedOrigin, type ProviderDefinition } from './provider.js';
 import { B64TOKEN, JWT_ONLY, MAX_ISSUED_TOKEN_LENGTH, badResponse, codeFromBody, errorFromBody, parseJsonObject, safeServerText, withRejectedToken, classOf, type CodeClass, type CodeReader, type Json } from './response-parts.js';
 
 /** Kiwoom's documented codes by what they mean (its spec's error table; the official client's groups). */
@@ -146,5 +146,6 @@ export const kiwoomProvider: ProviderDefinition = Object.freeze<ProviderDefiniti
     if (token.length < 20) return { ok: false, reason: 'it is too short to be a Kiwoom token (truncated?)' };
     return { ok: true };
   },
-  keyScope: (baseUrl) => `kiwoom:${environmentOf({ baseUrls: KIWOOM_BASE_URLS }, baseUrl)}`,
+  keyScope: (baseUrl) => `kiwoom:${normalisedOrigin(baseUrl)}`,
+  legacyKeyScope: (baseUrl) => `kiwoom:${environmentOf({ baseUrls: KIWOOM_BASE_URLS }, baseUrl)}`,
 });

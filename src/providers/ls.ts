@@ -7,7 +7,7 @@ import { readJwtClaims } from '../ls/jwt-claims.js';
 import { checkLsAccessToken } from '../ls/access-token.js';
 import { extractLsCode, lsCodeClass, parseRevokeResponse, parseTokenResponse } from '../ls/ls-response.js';
 import { LS_DAILY_CUTOFF, LS_MAX_LIFETIME_MS } from '../lifecycle/token-policy.js';
-import type { ProviderDefinition } from './provider.js';
+import { normalisedOrigin, type ProviderDefinition } from './provider.js';
 import { JWT_ONLY, codeFromBody } from './response-parts.js';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' } as const;
@@ -39,5 +39,6 @@ export const lsProvider: ProviderDefinition = Object.freeze<ProviderDefinition>(
   checkAccessToken: checkLsAccessToken,
   // LS tokens name their app key in `jti` (see src/ls/access-token.ts).
   appKeyOf: (token) => readJwtClaims(token)?.jti,
-  keyScope: () => null,
+  keyScope: (baseUrl) => `ls:${normalisedOrigin(baseUrl)}`,
+  legacyKeyScope: () => null,
 });

@@ -144,10 +144,16 @@ export interface ProviderDefinition {
   checkAccessToken(token: string, appKey: string): AccessTokenCheck;
   /**
    * The part of the store keys that tells this provider's records apart from others' in a shared
-   * store: `null` keeps the key of the app key alone (LS, for compatibility with stores written
-   * before providers existed); otherwise e.g. `kis:mock`, from the base URL the client uses.
+   * store: the provider and the normalised origin of the base URL the client uses (e.g.
+   * `ls:https://openapi.ls-sec.co.kr:8080`, `kis:https://openapivts.koreainvestment.com:29443`),
+   * so that a lifecycle pointed at another host never sees, adopts or revokes these tokens.
    */
   keyScope(baseUrl: string): string | null;
+  /**
+   * The scope 0.1.x used (LS: none; KIS, Kiwoom: `kis:real`/`kis:mock`...), so that a store it
+   * wrote is moved to the current layout at first start. Absent: nothing to move.
+   */
+  legacyKeyScope?(baseUrl: string): string | null;
   /** Values besides the app key and secret to scrub from every text (e.g. an HTTP Basic credential). */
   secretsOf?(credentials: ProviderCredentials): readonly string[];
   /**
@@ -195,10 +201,31 @@ export function environmentOf(provider: Pick<ProviderDefinition, 'baseUrls'>, ba
 }
 
 /**
+ * The origin of `url` as the store scopes keys by it: scheme, host and port, lower-cased, the
+ * scheme's default port left out (`https://OpenAPI.ls-sec.co.kr:8080/x` ->
+ * `https://openapi.ls-sec.co.kr:8080`). A string that is not a URL is returned as is.
+ */
+export function normalisedOrigin(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host.replace(/\.$/, '').replace(/\.:/, ':')}`.toLowerCase();
+  } catch {
+    return url;
+  }
+}
+
+/**
  * The id the store keys of `appKey` are built from, for `provider` at `baseUrl` (default: the
- * provider's real host): {@link appKeyId} scoped by {@link ProviderDefinition.keyScope}. LS keeps
- * the unscoped id; KIS and Kiwoom get one per environment (`kis:real`, `kis:mock`, ...).
+ * provider's real host): {@link appKeyId} scoped by {@link ProviderDefinition.keyScope}, i.e. by
+ * provider and the normalised origin of the base URL. It is the Redis hash tag of every key of
+ * the app key (`${prefix}:{id}:...`).
  */
 export function appKeyIdFor(provider: ProviderDefinition, appKey: string, baseUrl?: string): string {
   return appKeyId(appKey, provider.keyScope(baseUrl ?? provider.baseUrls.real));
+}
+
+/** The id 0.1.x stored the records of `appKey` under (see {@link ProviderDefinition.legacyKeyScope}), or `undefined`. */
+export function legacyAppKeyIdFor(provider: ProviderDefinition, appKey: string, baseUrl?: string): string | undefined {
+  if (provider.legacyKeyScope === undefined) return undefined;
+  return appKeyId(appKey, provider.legacyKeyScope(baseUrl ?? provider.baseUrls.real));
 }

@@ -8,7 +8,7 @@
 import { invalidOption } from '../core/errors.js';
 import { optionalBoolean, optionalEnum, optionalInteger, requireBaseUrl, requireObject } from '../core/validate.js';
 import { checkTokenAnswer } from './issued-token.js';
-import type { ProviderCredentials, ProviderDefinition, ProviderRequest } from './provider.js';
+import { normalisedOrigin, type ProviderCredentials, type ProviderDefinition, type ProviderRequest } from './provider.js';
 import { B64TOKEN, JWT_ONLY, MAX_ISSUED_TOKEN_LENGTH, badResponse, codeAndMessage, codeFromBody, errorFromBody, parseJsonObject, classOf, type CodeClass, type CodeReader, type Json } from './response-parts.js';
 
 /** Options of {@link rfc7009Provider}. */
@@ -155,7 +155,8 @@ export function rfc7009Provider(options: Rfc7009ProviderOptions): ProviderDefini
       if (token.length > MAX_ISSUED_TOKEN_LENGTH) return { ok: false, reason: `it is longer than ${MAX_ISSUED_TOKEN_LENGTH} characters` };
       return B64TOKEN.test(token) ? { ok: true } : { ok: false, reason: 'it holds characters a bearer token cannot hold' };
     },
-    keyScope: () => `${id}:${tokenEndpoint}`,
+    keyScope: () => `${id}:${normalisedOrigin(tokenEndpoint)}${new URL(tokenEndpoint).pathname}`,
+    legacyKeyScope: () => `${id}:${tokenEndpoint}`,
     secretsOf: (c) => (clientAuth === 'client_secret_basic' ? [basicCredential(c).slice('Basic '.length)] : []),
   });
 }

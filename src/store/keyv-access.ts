@@ -172,11 +172,27 @@ export class KeyvAccess {
     this.#report = report;
   }
 
+  /** Scrubs secrets out of the backend errors this access wraps. */
+  get scrubber(): TextScrubber {
+    return this.#scrubber;
+  }
+
   /** The key keyv hands to its adapter for keyv key `key` (mirrors keyv's own prefixing). */
   storeKey(key: string): string {
     const ns = this.keyv.namespace;
     if (!this.keyv.useKeyPrefix || !ns) return key;
     return key.startsWith(`${ns}:`) ? key : `${ns}:${key}`;
+  }
+
+  /**
+   * The key the backend physically holds for keyv key `key`: {@link KeyvAccess.storeKey}, plus the
+   * `@keyv/redis` adapter's own `ns::` when it has a namespace. For raw Redis commands.
+   */
+  physicalKey(key: string): string {
+    const storeKey = this.storeKey(key);
+    const store = this.keyv.store as { namespace?: unknown; createKeyPrefix?: (k: string, ns?: string) => string };
+    if (!this.adapterTtl || typeof store.createKeyPrefix !== 'function') return storeKey;
+    return store.createKeyPrefix(storeKey, typeof store.namespace === 'string' ? store.namespace : undefined);
   }
 
   /**
@@ -247,12 +263,15 @@ export class KeyvAccess {
 
   /**
    * Walks the adapter and returns every entry whose adapter-level key starts with `storePrefix`.
-   * Collects everything before returning, so that no deletion happens while paging.
+   * Collects everything before returning, so that no deletion happens while paging. `onProgress`
+   * hears the number of keys read, every 1,000 and at the end.
    */
-  async scan(storePrefix: string, op: string): Promise<RawEntry[]> {
+  async scan(storePrefix: string, op: string, onProgress?: (keysRead: number) => void): Promise<RawEntry[]> {
     const store = this.keyv.store as Record<string | symbol, unknown>;
     const found = new Map<string, unknown>();
+    let read = 0;
     const take = (key: unknown, raw: unknown): void => {
+      if (onProgress !== undefined && ++read % 1_000 === 0) onProgress(read);
       if (typeof key === 'string' && key.startsWith(storePrefix)) found.set(key, raw);
     };
     try {
@@ -270,6 +289,7 @@ export class KeyvAccess {
     } catch (err) {
       throw storeError(err, `Token store ${op} failed while iterating`, this.#scrubber);
     }
+    onProgress?.(read);
     return Array.from(found, ([storeKey, raw]) => ({ storeKey, raw }));
   }
 }

@@ -51,10 +51,11 @@ export interface TokenStoreOptions {
   keyv?: Keyv;
   /**
    * Key prefix inside the keyv, default `'ls-token'`: letters, digits, `_ . -`, and single `:`
-   * between segments. Keys are `${prefix}:tok:${id}`; corrupt records go to
-   * `${prefix}:quarantine:tok:${id}`; meta values to `${prefix}:meta:${key}`. Stores sharing a
-   * keyv should use prefixes that do not nest (not `a` and `a:meta`), or `listMeta` of one
-   * sees keys of the other.
+   * between segments. Every key of one app key carries its id as a Redis hash tag: records
+   * `${prefix}:{appKeyId}:tok:${id}`, the app key's index `${prefix}:{appKeyId}:index`, its meta
+   * values `${prefix}:{appKeyId}:meta:${key}`; corrupt records go to
+   * `${prefix}:quarantine:tok:${id}`, meta values not tied to an app key to `${prefix}:meta:${key}`.
+   * Stores sharing a keyv should use prefixes that do not nest (not `a` and `a:meta`).
    */
   prefix?: string;
   /**
@@ -97,6 +98,16 @@ export interface TokenListFilter {
   appKeyId?: string;
   /** Only records in one of these states. */
   states?: readonly TokenState[];
+}
+
+/** Options of {@link TokenStore.list}. */
+export interface TokenListOptions {
+  /**
+   * Called during a walk of the whole store (`list()` without an app key) with the number of
+   * backend keys read so far (every 1,000 keys and at the end), e.g. for a progress display.
+   * Not called when the list is read through an app key's index.
+   */
+  onProgress?: (keysRead: number) => void;
 }
 
 /** Options of {@link TokenStore.update}. */

@@ -1,39 +1,37 @@
 /**
  * Persistent tracking of issued tokens in any keyv 5 store (memory, Redis, SQLite, ...): one
- * record per token, and quarantine for the records found corrupt.
+ * record per token, kept per app key, and quarantine for the records found corrupt.
  *
  * ## Key layout
- * Every record is its own keyv key, `${prefix}:tok:${id}` (no shared index key, so concurrent
- * writers never lose each other's records). Records found corrupt are moved to
- * `${prefix}:quarantine:tok:${id}` (the original key with `tok:` kept, under `quarantine:`).
- * Generic values of {@link TokenStore.setMeta} live at `${prefix}:meta:${key}`. How keyv and its
- * adapter prefix these keys physically, and why reads and walks go to the adapter underneath keyv,
- * is the business of the keyv-access module (`KeyvAccess`), and nothing here re-derives it.
+ * Built in one place, the store-keys module: every key of one app key carries its id as a Redis
+ * hash tag (`${prefix}:{appKeyId}:tok:${id}`, `...:index`, `...:meta:${name}`), and an index per
+ * app key (app-key-index) lists its records and meta values, so that finding them costs O(that
+ * app key's keys) whatever else the backend holds. Walking the whole store is left to
+ * `list()` without an app key (`ls-token list --all`), the quarantine report and the migration
+ * from the 0.1.x layout (store-migration). How keyv and its adapter prefix these keys physically
+ * is the business of the keyv-access module (`KeyvAccess`).
+ *
+ * ## App-key views
+ * A store answers for every app key; {@link TokenStore.forAppKey} returns a view bound to one,
+ * which the lifecycle uses: its calls by record id and its meta values need no walk. Calls by id
+ * on the whole store find the record's app key from what this process has seen, else by a walk.
  */
-import type { Keyv } from 'keyv';
 import { inspect } from 'node:util';
+import type { Keyv } from 'keyv';
 import { ErrorCodes, LsTokenError, invalidOption } from '../core/errors.js';
 import { shortId, tokenId } from '../core/fingerprint.js';
 import type { SecretRedactor } from '../core/redact.js';
-import { isLegacySeal, openToken, ownTokenScrubber, sealToken } from './crypto-box.js';
-import { KeyvAccess, isThenable, storeError } from './keyv-access.js';
-import { MetaValues, type MetaEntry } from './meta-values.js';
-import {
-  assertValidRecord,
-  corruptEnvelopeAt,
-  freezeRecord,
-  isEnded,
-  newActiveRecord,
-  parseRecordAt,
-  recordLabel,
-  toStoredRecord,
-  validateNewTokenRecord,
-  validatePatch,
-} from './token-record.js';
-import type { NewTokenRecord, SealedToken, TokenRecord, TokenRecordPatch, TokenState } from './token-record.js';
+import { isLegacySeal, ownTokenScrubber, sealToken } from './crypto-box.js';
+import { storeError } from './keyv-access.js';
+import type { MetaEntry } from './meta-values.js';
+import type { FoundRecord } from './record-io.js';
+import { StoreCore } from './store-core.js';
+import { META, StoreKeys, validateScope } from './store-keys.js';
+import { migrateLegacyLayout, type MigrationResult } from './store-migration.js';
+import { assertValidRecord, freezeRecord, isEnded, newActiveRecord, validateNewTokenRecord, validatePatch } from './token-record.js';
+import type { NewTokenRecord, TokenRecord, TokenRecordPatch, TokenState } from './token-record.js';
 import {
   resolveTokenStoreOptions,
-  type ResolvedTokenStoreOptions,
   validateId,
   validateMetaKey,
   validateMetaValue,
@@ -41,18 +39,30 @@ import {
   validateListFilter,
   validateUpdateOptions,
   type TokenListFilter,
-  type TokenStoreErrorContext,
+  type TokenListOptions,
   type TokenStoreOptions,
   type TokenUpdateOptions,
 } from './token-store-options.js';
 
 export { DEFAULT_PREFIX, DEFAULT_RETAIN_MS } from './token-store-options.js';
-export type { TokenListFilter, TokenStoreErrorContext, TokenStoreOptions, TokenUpdateOptions } from './token-store-options.js';
+export type { TokenListFilter, TokenListOptions, TokenStoreErrorContext, TokenStoreOptions, TokenUpdateOptions } from './token-store-options.js';
 export type { MetaEntry } from './meta-values.js';
+export type { MigrationResult } from './store-migration.js';
+
+/** Set by {@link TokenStore.forAppKey} for the constructor call it makes (synchronously). */
+let pendingView: { core: StoreCore; appKeyId: string } | undefined;
+
+/** What {@link TokenStore.repairIndex} did. */
+export interface IndexRepair {
+  /** Records found without an index entry, whose entry was written again. */
+  readonly added: number;
+  /** Records listed by the index (after the repair). */
+  readonly records: number;
+}
 
 /**
  * Stores one {@link TokenRecord} per issued token in a keyv store, with the raw token optionally
- * sealed with AES-256-GCM (the record id and app key id are the AAD). Ended records stay for `retainMs` (keyv TTL)
+ * sealed with AES-256-GCM (the record id is the AAD). Ended records stay for `retainMs` (keyv TTL)
  * as an audit trail; active records expire `retainMs` after the token itself would.
  *
  * Read-modify-write operations (`put`'s existence check, `update`) are not atomic across
@@ -73,11 +83,10 @@ export class TokenStore {
   readonly acceptPlaintextRecords: boolean;
   /** The redactor that scrubs stored error messages and store errors. */
   readonly redactor: SecretRedactor;
+  /** The app key this view is bound to ({@link TokenStore.forAppKey}); `undefined` for the whole store. */
+  readonly appKeyId: string | undefined;
 
-  /** The options, checked once (`key` is the parsed encryption key). */
-  readonly #o: ResolvedTokenStoreOptions;
-  readonly #kv: KeyvAccess;
-  readonly #meta: MetaValues;
+  readonly #c: StoreCore;
 
   /**
    * @throws LsTokenError `ERR_INVALID_OPTION` naming the bad option (`keyv`, `prefix`,
@@ -85,20 +94,65 @@ export class TokenStore {
    *   values are never echoed.
    */
   constructor(options: TokenStoreOptions = {}) {
-    const o = (this.#o = resolveTokenStoreOptions(options));
-    this.keyv = o.keyv;
-    this.prefix = o.prefix;
-    this.encrypted = o.key !== undefined;
-    this.acceptPlaintextRecords = o.acceptPlaintextRecords;
-    this.redactor = o.redactor;
-    const report = (err: LsTokenError, context: TokenStoreErrorContext): void => this.#report(err, context);
-    this.#kv = new KeyvAccess(o.keyv, o.redactor, report);
-    this.#meta = new MetaValues(this.#kv, o.prefix, o.redactor, report);
+    const view = pendingView;
+    pendingView = undefined;
+    const c = (this.#c = view?.core ?? new StoreCore(resolveTokenStoreOptions(options)));
+    this.appKeyId = view?.appKeyId;
+    this.keyv = c.o.keyv;
+    this.prefix = c.o.prefix;
+    this.encrypted = c.o.key !== undefined;
+    this.acceptPlaintextRecords = c.o.acceptPlaintextRecords;
+    this.redactor = c.o.redactor;
   }
 
-  /** The keyv key of record `id`: `${prefix}:tok:${id}`. */
-  recordKey(id: string): string {
-    return this.#recordKey(validateId(id));
+  /**
+   * A view of this store bound to one app key (same backend, options and caches): its calls by
+   * record id, `list()`, `findUsable()` and meta values concern that app key only and cost
+   * O(its keys). `put()` on it refuses records of another app key.
+   *
+   * @param appKeyId the app key's scoped id (`appKeyIdFor(provider, appKey, baseUrl)`): 1-64
+   *   letters, digits, `_ . -`.
+   * @throws LsTokenError `ERR_INVALID_OPTION` (`appKeyId`).
+   */
+  forAppKey(appKeyId: string): TokenStore {
+    validateScope(appKeyId);
+    if (this.appKeyId === appKeyId) return this;
+    pendingView = { core: this.#c, appKeyId };
+    try {
+      return new TokenStore();
+    } finally {
+      pendingView = undefined;
+    }
+  }
+
+  /**
+   * The keyv key of record `id`: `${prefix}:{appKeyId}:tok:${id}`.
+   * @param appKeyId default: this view's app key, or the one this process has seen record `id`
+   *   under; required otherwise.
+   * @throws LsTokenError `ERR_INVALID_OPTION` (`id`, `appKeyId`).
+   */
+  recordKey(id: string, appKeyId?: string): string {
+    validateId(id);
+    return this.#c.keys.record(this.#scopeOf(appKeyId ?? this.appKeyId ?? this.#c.located.get(id)), id);
+  }
+
+  /**
+   * The keyv key of an app key's meta value `key`: `${prefix}:{appKeyId}:meta:${key}`.
+   * @param appKeyId default: this view's app key (required on the whole store).
+   * @throws LsTokenError `ERR_INVALID_OPTION` (`key`, `appKeyId`).
+   */
+  metaKey(key: string, appKeyId: string | undefined = this.appKeyId): string {
+    validateMetaKey('key', key, false);
+    return this.#c.keys.meta(this.#scopeOf(appKeyId), key);
+  }
+
+  /**
+   * The key the backend physically holds for the app key's issuance lock (for raw Redis
+   * commands: `SET NX PX`): in the app key's hash slot.
+   * @throws LsTokenError `ERR_INVALID_OPTION` (`appKeyId`).
+   */
+  issueLockKey(appKeyId: string | undefined = this.appKeyId): string {
+    return this.#c.kv.physicalKey(this.#c.keys.meta(this.#scopeOf(appKeyId), META.issueLock));
   }
 
   /**
@@ -108,30 +162,41 @@ export class TokenStore {
    * for `retainMs`.
    */
   quarantineKey(id: string): string {
-    return this.#quarantineKey(validateId(id));
+    return this.#c.keys.quarantine(validateId(id));
   }
 
   /**
-   * Stores a newly issued token as an `active` record with 0 attempts. A record with the same id
-   * (the broker issued the same raw token again) that is `active` or `revoking` is returned
-   * unchanged and nothing is written; one that has ended (`revoked`, `failed`, `expired`) is
-   * written `active` again with the new dates and owner (reason, attempts and error reset,
-   * `createdAt` kept), since the broker has just handed the token out alive. Read, then write: not
-   * atomic across processes.
+   * Stores a newly issued token as an `active` record with 0 attempts, under its app key
+   * (`input.appKeyId`), adds it to the app key's index first and points the app key's current
+   * token at it. A record with the same id (the broker issued the same raw token again) that is
+   * `active` or `revoking` is returned unchanged (its index entry is written again); one that has
+   * ended (`revoked`, `failed`, `expired`) is written `active` again with the new dates and owner
+   * (reason, attempts and error reset, `createdAt` kept), since the broker has just handed the
+   * token out alive. Read, then write: not atomic across processes.
    *
    * @throws LsTokenError `ERR_INVALID_OPTION` naming the field (`appKeyId`, `issuedAt`, ...,
-   *   `rawToken`) when the input is bad; `ERR_STORE` when the backend fails.
+   *   `rawToken`) when the input is bad or, on a view, names another app key; `ERR_STORE` when the
+   *   backend fails.
    */
   async put(input: NewTokenRecord, rawToken: string): Promise<TokenRecord> {
     const valid = validateNewTokenRecord(input);
     validateRawToken(rawToken);
+    const scope = validateScope(valid.appKeyId);
+    if (this.appKeyId !== undefined && scope !== this.appKeyId) throw invalidOption('appKeyId', 'is not the app key of this store view');
+    const c = this.#c;
     const id = tokenId(rawToken);
-    const existing = await this.#readRecord(id, 'put');
-    if (existing !== undefined && !isEnded(existing.record.state)) return existing.record;
-
-    const at = this.#time();
+    const existing = await c.readRecord(scope, id, 'put');
+    const at = c.time();
+    // The entry is sent before the record (a crash leaves no record the index does not know); on
+    // Redis both, and the pointer, leave in one round trip.
+    const indexed = c.index.add(scope, StoreKeys.recordMember(id), at);
+    c.located.set(id, scope);
+    if (existing !== undefined && !isEnded(existing.record.state)) {
+      await indexed;
+      return existing.record;
+    }
     const record = newActiveRecord(id, valid, at, existing?.record.createdAt ?? at);
-    await this.#write(record, sealToken(rawToken, this.#o.key, record), at);
+    await Promise.all([indexed, c.io.write(c.keys.record(scope, id), record, sealToken(rawToken, c.o.key, record), at), c.pointAt(scope, id, record.issuedAt, true)]);
     return record;
   }
 
@@ -142,7 +207,7 @@ export class TokenStore {
    * @throws LsTokenError `ERR_INVALID_OPTION` (`id`), `ERR_STORE`.
    */
   async get(id: string): Promise<TokenRecord | undefined> {
-    return (await this.#readRecord(validateId(id), 'get'))?.record;
+    return (await this.#find(validateId(id), 'get'))?.found.record;
   }
 
   /**
@@ -152,10 +217,9 @@ export class TokenStore {
    *   the wrong one (or the ciphertext was altered); `ERR_INVALID_OPTION` (`id`); `ERR_STORE`.
    */
   async getToken(id: string): Promise<string | undefined> {
-    validateId(id);
-    const found = await this.#readRecord(id, 'getToken');
-    if (found === undefined) return undefined;
-    return this.#open(found.sealed, found.record, 'getToken', found.raw);
+    const hit = await this.#find(validateId(id), 'getToken');
+    if (hit === undefined) return undefined;
+    return this.#c.io.open(this.#c.keys.record(hit.scope, id), hit.found.sealed, hit.found.record, 'getToken', hit.found.raw);
   }
 
   /**
@@ -173,71 +237,88 @@ export class TokenStore {
     validateId(id);
     validatePatch(patch); // nothing is read or written on bad input
     const expectStates = validateUpdateOptions(opts);
+    const c = this.#c;
 
-    const found = await this.#readRecord(id, 'update');
-    if (found === undefined) return undefined;
+    const hit = await this.#find(id, 'update');
+    if (hit === undefined) return undefined;
+    const { found, scope } = hit;
     if (expectStates !== undefined && !expectStates.includes(found.record.state)) return undefined;
 
+    const key = c.keys.record(scope, id);
     // Scrubbed with the shared redactor and with this record's own token, before the cut.
-    const valid = validatePatch(patch, ownTokenScrubber(this.redactor, found.sealed, this.#o.key, found.record));
+    const valid = validatePatch(patch, ownTokenScrubber(this.redactor, found.sealed, c.o.key, found.record));
     let sealed = found.sealed;
-    if (sealed.alg === 'none' && this.#o.key !== undefined && this.acceptPlaintextRecords) {
+    if (sealed.alg === 'none' && c.o.key !== undefined && this.acceptPlaintextRecords) {
       // Migration: a plaintext record read under acceptPlaintextRecords is sealed when next written.
-      const raw = await this.#open(sealed, found.record, 'update', found.raw);
+      const raw = await c.io.open(key, sealed, found.record, 'update', found.raw);
       if (raw === undefined) return undefined; // it did not match its id: quarantined
-      sealed = sealToken(raw, this.#o.key, found.record);
-    } else if (isLegacySeal(sealed) && this.#o.key !== undefined) {
+      sealed = sealToken(raw, c.o.key, found.record);
+    } else if (isLegacySeal(sealed) && c.o.key !== undefined) {
       // Upgrade: a seal of 0.1.x (bound to the record id alone) is sealed with the record's identity
       // when next written. One this key cannot open keeps its seal: the update itself must not fail.
-      const raw = await this.#open(sealed, found.record, 'update', found.raw).catch(() => null);
+      const raw = await c.io.open(key, sealed, found.record, 'update', found.raw).catch(() => null);
       if (raw === undefined) return undefined; // it did not match its id: quarantined
-      if (raw !== null) sealed = sealToken(raw, this.#o.key, found.record);
+      if (raw !== null) sealed = sealToken(raw, c.o.key, found.record);
     }
-    const at = this.#time();
+    const at = c.time();
     const next = freezeRecord({ ...found.record, ...valid, updatedAt: at });
     assertValidRecord(next);
-    await this.#write(next, sealed, at);
+    await c.io.write(key, next, sealed, at);
     return next;
   }
 
   /**
-   * Deletes record `id`.
+   * Deletes record `id` (then its index entry).
    * @returns whether a record was deleted (as reported by the keyv adapter).
    * @throws LsTokenError `ERR_INVALID_OPTION` (`id`), `ERR_STORE` (with a keyv that swallows
    *   errors a failure reads as `false`).
    */
   async delete(id: string): Promise<boolean> {
-    const key = this.recordKey(id);
+    validateId(id);
+    const c = this.#c;
+    const scope = this.appKeyId ?? c.located.get(id) ?? (await c.locate(id, 'delete'));
+    if (scope === undefined) return false;
     try {
-      return await this.keyv.delete(key);
+      const deleted = await this.keyv.delete(c.keys.record(scope, id));
+      await c.index.remove(scope, StoreKeys.recordMember(id));
+      c.located.delete(id);
+      return deleted;
     } catch (err) {
-      throw storeError(err, `Token store delete failed for token ${shortId(id)}`, this.redactor);
+      throw err instanceof LsTokenError ? err : storeError(err, `Token store delete failed for token ${shortId(id)}`, this.redactor);
     }
   }
 
   /**
-   * Every record under the prefix, sorted by `issuedAt` (then id), optionally filtered. Walks
-   * the adapter underneath keyv (not `keyv.iterator()`, which mangles keys), so it behaves the same on a `Map`, Redis and SQLite, and
-   * sees records written by any other store instance on the same backend. A corrupt record is
-   * skipped, reported to `onError` and moved to quarantine; one bad record never fails the list.
-   * Entries whose keyv TTL has passed are skipped and deleted.
+   * The records of one app key (`filter.appKeyId`, or this view's), read through its index, or,
+   * without an app key on the whole store, every record under the prefix (a walk of the whole
+   * backend: `ls-token list --all`). Sorted by `issuedAt` (then id), optionally filtered. A corrupt
+   * record is skipped, reported to `onError` and moved to quarantine; one bad record never fails
+   * the list. Entries whose keyv TTL has passed are skipped and deleted.
    *
-   * @throws LsTokenError `ERR_INVALID_OPTION` (`appKeyId`, `states`), `ERR_STORE` when the walk fails.
+   * @param options `onProgress` hears how far a walk of the whole store has got.
+   * @throws LsTokenError `ERR_INVALID_OPTION` (`appKeyId`, `states`, `onProgress`), `ERR_STORE` when the read fails.
    */
-  async list(filter: TokenListFilter = {}): Promise<TokenRecord[]> {
+  async list(filter: TokenListFilter = {}, options: TokenListOptions = {}): Promise<TokenRecord[]> {
     const { appKeyId, states } = validateListFilter(filter);
-    return this.#listRecords('list', appKeyId, states);
+    const onProgress = options.onProgress;
+    if (onProgress !== undefined && typeof onProgress !== 'function') throw invalidOption('onProgress', 'must be a function');
+    if (appKeyId !== undefined && this.appKeyId !== undefined && appKeyId !== this.appKeyId) return [];
+    const scope = appKeyId ?? this.appKeyId;
+    const records =
+      scope === undefined ? await this.#c.walkRecords('list', onProgress) : validScopeOrNull(scope) === null ? [] : (await this.#c.recordsOf(scope, 'list')).map((f) => f.record);
+    return records
+      .filter((r) => states === undefined || states.includes(r.state))
+      .sort((a, b) => a.issuedAt - b.issuedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   /**
    * The newest (`issuedAt`) `active` record of `appKeyId` whose `expiresAt > minValidUntil` and
-   * `revokeAt > now`, with its raw token; `undefined` if none. A candidate whose token cannot be
-   * decrypted is skipped and reported to `onError` (`ERR_DECRYPT`); one whose seal does not open
-   * under its record's identity (relabelled), or whose token `belongs` refuses, is reported and
-   * quarantined.
+   * `revokeAt > now`, with its raw token; `undefined` if none. The app key's current-token pointer
+   * is read first (one or two keys); the index only when it points at nothing usable. A candidate
+   * whose token cannot be decrypted is skipped and reported to `onError` (`ERR_DECRYPT`); one whose
+   * seal does not open under its record's identity (relabelled), or whose token `belongs` refuses,
+   * is reported and quarantined.
    *
-   * @param belongs whether an opened token is one of this app key's (e.g. by its JWT claims);
-   *   default: every token is.
    * @throws LsTokenError `ERR_INVALID_OPTION` (`appKeyId`, `minValidUntil`), `ERR_STORE`.
    */
   async findUsable(
@@ -255,46 +336,48 @@ export class TokenStore {
   > {
     if (typeof appKeyId !== 'string' || appKeyId.length === 0) throw invalidOption('appKeyId', 'must be a non-empty string');
     if (typeof minValidUntil !== 'number' || Number.isNaN(minValidUntil)) throw invalidOption('minValidUntil', 'must be a number (epoch ms)');
-    const now = this.#time();
-    const candidates = (await this.#listRecords('findUsable', appKeyId, ['active']))
-      .filter((r) => r.expiresAt > minValidUntil && r.revokeAt > now)
+    if (validScopeOrNull(appKeyId) === null || (this.appKeyId !== undefined && appKeyId !== this.appKeyId)) return undefined;
+    const c = this.#c;
+    const now = c.time();
+    const usable = (r: TokenRecord): boolean => r.state === 'active' && r.expiresAt > minValidUntil && r.revokeAt > now;
+    const pointer = await c.currentOf(appKeyId);
+    if (pointer !== undefined) {
+      const found = await c.readRecord(appKeyId, pointer.id, 'findUsable');
+      if (found !== undefined && usable(found.record)) {
+        const token = await this.#openUsable(appKeyId, found, belongs);
+        if (token !== undefined) return { record: found.record, token };
+      }
+    }
+    const candidates = (await c.recordsOf(appKeyId, 'findUsable'))
+      .map((f) => f.record)
+      .filter((r) => usable(r) && r.id !== pointer?.id)
       .sort((a, b) => b.issuedAt - a.issuedAt || b.expiresAt - a.expiresAt);
     for (const candidate of candidates) {
-      // Re-read: the record may have changed state or vanished since the walk.
-      const found = await this.#readRecord(candidate.id, 'findUsable');
+      // Re-read: the record may have changed state or vanished since the listing.
+      const found = await c.readRecord(appKeyId, candidate.id, 'findUsable');
       if (found === undefined || found.record.state !== 'active') continue;
-      try {
-        const token = await this.#open(found.sealed, found.record, 'findUsable', found.raw);
-        if (token === undefined) continue;
-        if (belongs !== undefined && !belongs(token)) {
-          const err = new LsTokenError(ErrorCodes.CORRUPT_RECORD, `Token ${shortId(candidate.id)} is stored for this app key but was issued for another one: not adopted`, {
-            field: 'appKeyId',
-          });
-          await this.#quarantine(candidate.id, found.raw, err, 'findUsable');
-          continue;
-        }
-        return { record: found.record, token };
-      } catch (err) {
-        if (err instanceof LsTokenError && err.code === ErrorCodes.DECRYPT) {
-          this.#report(err, { key: this.recordKey(candidate.id), op: 'findUsable' });
-          continue;
-        }
-        throw err;
-      }
+      const token = await this.#openUsable(appKeyId, found, belongs);
+      if (token === undefined) continue;
+      // The pointer was missing or stale: mend it, so the next process reads one key again.
+      await c.pointAt(appKeyId, found.record.id, found.record.issuedAt).catch((err: LsTokenError) => c.report(err, { key: c.keys.meta(appKeyId, META.current), op: 'findUsable' }));
+      return { record: found.record, token };
     }
     return undefined;
   }
 
   /**
-   * Stores a small JSON-serialisable value at `${prefix}:meta:${key}` (leases, heartbeats,
-   * markers). Without `ttlMs` the keyv's default TTL (normally none) applies.
+   * Stores a small JSON-serialisable value (leases, heartbeats, markers): on a view at
+   * `${prefix}:{appKeyId}:meta:${key}` (and in the app key's index), on the whole store at
+   * `${prefix}:meta:${key}`. Without `ttlMs` the keyv's default TTL (normally none) applies.
    *
    * @throws LsTokenError `ERR_INVALID_OPTION` (`key`, `value`, `ttlMs`), `ERR_STORE`.
    */
   async setMeta(key: string, value: unknown, ttlMs?: number): Promise<void> {
     validateMetaKey('key', key, false);
     validateMetaValue(value, ttlMs);
-    await this.#meta.set(key, value, ttlMs);
+    const c = this.#c;
+    if (this.appKeyId !== undefined) await c.index.add(this.appKeyId, StoreKeys.metaMember(key), c.time());
+    await c.meta.set(this.#metaKeyOf(key), value, ttlMs);
   }
 
   /**
@@ -305,139 +388,78 @@ export class TokenStore {
    */
   async getMeta<T = unknown>(key: string): Promise<T | undefined> {
     validateMetaKey('key', key, false);
-    return (await this.#meta.get(key)) as T | undefined;
+    return (await this.#c.meta.get(this.#metaKeyOf(key))) as T | undefined;
   }
 
   /**
-   * Deletes the meta value at `key` (no error when absent).
+   * Deletes the meta value at `key` (no error when absent), then its index entry.
    * @throws LsTokenError `ERR_INVALID_OPTION` (`key`), `ERR_STORE`.
    */
   async deleteMeta(key: string): Promise<void> {
     validateMetaKey('key', key, false);
-    await this.#meta.delete(key);
+    await this.#c.meta.delete(this.#metaKeyOf(key));
+    if (this.appKeyId !== undefined) await this.#c.index.remove(this.appKeyId, StoreKeys.metaMember(key));
   }
 
   /**
-   * Every live meta value whose key starts with `keyPrefix` (`''` for all), sorted by key.
-   * Unreadable values are skipped and reported to `onError`.
+   * Every live meta value whose key starts with `keyPrefix` (`''` for all), sorted by key: on a
+   * view the app key's own (through its index), on the whole store those not tied to an app key
+   * (a walk). Unreadable values are skipped and reported to `onError`.
    *
    * @throws LsTokenError `ERR_INVALID_OPTION` (`keyPrefix`), `ERR_STORE`.
    */
   async listMeta(keyPrefix: string): Promise<MetaEntry[]> {
     validateMetaKey('keyPrefix', keyPrefix, true);
-    return this.#meta.list(keyPrefix);
+    const c = this.#c;
+    return this.appKeyId === undefined ? c.meta.scan(c.keys.storeMeta(''), keyPrefix) : c.metaOf(this.appKeyId, keyPrefix);
+  }
+
+  /**
+   * Repairs this view's index: entries without a record (older than a minute) are removed while
+   * listing, and the records of `ids` (tokens the fleet knows of: held, leased) and of the
+   * current-token pointer that exist without an entry get their entry back.
+   *
+   * @throws LsTokenError `ERR_INVALID_OPTION` (on the whole store, or a bad id), `ERR_STORE`.
+   */
+  async repairIndex(ids: Iterable<string> = []): Promise<IndexRepair> {
+    return this.#c.repair(this.#scopeOf(this.appKeyId), Array.from(ids, (id) => validateId(id)));
+  }
+
+  /**
+   * Moves this app key's records written by 0.1.x (`${prefix}:tok:${id}`, stored under
+   * `legacyAppKeyId`, the app key's id as 0.1.x computed it) and its issuance budget mark into
+   * this layout, once: a marker under the app key says it is done, so later starts read one key.
+   * Nothing is re-issued: the records keep their ids, tokens and states. See store-migration.
+   *
+   * @throws LsTokenError `ERR_INVALID_OPTION` (on the whole store), `ERR_STORE`.
+   */
+  migrateLegacy(legacyAppKeyId: string): Promise<MigrationResult> {
+    return migrateLegacyLayout(this.#c, this.#scopeOf(this.appKeyId), legacyAppKeyId);
   }
 
   // ---------------------------------------------------------------------------------------------
 
-  #time(): number {
-    const t = this.#o.now();
-    if (typeof t !== 'number' || !Number.isFinite(t)) throw invalidOption('now', 'returned something other than a finite number');
-    return t;
+  #scopeOf(appKeyId: string | undefined): string {
+    if (appKeyId === undefined) throw invalidOption('appKeyId', 'is required on a store not bound to an app key (see forAppKey)');
+    return validateScope(appKeyId);
   }
 
-  /** The keyv key of the record whose id is `suffix` (unchecked). */
-  #recordKey(suffix: string): string {
-    return `${this.prefix}:tok:${suffix}`;
+  #metaKeyOf(key: string): string {
+    return this.appKeyId === undefined ? this.#c.keys.storeMeta(key) : this.#c.keys.meta(this.appKeyId, key);
   }
 
-  /** The keyv key a corrupt record under `#recordKey(suffix)` is moved to. */
-  #quarantineKey(suffix: string): string {
-    return `${this.prefix}:quarantine:tok:${suffix}`;
-  }
-
-  /** TTL for a record written at `at`: ended → retainMs; otherwise until expiry plus retainMs. */
-  #ttlFor(record: TokenRecord, at: number): number {
-    const ttl = isEnded(record.state) ? this.#o.retainMs : Math.max(record.expiresAt - at, 0) + this.#o.retainMs;
-    return Math.max(1, Math.ceil(ttl));
-  }
-
-  #report(err: LsTokenError, context: TokenStoreErrorContext): void {
-    const onError = this.#o.onError;
-    if (onError === undefined) return;
-    try {
-      onError(err, context);
-    } catch {
-      // A faulty handler must not break store operations.
+  /** Record `id` and its app key: this view's, the one seen in this process, or found by a walk. */
+  async #find(id: string, op: string): Promise<{ found: FoundRecord; scope: string } | undefined> {
+    const c = this.#c;
+    const known = this.appKeyId ?? c.located.get(id);
+    if (known !== undefined) {
+      const found = await c.readRecord(known, id, op);
+      if (found !== undefined || this.appKeyId !== undefined) return found === undefined ? undefined : { found, scope: known };
     }
-  }
-
-  async #write(record: TokenRecord, sealed: SealedToken, at: number): Promise<void> {
-    const key = this.#recordKey(record.id);
-    let ok: boolean;
-    // A backend may quote the value it failed to write: without a key that value holds the token.
-    const plain = sealed.alg === 'none' ? sealed.data : undefined;
-    if (plain !== undefined) this.redactor.add(plain);
-    try {
-      ok = await this.keyv.set(key, toStoredRecord(record, sealed), this.#ttlFor(record, at));
-    } catch (err) {
-      throw storeError(err, `Token store write failed for token ${shortId(record.id)}`, this.redactor);
-    } finally {
-      if (plain !== undefined) this.redactor.delete(plain);
-    }
-    if (ok === false) {
-      throw new LsTokenError(ErrorCodes.STORE, `Token store write failed for token ${shortId(record.id)} (the keyv store reported an error)`, {
-        retryable: true,
-      });
-    }
-  }
-
-  /** Reads and validates record `id`; missing/expired → undefined; corrupt → quarantine + undefined. */
-  async #readRecord(id: string, op: string): Promise<{ record: TokenRecord; sealed: SealedToken; raw: unknown } | undefined> {
-    const key = this.#recordKey(id);
-    const raw = await this.#kv.readRaw(key, op);
-    const d = this.#kv.decode(raw);
-    const decoded = isThenable(d) ? await d : d;
-    if (decoded.kind === 'missing') return undefined;
-    if (decoded.kind === 'expired') {
-      await this.#kv.deleteIfUnchanged(key, raw, op);
-      return undefined;
-    }
-    const parsed = decoded.kind === 'corrupt' ? corruptEnvelopeAt(decoded.error, id) : parseRecordAt(decoded.value, id);
-    if (parsed instanceof LsTokenError) {
-      await this.#quarantine(id, raw, parsed, op);
-      return undefined;
-    }
-    return { ...parsed, raw };
-  }
-
-  /**
-   * Opens a sealed token; a token/id mismatch, or a seal that the right key cannot open under the
-   * record's identity (altered or relabelled), is quarantined and reads as undefined.
-   */
-  async #open(sealed: SealedToken, record: TokenRecord, op: string, raw: unknown): Promise<string | undefined> {
-    try {
-      return openToken(sealed, this.#o.key, record, this.acceptPlaintextRecords);
-    } catch (err) {
-      if (err instanceof LsTokenError && (err.code === ErrorCodes.CORRUPT_RECORD || err.field === 'token.binding')) {
-        await this.#quarantine(record.id, raw, err, op);
-        return undefined;
-      }
-      throw err;
-    }
-  }
-
-  /**
-   * Reports a corrupt record, copies its raw value to `${prefix}:quarantine:tok:${suffix}` (kept
-   * for `retainMs`) and deletes the original if it still holds the same raw value. Store trouble
-   * here is reported, never thrown.
-   */
-  async #quarantine(suffix: string, raw: unknown, error: LsTokenError, op: string): Promise<void> {
-    const key = this.#recordKey(suffix);
-    this.#report(error, { key, op });
-    const qKey = this.#quarantineKey(suffix);
-    try {
-      const ok = await this.keyv.set(
-        qKey,
-        { quarantinedAt: this.#time(), code: error.code, field: error.field ?? null, originalKey: key, raw },
-        this.#o.retainMs,
-      );
-      if (ok === false) throw new Error('keyv set() reported failure');
-    } catch (err) {
-      this.#report(storeError(err, `Could not quarantine token record ${recordLabel(suffix)}`, this.redactor), { key: qKey, op: 'quarantine' });
-      return; // keep the original rather than lose it
-    }
-    await this.#kv.deleteIfUnchanged(key, raw, 'quarantine');
+    const scope = await c.locate(id, op);
+    if (scope === undefined) return undefined;
+    const found = await c.readRecord(scope, id, op);
+    return found === undefined ? undefined : { found, scope };
   }
 
   /** What the store is, never what it holds. */
@@ -457,32 +479,36 @@ export class TokenStore {
     return `TokenStore ${inspect(this.toJSON())}`;
   }
 
-  async #listRecords(op: string, appKeyId: string | undefined, states: readonly TokenState[] | undefined): Promise<TokenRecord[]> {
-    const base = this.#kv.storeKey(this.#recordKey(''));
-    const entries = await this.#kv.scan(base, op);
-    const out: TokenRecord[] = [];
-    for (const entry of entries) {
-      const suffix = entry.storeKey.slice(base.length);
-      // Ids never contain ':'; such a key belongs to a store whose prefix nests under ours
-      // (e.g. `${prefix}:tok` + `:tok:<id>`): not ours to judge, let alone quarantine.
-      if (suffix.includes(':')) continue;
-      const d = this.#kv.decode(entry.raw);
-      const decoded = isThenable(d) ? await d : d;
-      if (decoded.kind === 'missing') continue;
-      if (decoded.kind === 'expired') {
-        await this.#kv.deleteIfUnchanged(this.#recordKey(suffix), entry.raw, op);
-        continue;
+  /**
+   * Opens a usable candidate's token; one that cannot be decrypted is reported and skipped, one
+   * whose token `belongs` refuses (issued for another app key) is reported and quarantined.
+   */
+  async #openUsable(scope: string, found: FoundRecord, belongs?: (token: string) => boolean): Promise<string | undefined> {
+    const c = this.#c;
+    const key = c.keys.record(scope, found.record.id);
+    try {
+      const token = await c.io.open(key, found.sealed, found.record, 'findUsable', found.raw);
+      if (token !== undefined && belongs !== undefined && !belongs(token)) {
+        const err = new LsTokenError(ErrorCodes.CORRUPT_RECORD, `Token ${shortId(found.record.id)} is stored for this app key but was issued for another one: not adopted`, { field: 'appKeyId' });
+        await c.io.quarantine(key, found.record.id, found.raw, err, 'findUsable');
+        return undefined;
       }
-      const parsed = decoded.kind === 'corrupt' ? corruptEnvelopeAt(decoded.error, suffix) : parseRecordAt(decoded.value, suffix);
-      if (parsed instanceof LsTokenError) {
-        await this.#quarantine(suffix, entry.raw, parsed, op);
-        continue;
+      return token;
+    } catch (err) {
+      if (err instanceof LsTokenError && err.code === ErrorCodes.DECRYPT) {
+        c.report(err, { key, op: 'findUsable' });
+        return undefined;
       }
-      const { record } = parsed;
-      if (appKeyId !== undefined && record.appKeyId !== appKeyId) continue;
-      if (states !== undefined && !states.includes(record.state)) continue;
-      out.push(record);
+      throw err;
     }
-    return out.sort((a, b) => a.issuedAt - b.issuedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+}
+
+/** `appKeyId` when it can scope keys, else `null` (a filter naming such an id matches nothing). */
+function validScopeOrNull(appKeyId: string): string | null {
+  try {
+    return validateScope(appKeyId);
+  } catch {
+    return null;
   }
 }

@@ -93,7 +93,7 @@ describe('an LS answering HTTP 500 twice, then succeeding', () => {
     const env = { LS_TOKEN_STORE: sqlite.url };
     const [list, status] = await Promise.all([h.run(['list'], { env }), h.run(['status'], { env })]);
     expect(list.code).toBe(0);
-    expect(lastLine(list.stdout)).toBe(`1 token in ${sqlite.url}; times KST (UTC+9)`);
+    expect(lastLine(list.stdout)).toBe(`1 token in ${sqlite.url} for ls ${h.mock.url}; times KST (UTC+9)`);
     expect(status.code).toBe(0);
     expect(lastLine(status.stdout)).toBe('health     ok');
     expect(status.stdout).toContain(`would adopt ${shortId(record.id)}`);

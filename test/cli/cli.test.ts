@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from '@jest/globals';
-import { appKeyId, shortId, tokenId } from '../../src/core/fingerprint.js';
+import { shortId, tokenId } from '../../src/core/fingerprint.js';
+import { appKeyIdFor } from '../../src/providers/provider.js';
+import { lsProvider } from '../../src/providers/ls.js';
 import type { TokenRecord } from '../../src/store/token-record.js';
 import { Progress } from '../../src/cli/progress.js';
 import { LS_DAILY_CUTOFF, LS_MAX_LIFETIME_MS, TokenPolicy } from '../../src/lifecycle/token-policy.js';
@@ -128,7 +130,7 @@ describe('issue', () => {
     expect(r.stdout).toContain('revokeAt');
     const { store } = openStore();
     const record = await store.get(id);
-    expect(record).toMatchObject({ state: 'active', appKeyId: appKeyId(APP_KEY) });
+    expect(record).toMatchObject({ state: 'active', appKeyId: appKeyIdFor(lsProvider, APP_KEY, h.mock.url) });
     expect(record!.ownerId).toMatch(/^ls-token-cli-/);
     // The command leaves the token alive: it is not revoked at exit.
     expect(h.mock.isActive(token!)).toBe(true);
@@ -170,13 +172,14 @@ describe('issue', () => {
 describe('list', () => {
   it('shows id, state, times, reason and live holders; --json has the records without tokens', async () => {
     const { store } = openStore();
-    const held = await seedToken(store, { issuedAt: Date.now() - 2 * HOUR });
+    // Keys are scoped by host: every token of this listing comes from the one mock the CLI is pointed at.
     await startMock({ reissue: 'independent' });
+    const held = await seedToken(store, { issuedAt: Date.now() - 2 * HOUR });
     const ended = await seedToken(store, { issuedAt: Date.now() - HOUR });
     await store.update(ended.record.id, { state: 'revoked', reason: 'manual' });
     const foreign = await seedToken(store, { appKey: OTHER_KEY, appSecretKey: OTHER_SECRET });
-    await hold(store, held.record.id, 'daemon-a');
-    await hold(store, held.record.id, 'daemon-b');
+    await hold(store, held.record.id, 'daemon-a', h.mock.url);
+    await hold(store, held.record.id, 'daemon-b', h.mock.url);
 
     const [table, json, all, revokedOnly, noKey] = await Promise.all([
       run(['list']),
@@ -192,7 +195,7 @@ describe('list', () => {
     expect(lines[1]).toMatch(new RegExp(`^${shortId(ended.record.id)}\\s+revoked\\s+\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d.*\\s+manual\\s+0$`));
     expect(lines[2]).toMatch(new RegExp(`^${shortId(held.record.id)}\\s+active\\s+.*\\s+-\\s+2$`));
     expect(table.stdout).not.toContain(shortId(foreign.record.id)); // another app key
-    expect(lines.at(-1)).toContain(`2 tokens in ${TEST_REDIS_URL}; times KST (UTC+9)`);
+    expect(lines.at(-1)).toContain(`2 tokens in ${TEST_REDIS_URL} for ls ${h.mock.url}; times KST (UTC+9)`); // the origin the keys are scoped by
 
     const rows = JSON.parse(json.stdout) as Array<TokenRecord & { holders: string[] }>;
     expect(rows.map((r) => r.id)).toEqual([ended.record.id, held.record.id]);
@@ -319,7 +322,7 @@ describe('sweep', () => {
     const owed = await seedToken(store, { issuedAt: now - 4 * HOUR });
     await store.update(owed.record.id, { state: 'revoking', reason: 'shutdown' });
     const held = await seedToken(store, { issuedAt: now - 2 * HOUR });
-    await hold(store, held.record.id, 'daemon-live');
+    await hold(store, held.record.id, 'daemon-live', h.mock.url);
     const orphan = await seedToken(store, { issuedAt: now - HOUR });
 
     const r = await run(['sweep', '--revoke-shared']);
@@ -367,7 +370,7 @@ describe('status', () => {
     const now = Date.now();
     const due = await seedToken(store, { issuedAt: now - 2 * HOUR, revokeAt: now - 1_000 });
     const newest = await seedToken(store, { issuedAt: now - HOUR });
-    await hold(store, newest.record.id, 'daemon-x');
+    await hold(store, newest.record.id, 'daemon-x', h.mock.url);
     const [json, text] = await Promise.all([run(['status', '--json'], { env: { LS_APPSECRETKEY: undefined } }), run(['status'])]);
     expect(json.code).toBe(0);
     const s = JSON.parse(json.stdout) as {
@@ -385,6 +388,8 @@ describe('status', () => {
       expect.arrayContaining([expect.objectContaining({ id: due.record.id, action: 'revoke' }), expect.objectContaining({ id: newest.record.id, action: 'adopt' })]),
     );
     expect(s.liveInstances).toEqual(['daemon-x']);
+    expect(s).toMatchObject({ origin: h.mock.url }); // the host the keys are scoped by
+    expect(text.stdout).toMatch(new RegExp(`^origin +ls ${h.mock.url}$`, 'm'));
     expect(text.stdout).toContain(`would adopt ${shortId(newest.record.id)} (shared with daemon-x)`);
     expect(text.stdout).toMatch(new RegExp(`revoke\\s+${shortId(due.record.id)}\\s+due`));
     // status changes nothing
@@ -417,12 +422,12 @@ describe('status --prometheus (for a textfile collector)', () => {
   it('prints the store-side figures in Prometheus text format: tokens by state, leases, owed revocations, health', async () => {
     const { store } = openStore();
     const held = await seedToken(store, { ownerId: null });
-    await hold(store, held.record.id, 'daemon-p');
+    await hold(store, held.record.id, 'daemon-p', h.mock.url);
     const gone = await seedToken(store, { ownerId: 'daemon-gone-7' });
     await store.update(gone.record.id, { state: 'revoking', reason: 'shutdown' });
     const r = await run(['status', '--prometheus', '--exit-code']);
     expect(r.code).toBe(1); // --exit-code still follows the health
-    const id = appKeyId(APP_KEY);
+    const id = appKeyIdFor(lsProvider, APP_KEY, h.mock.url); // the scope the CLI reads: provider and origin
     const sample = (name: string, extra = ''): number => {
       const line = r.stdout.split('\n').find((l) => l.startsWith(`${name}{provider="ls",app_key_id="${id}"${extra}} `));
       expect(line).toBeDefined();

@@ -20,7 +20,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from '@jest/globals';
 import { createKeyv } from '@keyv/redis';
 import type { Keyv } from 'keyv';
-import { appKeyId } from '../../src/core/fingerprint.js';
+import { appKeyIdFor } from '../../src/providers/provider.js';
+import { lsProvider } from '../../src/providers/ls.js';
 import { leaseKey } from '../../src/lifecycle/fleet.js';
 import { LsOAuthClient } from '../../src/ls/ls-client.js';
 import { TokenStore } from '../../src/store/token-store.js';
@@ -103,7 +104,7 @@ export async function seedToken(
     const issuedAt = over.issuedAt ?? t.issuedAt;
     const record = await store.put(
       {
-        appKeyId: appKeyId(over.appKey ?? APP_KEY),
+        appKeyId: appKeyIdFor(lsProvider, over.appKey ?? APP_KEY, mock.url),
         tokenType: t.tokenType,
         issuedAt,
         expiresAt: t.expiresAt,
@@ -119,9 +120,11 @@ export async function seedToken(
 }
 
 /** Marks `instanceId` alive and holding token `id`, as a running lifecycle's heartbeat does. */
-export async function hold(store: TokenStore, id: string, instanceId: string): Promise<void> {
-  await store.setMeta(`instance:${instanceId}`, { pid: 1, at: Date.now() }, 60_000);
-  await store.setMeta(leaseKey(appKeyId(APP_KEY), id, instanceId), { instanceId, at: Date.now() }, 60_000);
+export async function hold(store: TokenStore, id: string, instanceId: string, baseUrl: string): Promise<void> {
+  const scope = appKeyIdFor(lsProvider, APP_KEY, baseUrl);
+  const view = store.forAppKey(scope);
+  await view.setMeta(`instance:${instanceId}`, { pid: 1, at: Date.now() }, 60_000);
+  await view.setMeta(leaseKey(scope, id, instanceId), { instanceId, at: Date.now() }, 60_000);
 }
 
 /** The last non-empty line of `text`. */

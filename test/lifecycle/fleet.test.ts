@@ -76,7 +76,7 @@ async function coldFleet(names: string[], env: Record<string, string> = {}): Pro
 
 /** Lease keys of the test's namespace in Redis (one per live holder and token). */
 async function leaseKeys(): Promise<string[]> {
-  return raw.keys(`${namespace}::ls-token:meta:lease:*`);
+  return raw.keys(`${namespace}::ls-token:*:meta:lease:*`);
 }
 
 /** A token store on the test's namespace, to read records as another process would. */

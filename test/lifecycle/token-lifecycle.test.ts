@@ -6,6 +6,7 @@ import type { LifecycleEvents } from '../../src/core/events.js';
 import { tokenId } from '../../src/core/fingerprint.js';
 import { LsOAuthClient } from '../../src/ls/ls-client.js';
 import { TokenLifecycle, type TokenLifecycleOptions } from '../../src/lifecycle/token-lifecycle.js';
+import { TokenStore } from '../../src/store/token-store.js';
 import { startMockLsServer, type MockLsServer, type MockLsServerOptions } from '../../src/testing/index.js';
 import { STORE_BACKENDS, type StoreBackend } from '../helpers/store-backends.js';
 
@@ -321,7 +322,11 @@ describe('TokenLifecycle against the mock LS server', () => {
       const keyv = backend.makeKeyv();
       const a = make({ store: keyv });
       const token = await a.getAccessToken();
-      await backend.writeRaw(`ls-token:tok:${'f'.repeat(64)}`, '{"value":"{not json","expires":null}');
+      // A record of this app key (listed by its index) that has gone corrupt.
+      const view = new TokenStore({ keyv: backend.makeKeyv() }).forAppKey(a.appKeyId);
+      const t = Date.now() - 3_600_000;
+      const other = await view.put({ appKeyId: a.appKeyId, tokenType: 'Bearer', issuedAt: t, expiresAt: t + 7_200_000, revokeAt: t + 3_000_000 }, 'planted-token');
+      await backend.writeRaw(view.recordKey(other.id), '{"value":"{not json","expires":null}');
       const errored = nextEvent(a, 'error');
       const list = await a.list();
       expect(list.map((r) => r.id)).toEqual([tokenId(token)]);

@@ -6,6 +6,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
 import axios, { type AxiosAdapter } from 'axios';
+import { legacyAppKeyIdFor } from '../../src/providers/provider.js';
 import { ErrorCodes, LsTokenError, OAuthClient, appKeyId, appKeyIdFor, kisProvider, kiwoomProvider, lsProvider, rejectedTokenOf, resolveProvider, type ProviderName } from '../../src/index.js';
 import { parseKstCompact, parseKstDateTime } from '../../src/providers/kst.js';
 import { createKisModel, createKiwoomModel, createLsModel, mockAxiosAdapter, type MockModel } from '../../src/testing/index.js';
@@ -169,12 +170,22 @@ describe('what each provider decides', () => {
     expect(kiwoomProvider.checkAccessToken(kiwoom.slice(0, 10), KEY).ok).toBe(false);
   });
 
-  it('scopes store keys by provider and environment; LS keeps its pre-provider key', () => {
-    expect(appKeyIdFor(lsProvider, KEY, 'http://127.0.0.1:9')).toBe(appKeyId(KEY));
+  it('scopes store keys by provider and the normalised origin of the base URL', () => {
+    const ls = appKeyIdFor(lsProvider, KEY);
+    expect(ls).toBe(appKeyId(KEY, 'ls:https://openapi.ls-sec.co.kr:8080'));
+    // Same origin however it is spelt: case, path, the scheme's default port.
+    expect(appKeyIdFor(lsProvider, KEY, 'HTTPS://OpenAPI.ls-sec.co.kr:8080/oauth2/')).toBe(ls);
+    expect(appKeyIdFor(kisProvider, KEY, 'https://openapi.koreainvestment.com:443')).toBe(appKeyIdFor(kisProvider, KEY, 'https://openapi.koreainvestment.com'));
+    // Another host (a dev mock, a proxy, a typo) never shares the production keys.
+    expect(appKeyIdFor(lsProvider, KEY, 'http://127.0.0.1:9')).not.toBe(ls);
+    expect(appKeyIdFor(lsProvider, KEY, 'http://127.0.0.1:9')).not.toBe(appKeyIdFor(lsProvider, KEY, 'http://127.0.0.1:10'));
     const real = appKeyIdFor(kisProvider, KEY);
     const mock = appKeyIdFor(kisProvider, KEY, 'https://openapivts.koreainvestment.com:29443');
-    expect(new Set([appKeyId(KEY), real, mock, appKeyIdFor(kiwoomProvider, KEY), appKeyIdFor(kiwoomProvider, KEY, 'https://mockapi.kiwoom.com')]).size).toBe(5);
-    expect(appKeyIdFor(kisProvider, KEY, 'http://127.0.0.1:8080')).toBe(real); // anything but the mock host is real
+    expect(new Set([ls, appKeyId(KEY), real, mock, appKeyIdFor(kiwoomProvider, KEY), appKeyIdFor(kiwoomProvider, KEY, 'https://mockapi.kiwoom.com')]).size).toBe(6);
+    expect(appKeyIdFor(kisProvider, KEY, 'http://127.0.0.1:8080')).not.toBe(real);
+    // What 0.1.x used, for the migration: LS unscoped, KIS and Kiwoom by environment.
+    expect(legacyAppKeyIdFor(lsProvider, KEY, 'http://127.0.0.1:9')).toBe(appKeyId(KEY));
+    expect(legacyAppKeyIdFor(kisProvider, KEY, 'http://127.0.0.1:8080')).toBe(appKeyId(KEY, 'kis:real'));
   });
 
   it('applies each provider\'s credential limits (KIS appsecret up to 180; LS appsecretkey up to 36)', () => {

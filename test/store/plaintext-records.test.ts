@@ -49,7 +49,7 @@ describe.each(STORE_BACKENDS)('plaintext records in an encrypted store on $name'
     expect(errors).toHaveLength(1);
     expect(errors[0]!.err).toMatchObject({ code: ErrorCodes.DECRYPT, field: 'token.alg' });
     expect(errors[0]!.err.message).toContain('acceptPlaintextRecords');
-    expect(errors[0]!.ctx).toEqual({ key: secure.recordKey(id), op: 'findUsable' });
+    expect(errors[0]!.ctx).toEqual({ key: secure.recordKey(id, 'app'), op: 'findUsable' });
     expect(errors[0]!.err.message).not.toContain(planted);
 
     let caught: unknown;
@@ -79,7 +79,7 @@ describe.each(STORE_BACKENDS)('plaintext records in an encrypted store on $name'
     const migrating = new TokenStore({ keyv: backend.makeKeyv(), prefix: PREFIX, encryptionKey: KEY, acceptPlaintextRecords: true, onError });
     expect((await migrating.findUsable('app', Date.now()))?.token).toBe(legacy);
     expect(await migrating.getToken(id)).toBe(legacy);
-    const stored = async (): Promise<string> => (await backend.readRaw(`${PREFIX}:tok:${id}`)) ?? '';
+    const stored = async (): Promise<string> => (await backend.readRaw(`${PREFIX}:{app}:tok:${id}`)) ?? '';
     expect(await stored()).toContain(legacy);
     await migrating.update(id, { ownerId: 'inst-1' });
     // (The value of the key, not the whole SQLite file: SQLite may keep the old row in a free page.)

@@ -122,7 +122,7 @@ describe.each([...STORE_BACKENDS, ...REDIS_MODE_BACKENDS])('TokenStore on $name'
     expect(await store.get(rec.id)).toEqual(rec);
     expect(await store.getToken(rec.id)).toBe(token);
     expect(await store.list()).toEqual([rec]);
-    expect(await backend.readRaw(`${PREFIX}:tok:${rec.id}`)).toContain(rec.id);
+    expect(await backend.readRaw(`${PREFIX}:{app-a}:tok:${rec.id}`)).toContain(rec.id);
     expect(await store.get(tokenId('unknown'))).toBeUndefined();
     expect(await store.getToken(tokenId('unknown'))).toBeUndefined();
     expect(errors).toEqual([]);
@@ -132,11 +132,15 @@ describe.each([...STORE_BACKENDS, ...REDIS_MODE_BACKENDS])('TokenStore on $name'
     const token = makeToken();
     const first = await store.put(newInput({ ownerId: 'first' }), token);
     await store.update(first.id, { attempts: 2 });
-    const again = await store.put(newInput({ ownerId: 'second', appKeyId: 'other' }), token);
+    const again = await store.put(newInput({ ownerId: 'second' }), token);
     expect(again.ownerId).toBe('first');
     expect(again.appKeyId).toBe('app-a');
     expect(again.attempts).toBe(2);
     expect(await store.list()).toHaveLength(1);
+    // Records are kept per app key: the same token under another app key is another record.
+    const elsewhere = await store.put(newInput({ ownerId: 'second', appKeyId: 'other' }), token);
+    expect(elsewhere).toMatchObject({ ownerId: 'second', appKeyId: 'other', attempts: 0 });
+    expect(await store.list({ appKeyId: 'app-a' })).toEqual([expect.objectContaining({ ownerId: 'first' })]);
   });
 
   it('updates with a patch, sets updatedAt, and honours expectStates', async () => {
@@ -200,8 +204,8 @@ describe.each([...STORE_BACKENDS, ...REDIS_MODE_BACKENDS])('TokenStore on $name'
     const ended = await timed.put(newInput({}, t0), makeToken());
     await timed.update(ended.id, { state: 'revoked', reason: 'logout' });
 
-    const ttlEnded = await backend.nativeTtlMs(`${PREFIX}:tok:${ended.id}`);
-    const ttlActive = await backend.nativeTtlMs(`${PREFIX}:tok:${active.id}`);
+    const ttlEnded = await backend.nativeTtlMs(`${PREFIX}:{app-a}:tok:${ended.id}`);
+    const ttlActive = await backend.nativeTtlMs(`${PREFIX}:{app-a}:tok:${active.id}`);
     if (backend.name.startsWith('redis')) {
       // Redis enforces the TTL natively: check it is what we asked for. It is also the only judge
       // (a jump of this host's clock is skew, not time passing: see skewed-expiry.test.ts).
@@ -220,7 +224,7 @@ describe.each([...STORE_BACKENDS, ...REDIS_MODE_BACKENDS])('TokenStore on $name'
     expect(await timed.get(ended.id)).toBeUndefined();
     expect((await timed.list()).map((r) => r.id)).toEqual([active.id]);
     // The expired entry was removed from the backend, not just hidden.
-    expect(await backend.readRaw(`${PREFIX}:tok:${ended.id}`)).toBeUndefined();
+    expect(await backend.readRaw(`${PREFIX}:{app-a}:tok:${ended.id}`)).toBeUndefined();
 
     jest.setSystemTime(t0 + HOUR + retainMs + 5_000);
     expect(await timed.list()).toEqual([]);
@@ -285,10 +289,10 @@ describe.each([...STORE_BACKENDS, ...REDIS_MODE_BACKENDS])('TokenStore on $name'
     const reported: LsTokenError[] = [];
     const watched = new TokenStore({ keyv, prefix: PREFIX, encryptionKey: KEY_A, onError: (err) => void reported.push(err) });
     const rec2 = await secure.put(newInput(), makeToken());
-    const raw1 = JSON.parse((await backend.readRaw(`${PREFIX}:tok:${rec.id}`))!) as { value: { token: unknown } };
-    const raw2 = JSON.parse((await backend.readRaw(`${PREFIX}:tok:${rec2.id}`))!) as { value: { token: unknown } };
+    const raw1 = JSON.parse((await backend.readRaw(`${PREFIX}:{app-a}:tok:${rec.id}`))!) as { value: { token: unknown } };
+    const raw2 = JSON.parse((await backend.readRaw(`${PREFIX}:{app-a}:tok:${rec2.id}`))!) as { value: { token: unknown } };
     raw2.value.token = raw1.value.token;
-    await backend.writeRaw(`${PREFIX}:tok:${rec2.id}`, JSON.stringify(raw2));
+    await backend.writeRaw(`${PREFIX}:{app-a}:tok:${rec2.id}`, JSON.stringify(raw2));
     expect(await watched.getToken(rec2.id)).toBeUndefined();
     expect(reported.map((e) => [e.code, e.field])).toEqual([[ErrorCodes.DECRYPT, 'token.binding']]);
     expect(await secure.get(rec2.id)).toBeUndefined();
@@ -299,7 +303,7 @@ describe.each([...STORE_BACKENDS, ...REDIS_MODE_BACKENDS])('TokenStore on $name'
     const goodTokens = [makeToken(), makeToken(), makeToken()];
     const t0 = Date.now();
     const good = await Promise.all(goodTokens.map((tok, i) => store.put(newInput({ issuedAt: t0 + i }, t0), tok)));
-    const validRaw = (await backend.readRaw(`${PREFIX}:tok:${good[0]!.id}`))!;
+    const validRaw = (await backend.readRaw(`${PREFIX}:{app-a}:tok:${good[0]!.id}`))!;
     const validValue = (JSON.parse(validRaw) as { value: Record<string, unknown> }).value;
 
     const badTokens = Array.from({ length: 5 }, () => makeToken());
@@ -311,7 +315,7 @@ describe.each([...STORE_BACKENDS, ...REDIS_MODE_BACKENDS])('TokenStore on $name'
       [bad[3]!, validRaw.slice(0, Math.floor(validRaw.length / 2))],
       [bad[4]!, validRaw], // a record copied under another id
     ];
-    for (const [id, raw] of cases) await backend.writeRaw(`${PREFIX}:tok:${id}`, raw);
+    for (const [id, raw] of cases) await backend.writeRaw(`${PREFIX}:{app-a}:tok:${id}`, raw);
 
     const listed = await store.list();
     expect(listed.map((r) => r.id)).toEqual(good.map((r) => r.id));
@@ -320,7 +324,7 @@ describe.each([...STORE_BACKENDS, ...REDIS_MODE_BACKENDS])('TokenStore on $name'
     const byKey = new Map(errors.map((e) => [e.ctx.key, e]));
     const expectedFields = ['json', 'schema', 'appKeyId', 'json', 'id'];
     bad.forEach((id, i) => {
-      const e = byKey.get(`${PREFIX}:tok:${id}`);
+      const e = byKey.get(`${PREFIX}:{app-a}:tok:${id}`);
       expect(e?.err.code).toBe(ErrorCodes.CORRUPT_RECORD);
       expect(e?.err.field).toBe(expectedFields[i]);
       expect(e?.ctx.op).toBe('list');
@@ -329,7 +333,7 @@ describe.each([...STORE_BACKENDS, ...REDIS_MODE_BACKENDS])('TokenStore on $name'
       for (const tok of [...goodTokens, ...badTokens]) expect(JSON.stringify(err.toJSON())).not.toContain(tok);
     }
     for (const id of bad) {
-      expect(await backend.readRaw(`${PREFIX}:tok:${id}`)).toBeUndefined();
+      expect(await backend.readRaw(`${PREFIX}:{app-a}:tok:${id}`)).toBeUndefined();
       expect(await backend.readRaw(store.quarantineKey(id))).toBeDefined();
     }
     const q = await keyv.get(store.quarantineKey(bad[0]!));
@@ -344,7 +348,7 @@ describe.each([...STORE_BACKENDS, ...REDIS_MODE_BACKENDS])('TokenStore on $name'
   it('reads a corrupt record as undefined, reports and quarantines it; put then writes a fresh one', async () => {
     const token = makeToken();
     const id = tokenId(token);
-    await backend.writeRaw(`${PREFIX}:tok:${id}`, JSON.stringify({ value: { schema: 1, id, state: 'zombie' } }));
+    await backend.writeRaw(`${PREFIX}:{app-a}:tok:${id}`, JSON.stringify({ value: { schema: 1, id, state: 'zombie' } }));
     expect(await store.get(id)).toBeUndefined();
     expect(errors.map((e) => [e.err.code, e.ctx.op])).toEqual([[ErrorCodes.CORRUPT_RECORD, 'get']]);
     expect(await backend.readRaw(store.quarantineKey(id))).toBeDefined();
@@ -383,7 +387,7 @@ describe.each([...STORE_BACKENDS, ...REDIS_MODE_BACKENDS])('TokenStore on $name'
     const old = await b.put(newInput({ issuedAt: t0 - HOUR }), oldTok);
     const newer = await a.put(newInput({ issuedAt: t0 }), makeToken());
     expect(await b.findUsable('app-a', t0)).toEqual({ record: old, token: oldTok });
-    expect(errors.map((e) => [e.err.code, e.ctx.key])).toEqual([[ErrorCodes.DECRYPT, `${PREFIX}:tok:${newer.id}`]]);
+    expect(errors.map((e) => [e.err.code, e.ctx.key])).toEqual([[ErrorCodes.DECRYPT, `${PREFIX}:{app-a}:tok:${newer.id}`]]);
   });
 
   it('stores, lists, expires and deletes meta values apart from records', async () => {
@@ -473,8 +477,8 @@ describe('TokenStore options', () => {
     expect(store.encrypted).toBe(false);
     const token = makeToken();
     const rec = await store.put(newInput(), token);
-    expect(store.recordKey(rec.id)).toBe(`ls-token:tok:${rec.id}`);
-    expect(await store.keyv.get(`ls-token:tok:${rec.id}`)).toMatchObject({ id: rec.id, token: { alg: 'none', data: token } });
+    expect(store.recordKey(rec.id)).toBe(`ls-token:{app-a}:tok:${rec.id}`);
+    expect(await store.keyv.get(`ls-token:{app-a}:tok:${rec.id}`)).toMatchObject({ id: rec.id, token: { alg: 'none', data: token } });
     expect(await store.getToken(rec.id)).toBe(token);
   });
 

@@ -4,7 +4,7 @@
  * shows a raw token; needs no app secret.
  */
 import { shortId } from '../../core/fingerprint.js';
-import { appKeyIdFor } from '../../providers/provider.js';
+import { appKeyIdFor, normalisedOrigin } from '../../providers/provider.js';
 import { PROVIDERS } from '../../providers/registry.js';
 import { TOKEN_STATES, type TokenRecord, type TokenState } from '../../store/token-record.js';
 import { leaseHolders } from '../../lifecycle/fleet.js';
@@ -12,6 +12,7 @@ import { usageError } from '../args.js';
 import { readBaseUrl, readStoreConfig } from '../config.js';
 import { type Command, withStore } from '../context.js';
 import { formatShortTime, formatTable } from '../format.js';
+import { WalkProgress } from '../progress.js';
 
 function parseStates(text: string | undefined): TokenState[] | undefined {
   if (text === undefined) return undefined;
@@ -31,11 +32,21 @@ export const listCommand: Command = async (ctx) => {
   // Records are kept per provider and environment (KIS, Kiwoom: real or mock host) as well as app key.
   const appKeyId = appKey === undefined || cfg.flag('all') ? undefined : appKeyIdFor(PROVIDERS[cfg.provider()], appKey, readBaseUrl(cfg, true));
   const style = { utc: cfg.flag('utc') };
+  // Keys are scoped by the host too: say which one was listed.
+  const origin = appKeyId === undefined ? undefined : `${cfg.provider()} ${normalisedOrigin(readBaseUrl(cfg, true) ?? PROVIDERS[cfg.provider()].baseUrls.real)}`;
 
   return withStore(ctx, storeCfg, 'refuse', async (s) => {
-    const records: TokenRecord[] = await s.store.list({ ...(appKeyId === undefined ? {} : { appKeyId }), ...(states === undefined ? {} : { states }) });
+    // Without an app key the whole store is walked: on a terminal, show how far once it is slow.
+    const walk = new WalkProgress({ write: (t) => out.streams.stderr.write(out.redact(t)) }, appKeyId === undefined && out.streams.stderr.isTTY === true, 'list --all');
+    const records: TokenRecord[] = await s.store
+      .list({ ...(appKeyId === undefined ? {} : { appKeyId }), ...(states === undefined ? {} : { states }) }, { onProgress: (n) => walk.seen(n) })
+      .finally(() => walk.finish());
     records.sort((a, b) => b.issuedAt - a.issuedAt || (a.id < b.id ? -1 : 1));
-    const holders = await leaseHolders(s.store, appKeyId);
+    const holders = new Map<string, string[]>();
+    // Leases are kept per app key: read those of each app key listed (one, or every one with --all).
+    for (const id of appKeyId === undefined ? new Set(records.map((r) => r.appKeyId)) : [appKeyId]) {
+      for (const [tokenId, ids] of await leaseHolders(s.store.forAppKey(id), id)) holders.set(tokenId, ids);
+    }
     if (cfg.flag('json')) {
       out.json(records.map((r) => ({ ...r, holders: holders.get(r.id) ?? [] })));
       return 0;
@@ -56,7 +67,7 @@ export const listCommand: Command = async (ctx) => {
     out.out(formatTable(['ID', 'STATE', 'ISSUED', 'EXPIRES', 'REVOKE AT', 'REASON', 'HOLDERS'], rows));
     const failed = records.filter((r) => r.state === 'failed' && r.lastError !== null);
     for (const r of failed) out.out(`  ${shortId(r.id)} failed: ${r.lastError!.code}: ${r.lastError!.message}`);
-    out.out(`${records.length} token${records.length === 1 ? '' : 's'} in ${s.display}; times ${style.utc ? 'UTC' : 'KST (UTC+9)'}`);
+    out.out(`${records.length} token${records.length === 1 ? '' : 's'} in ${s.display}${origin === undefined ? '' : ` for ${origin}`}; times ${style.utc ? 'UTC' : 'KST (UTC+9)'}`);
     return 0;
   });
 };

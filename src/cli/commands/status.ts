@@ -8,7 +8,7 @@
  * schedule. Times are judged by this host's clock (a lifecycle also corrects for LS's).
  */
 import { shortId } from '../../core/fingerprint.js';
-import { appKeyIdFor, type ProviderDefinition } from '../../providers/provider.js';
+import { appKeyIdFor, normalisedOrigin, type ProviderDefinition } from '../../providers/provider.js';
 import { PROVIDERS } from '../../providers/registry.js';
 import { TOKEN_STATES, type TokenRecord, type TokenState } from '../../store/token-record.js';
 import { readBaseUrl, readStoreConfig, requireAppKey } from '../config.js';
@@ -162,12 +162,15 @@ export const statusCommand: Command = async (ctx) => {
   const style = { utc: cfg.flag('utc') };
   const provider = PROVIDERS[cfg.provider()];
   const appKeyId = appKeyIdFor(provider, appKey, readBaseUrl(cfg, true));
+  // Store keys are scoped by the host as well as the app key: show which one.
+  const origin = normalisedOrigin(readBaseUrl(cfg, true) ?? provider.baseUrls.real);
 
   return withStore(ctx, storeCfg, 'refuse', async (s) => {
     const now = ctx.now();
     const records = await s.store.list({ appKeyId });
-    const holders = await leaseHolders(s.store, appKeyId);
-    const alive = await liveInstances(s.store);
+    const scoped = s.store.forAppKey(appKeyId);
+    const holders = await leaseHolders(scoped, appKeyId);
+    const alive = await liveInstances(scoped);
     const plan = planStatus({ records, holders, alive, now, refreshMarginMs, provider });
     const health = storeHealth(records, alive, now, provider);
     const code = cfg.flag('exit-code') && !health.ok ? 1 : 0;
@@ -176,10 +179,11 @@ export const statusCommand: Command = async (ctx) => {
       return code;
     }
     if (cfg.flag('json')) {
-      out.json({ appKeyId, store: s.display, namespace: storeCfg.namespace, now, liveInstances: [...alive].sort(), holders: Object.fromEntries(holders), ...plan, health });
+      out.json({ appKeyId, origin, store: s.display, namespace: storeCfg.namespace, now, liveInstances: [...alive].sort(), holders: Object.fromEntries(holders), ...plan, health });
       return code;
     }
     out.out(`app key    ${appKeyId} (hash)`);
+    out.out(`origin     ${cfg.provider()} ${origin}`);
     out.out(`store      ${s.display}, namespace ${storeCfg.namespace}`);
     out.out(`now        ${formatTime(now, style)}`);
     out.out(`records    ${TOKEN_STATES.map((st) => `${st} ${plan.counts[st]}`).join(', ')}`);

@@ -12,7 +12,9 @@ import { LsOAuthClient } from '../../../src/ls/ls-client.js';
 import { TokenLifecycle } from '../../../src/lifecycle/token-lifecycle.js';
 import { TokenStore } from '../../../src/store/token-store.js';
 import { ErrorCodes, isLsTokenError } from '../../../src/core/errors.js';
-import { appKeyId, tokenId } from '../../../src/core/fingerprint.js';
+import { tokenId } from '../../../src/core/fingerprint.js';
+import { appKeyIdFor } from '../../../src/providers/provider.js';
+import { lsProvider } from '../../../src/providers/ls.js';
 import { startMockLsServer } from '../../../src/testing/index.js';
 import { createMemoryBackend, createRedisBackend, createSqliteBackend, type StoreBackend } from '../../helpers/store-backends.js';
 import { EventLog, SENTINEL_SECRET, emptyResult, waitFor, type ScenarioResult, type SecretCorpus } from '../lib.js';
@@ -31,12 +33,13 @@ async function onBackend(name: string, backend: StoreBackend, corpus: SecretCorp
   let lc: TokenLifecycle | undefined;
   try {
     // What a crashed process left: valid, due records...
-    const writer = new TokenStore({ keyv: backend.makeKeyv() });
+    const scope = appKeyIdFor(lsProvider, appKey, mock.url);
+    const writer = new TokenStore({ keyv: backend.makeKeyv() }).forAppKey(scope);
     const tokens = await Promise.all(Array.from({ length: VALID }, async () => (await issuer.issueToken()).accessToken));
     corpus.addTokens(tokens);
     const now = Date.now();
     for (const t of tokens) {
-      await writer.put({ appKeyId: appKeyId(appKey), tokenType: 'Bearer', issuedAt: now - 60_000, expiresAt: now + 3_600_000, revokeAt: now - 1_000, ownerId: 'crashed-instance' }, t);
+      await writer.put({ appKeyId: scope, tokenType: 'Bearer', issuedAt: now - 60_000, expiresAt: now + 3_600_000, revokeAt: now - 1_000, ownerId: 'crashed-instance' }, t);
     }
     // ...and damaged ones, written past keyv.
     const validRaw = (await backend.readRaw(writer.recordKey(tokenId(tokens[0]!))))!;
@@ -53,7 +56,8 @@ async function onBackend(name: string, backend: StoreBackend, corpus: SecretCorp
     ];
     const badIds: string[] = [];
     for (const [, make] of damaged) {
-      const id = tokenId(fakeToken());
+      // Listed by the app key's index (written through the store), then damaged.
+      const id = (await writer.put({ appKeyId: scope, tokenType: 'Bearer', issuedAt: now - 120_000, expiresAt: now + 3_600_000, revokeAt: now - 1_000 }, fakeToken())).id;
       badIds.push(id);
       await backend.writeRaw(writer.recordKey(id), make(id));
     }
