@@ -11,6 +11,7 @@
  * stretch or shrink a real wait on a real store.
  */
 import { ErrorCodes, LsTokenError } from '../core/errors.js';
+import { markStoreTimeout } from '../store/store-call.js';
 
 const skippedSteps = new WeakSet<object>();
 
@@ -19,6 +20,7 @@ function storeLate(op: string, ms: number, skipped: boolean): LsTokenError {
   const why = skipped ? 'skipped: the store did not answer an earlier step of this issuance' : `did not answer within ${Math.round(ms)} ms`;
   const err = new LsTokenError(ErrorCodes.STORE, `Token store ${op} ${why}`, { retryable: true });
   if (skipped) skippedSteps.add(err);
+  else markStoreTimeout(err); // a timeout like any bounded store call's: health() counts it from the error event
   return err;
 }
 

@@ -14,6 +14,12 @@ export function isStoreTimeout(err: unknown): boolean {
   return typeof err === 'object' && err !== null && timeouts.has(err);
 }
 
+/** Marks `err` as a store call that did not answer in time (for the bounds kept elsewhere, e.g. the issue path's one deadline). */
+export function markStoreTimeout<E extends object>(err: E): E {
+  timeouts.add(err);
+  return err;
+}
+
 /**
  * `call`, or an `ERR_STORE` rejection (retryable) when it has not settled within `ms`. The timer
  * is unref'd: a pending store call never keeps the process alive on its own.
