@@ -36,7 +36,8 @@ export function createSetupBackend(setup: RedisSetup): StoreBackend {
     },
     dumpAll: async () => {
       const keys = await setup.keys(`${namespace}::*`);
-      const values = await Promise.all(keys.map((k) => setup.command(k, ['GET', k])));
+      // Strings only (as MGET reads them on one node): the app key's index is a sorted set.
+      const values = await Promise.all(keys.map(async (k) => ((await setup.command(k, ['TYPE', k])) === 'string' ? setup.command(k, ['GET', k]) : null)));
       return JSON.stringify(keys.map((k, i) => [k, values[i]]));
     },
     nativeTtlMs: async (key) => (await setup.command(physical(key), ['PTTL', physical(key)])) as number,
