@@ -32,10 +32,20 @@ function input(appKeyId: string, t0 = Date.now()) {
   return { appKeyId, tokenType: 'Bearer', issuedAt: t0, expiresAt: t0 + 10 * HOUR, revokeAt: t0 + 9 * HOUR };
 }
 
-/** Rewrites fields of the stored value of record `id`, as whoever can write to the store could. */
+/**
+ * Rewrites fields of the stored value of record `id`, as whoever can write to the store could. A
+ * new `appKeyId` moves the record where that app key's lookups find it (its key under the app
+ * key's hash tag, and its current-token pointer): the relabel attack in the store's layout.
+ */
 async function rewrite(store: TokenStore, id: string, change: Record<string, unknown>): Promise<void> {
   const key = store.recordKey(id);
   const value = (await store.keyv.get(key)) as Record<string, unknown>;
+  const to = change['appKeyId'];
+  if (typeof to === 'string') {
+    await store.keyv.set(store.recordKey(id, to), { ...value, ...change });
+    await store.forAppKey(to).setMeta('current', { id, issuedAt: value['issuedAt'] });
+    return;
+  }
   await store.keyv.set(key, { ...value, ...change });
 }
 
@@ -69,7 +79,8 @@ describe('the seal binds the record identity', () => {
     expect(await store.findUsable('id-A', Date.now())).toBeUndefined();
     expect(errors.map((e) => [e.err.code, e.err.field, e.ctx.op])).toEqual([[ErrorCodes.DECRYPT, 'token.binding', 'findUsable']]);
     expect(errors[0]!.err.message).not.toContain(tokenB);
-    expect(await store.get(b.id)).toBeUndefined();
+    expect(await keyv.get(store.recordKey(b.id, 'id-A'))).toBeUndefined(); // the relabelled copy is gone...
+    expect(await store.get(b.id)).toMatchObject({ appKeyId: 'id-B', state: 'active' }); // ...B's own record untouched
     expect(await keyv.get(store.quarantineKey(b.id))).toMatchObject({ code: ErrorCodes.DECRYPT, field: 'token.binding' });
   });
 
@@ -172,7 +183,7 @@ describe.each([
     const tokenB = ((await res.json()) as { access_token: string }).access_token;
     const now = Date.now();
     const recB = await b.store.put({ appKeyId: b.appKeyId, tokenType: 'Bearer', issuedAt: now, expiresAt: now + 10 * HOUR, revokeAt: now + 9 * HOUR, ownerId: 'b' }, tokenB);
-    await rewrite(a.store, recB.id, { appKeyId: a.appKeyId });
+    await rewrite(b.store, recB.id, { appKeyId: a.appKeyId });
 
     if (encryptionKey === undefined) {
       // Nothing stops a revoke of the relabelled record by the seal here: it is not sent with A's credentials.
