@@ -9,8 +9,8 @@
 import { type Clock, systemClock } from '../core/clock.js';
 import { type LsTokenError } from '../core/errors.js';
 import type { SecretRedactor } from '../core/redact.js';
-import { LsOAuthClient } from '../ls/ls-client.js';
-import { lsProvider } from '../providers/ls.js';
+import { LsOAuthClient } from '../providers/ls/ls-client.js';
+import { lsProvider } from '../providers/ls/ls-provider.js';
 import { OAuthClient } from '../providers/oauth-client.js';
 import { appKeyIdFor, type ProviderDefinition } from '../providers/provider.js';
 import { type EventSink, RevocationScheduler } from '../schedule/revocation-scheduler.js';

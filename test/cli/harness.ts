@@ -22,7 +22,7 @@ import { createKeyv } from '@keyv/redis';
 import type { Keyv } from 'keyv';
 import { appKeyId } from '../../src/core/fingerprint.js';
 import { leaseKey } from '../../src/lifecycle/fleet.js';
-import { LsOAuthClient } from '../../src/ls/ls-client.js';
+import { LsOAuthClient } from '../../src/providers/ls/ls-client.js';
 import { TokenStore } from '../../src/store/token-store.js';
 import type { TokenRecord } from '../../src/store/token-record.js';
 import { startMockLsServer, type MockLsServer, type MockLsServerOptions } from '../../src/testing/index.js';

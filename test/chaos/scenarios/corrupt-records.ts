@@ -8,7 +8,7 @@
  * past keyv. Then a fresh TokenLifecycle starts on the same store.
  */
 import { randomBytes } from 'node:crypto';
-import { LsOAuthClient } from '../../../src/ls/ls-client.js';
+import { LsOAuthClient } from '../../../src/providers/ls/ls-client.js';
 import { TokenLifecycle } from '../../../src/lifecycle/token-lifecycle.js';
 import { TokenStore } from '../../../src/store/token-store.js';
 import { ErrorCodes, isLsTokenError } from '../../../src/core/errors.js';

@@ -7,7 +7,7 @@
  * it went through the caller's scrubber (the client's `SecretRedactor`), so a gateway that echoes the
  * app secret or a token cannot get it into an error.
  */
-import { type ErrorCode, type LsTokenError, type TextScrubber } from '../core/errors.js';
+import { type ErrorCode, type LsTokenError, type TextScrubber } from '../../core/errors.js';
 import {
   B64TOKEN,
   JWT_ONLY,
@@ -25,11 +25,11 @@ import {
   type CodeReader,
   type Json,
   type RawResponse,
-} from '../providers/response-parts.js';
+} from '../response-parts.js';
 import { effectiveExpiry, readJwtClaims } from './jwt-claims.js';
 
-export { parseRetryAfter, rejectedTokenOf } from '../providers/response-parts.js';
-export type { RawResponse } from '../providers/response-parts.js';
+export { parseRetryAfter, rejectedTokenOf } from '../response-parts.js';
+export type { RawResponse } from '../response-parts.js';
 
 /** LS codes meaning the token is invalid, unknown or expired: on revoke, the goal is reached. */
 export const DEAD_TOKEN_CODES: ReadonlySet<string> = new Set(['IGW00121', 'IGW00122', 'IGW00123']);

@@ -4,13 +4,13 @@
  * {@link OAuthClient} with the LS provider.
  */
 import type { AxiosInstance } from 'axios';
-import type { Clock } from '../core/clock.js';
-import type { SecretRedactor } from '../core/redact.js';
-import { OAuthClient } from '../providers/oauth-client.js';
-import { lsProvider } from '../providers/ls.js';
+import type { Clock } from '../../core/clock.js';
+import type { SecretRedactor } from '../../core/redact.js';
+import { OAuthClient } from '../oauth-client.js';
+import { lsProvider } from './ls-provider.js';
 
-export { DEFAULT_MAX_RESPONSE_BYTES } from '../providers/oauth-client.js';
-export type { RequestOptions, TokenTypeHint } from '../providers/oauth-client.js';
+export { DEFAULT_MAX_RESPONSE_BYTES } from '../oauth-client.js';
+export type { RequestOptions, TokenTypeHint } from '../oauth-client.js';
 
 /** LS's production REST host. */
 export const LS_PRODUCTION_BASE_URL = 'https://openapi.ls-sec.co.kr:8080';

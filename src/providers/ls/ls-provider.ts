@@ -3,11 +3,11 @@
  * bodies, `appsecretkey`, `scope=oob`, tokens that die at 07:00 KST, and one live token per app key
  * (a new one kills the previous one). The parsing is LS's own (`ls-response`), unchanged.
  */
-import { checkLsAccessToken } from '../ls/access-token.js';
-import { extractLsCode, lsCodeClass, parseRevokeResponse, parseTokenResponse } from '../ls/ls-response.js';
-import { LS_DAILY_CUTOFF, LS_MAX_LIFETIME_MS } from '../lifecycle/token-policy.js';
-import type { ProviderDefinition } from './provider.js';
-import { JWT_ONLY, codeFromBody } from './response-parts.js';
+import { checkLsAccessToken } from './access-token.js';
+import { extractLsCode, lsCodeClass, parseRevokeResponse, parseTokenResponse } from './ls-response.js';
+import { LS_DAILY_CUTOFF, LS_MAX_LIFETIME_MS } from '../../lifecycle/token-policy.js';
+import type { ProviderDefinition } from '../provider.js';
+import { JWT_ONLY, codeFromBody } from '../response-parts.js';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' } as const;
 
