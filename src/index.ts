@@ -34,7 +34,7 @@ export type { CodeClass, RawResponse } from './providers/response-parts.js';
 export { TokenStore } from './store/token-store.js';
 export type { TokenStoreOptions, TokenStoreErrorContext, TokenListFilter, TokenUpdateOptions, MetaEntry } from './store/token-store.js';
 export { RECORD_SCHEMA_VERSION, ENDED_STATES, isEnded } from './store/token-record.js';
-export type { TokenRecord, TokenState, RevokeReason, NewTokenRecord, TokenRecordPatch, TokenRecordError } from './store/token-record.js';
+export type { TokenRecord, TokenState, NewTokenRecord, TokenRecordPatch, TokenRecordError } from './store/token-record.js';
 export { RevocationScheduler } from './schedule/revocation-scheduler.js';
 export type { RevocationSchedulerOptions, RetryPolicy, RevocationResult, DrainSummary, DrainOptions, EventSink, HeldTokens } from './schedule/revocation-scheduler.js';
 export { attachToAxios } from './integrations/axios-attach.js';
@@ -58,6 +58,7 @@ export type {
   ExpiredEvent,
   ErrorEvent,
   ErrorSummary,
+  RevokeReason,
 } from './core/events.js';
 export { tokenId, tokenFingerprint, appKeyId } from './core/fingerprint.js';
 export { readJwtClaims } from './providers/ls/jwt-claims.js';
