@@ -13,13 +13,14 @@ export type { TokenLifecycleOptions, ShutdownOptions, ShutdownSummary, NotRevoke
 export { logEvent } from './integrations/logger.js';
 export type { LifecycleLogger } from './integrations/logger.js';
 export { TokenPolicy, LS_DAILY_CUTOFF, LS_MAX_LIFETIME_MS, CUTOFF_WAIT_MS, nextCutoffAt } from './lifecycle/token-policy.js';
-export type { DailyCutoff, TokenPolicyOptions, TokenTimes, IssueDecision } from './lifecycle/token-policy.js';
+export type { TokenPolicyOptions, TokenTimes, IssueDecision } from './lifecycle/token-policy.js';
+export type { DailyCutoff, IssuedToken, RevokeResult } from './providers/types.js';
+export type { LsOAuthClientOptions } from './providers/client-options.js';
 export { ClockSkew } from './lifecycle/clock-skew.js';
 export type { ClockSample, ClockBounds, ClockSkewEstimate } from './lifecycle/clock-skew.js';
 export { LsOAuthClient, LS_PRODUCTION_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES } from './providers/ls/ls-client.js';
-export type { LsOAuthClientOptions, RequestOptions, TokenTypeHint } from './providers/ls/ls-client.js';
+export type { RequestOptions, TokenTypeHint } from './providers/ls/ls-client.js';
 export { rejectedTokenOf, MAX_TOKEN_LIFETIME_S } from './providers/ls/ls-response.js';
-export type { IssuedToken, RevokeResult } from './providers/ls/ls-response.js';
 export { OAuthClient } from './providers/oauth-client.js';
 export type { OAuthClientOptions } from './providers/oauth-client.js';
 export { appKeyIdFor, assertAccessToken, environmentOf } from './providers/provider.js';

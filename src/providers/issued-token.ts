@@ -7,7 +7,7 @@
  */
 import type { LsTokenError } from '../core/errors.js';
 import { readJwtClaims } from './ls/jwt-claims.js';
-import type { IssuedToken } from './ls/ls-response.js';
+import type { IssuedToken } from './types.js';
 import { B64TOKEN, MAX_ISSUED_TOKEN_LENGTH, badResponse, lifetimeSeconds, withRejectedToken } from './response-parts.js';
 
 /** What a provider's parser read from a success answer. */

@@ -18,7 +18,7 @@ import { ErrorCodes, LsTokenError, type TextScrubber, isLsTokenError, toLsTokenE
 import { type ErrorSummary, type LifecycleEvents, summarizeError, type RevokeReason } from '../core/events.js';
 import { shortId } from '../core/fingerprint.js';
 import { sleep } from '../core/sleep.js';
-import type { RevokeResult } from '../providers/ls/ls-response.js';
+import type { RevokeResult } from '../providers/types.js';
 import { boundedStoreCall } from '../store/store-call.js';
 import type { TokenRecord, TokenRecordPatch } from '../store/token-record.js';
 import type { TokenStore } from '../store/token-store.js';

@@ -12,7 +12,7 @@ import { ErrorCodes, LsTokenError } from '../core/errors.js';
 import type { LifecycleEvents, RevokeReason } from '../core/events.js';
 import { SecretRedactor } from '../core/redact.js';
 import { optionalDuration, optionalInteger, optionalNumber, requireObject } from '../core/validate.js';
-import type { RevokeResult } from '../providers/ls/ls-response.js';
+import type { RevokeResult } from '../providers/types.js';
 import type { TokenRecord } from '../store/token-record.js';
 import type { TokenStore } from '../store/token-store.js';
 import { Admission } from './admission.js';
