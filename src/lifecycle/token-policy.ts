@@ -31,12 +31,6 @@ import type { DailyCutoff } from '../providers/types.js';
 import type { TokenRecord } from '../store/token-record.js';
 import type { ClockBounds } from './clock-skew.js';
 
-/** LS's cut-off: 07:00 KST (UTC+9, no daylight saving). */
-export const LS_DAILY_CUTOFF: DailyCutoff = Object.freeze({ hour: 7, minute: 0, utcOffsetMinutes: 540 });
-
-/** LS's longest token life: `expires_in` 86400 s. */
-export const LS_MAX_LIFETIME_MS = 86_400_000;
-
 const DAY_MS = 86_400_000;
 
 /** Two expiries closer than this (plus the clock uncertainty) are the same (LS stamps `exp` 07:00:01). */

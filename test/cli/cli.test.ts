@@ -13,7 +13,8 @@ import { describe, expect, it } from '@jest/globals';
 import { appKeyId, shortId, tokenId } from '../../src/core/fingerprint.js';
 import type { TokenRecord } from '../../src/store/token-record.js';
 import { Progress } from '../../src/cli/progress.js';
-import { LS_DAILY_CUTOFF, LS_MAX_LIFETIME_MS, TokenPolicy } from '../../src/lifecycle/token-policy.js';
+import { TokenPolicy } from '../../src/lifecycle/token-policy.js';
+import { LS_DAILY_CUTOFF, LS_MAX_LIFETIME_MS } from '../../src/providers/ls/ls-provider.js';
 import { APP_KEY, ENCRYPTION_KEY, HOUR, OTHER_KEY, OTHER_SECRET, ROOT, SECRET, TEST_REDIS_URL, baseEnv, hold, lastLine, seedToken as seed, useCliHarness } from './harness.js';
 
 const h = useCliHarness();
