@@ -19,7 +19,7 @@
 import { createHook } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { RevocationScheduler, type RevocationResult } from '../src/schedule/revocation-scheduler.js';
-import type { RevokeReason } from '../src/store/token-record.js';
+import type { RevokeReason } from '../src/core/events.js';
 import { TokenStore } from '../src/store/token-store.js';
 import { absoluteRow, gc, percentile, ratioRow, report, type BenchRow } from './lib.js';
 

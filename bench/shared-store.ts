@@ -24,7 +24,7 @@ import KeyvSqlite from '@keyv/sqlite';
 import { Keyv } from 'keyv';
 import { TokenLifecycle } from '../src/lifecycle/token-lifecycle.js';
 import { appKeyIdFor, legacyAppKeyIdFor } from '../src/providers/provider.js';
-import { lsProvider } from '../src/providers/ls.js';
+import { lsProvider } from '../src/providers/ls/ls-provider.js';
 import { TokenStore } from '../src/store/token-store.js';
 import { startMockLsServer } from '../src/testing/index.js';
 import { freePort } from '../test/helpers/net-and-random.js';

@@ -10,7 +10,7 @@
  *
  * The mock runs in a child process ({@link startRemoteMock}): LS's own work is not the library's.
  */
-import { LsOAuthClient } from '../src/ls/ls-client.js';
+import { LsOAuthClient } from '../src/providers/ls/ls-client.js';
 import { RevocationScheduler } from '../src/schedule/revocation-scheduler.js';
 import { TokenStore } from '../src/store/token-store.js';
 import { appKeyId } from '../src/core/fingerprint.js';

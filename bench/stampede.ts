@@ -10,7 +10,7 @@
  * the HTTP client and the mock, so that module loading and compilation are not counted. Each run
  * uses a fresh lifecycle with a new app key and a fresh in-memory store.
  */
-import { LsOAuthClient } from '../src/ls/ls-client.js';
+import { LsOAuthClient } from '../src/providers/ls/ls-client.js';
 import { TokenLifecycle } from '../src/lifecycle/token-lifecycle.js';
 import { startMockLsServer } from '../src/testing/index.js';
 import { absoluteRow, gc, median, percentile, ratioRow, report, tick, type BenchRow } from './lib.js';

@@ -13,21 +13,22 @@ export type { TokenLifecycleOptions, ShutdownOptions, ShutdownSummary, NotRevoke
 export type { AvailabilityCounts } from './lifecycle/availability.js';
 export { logEvent } from './integrations/logger.js';
 export type { LifecycleLogger } from './integrations/logger.js';
-export { TokenPolicy, LS_DAILY_CUTOFF, LS_MAX_LIFETIME_MS, CUTOFF_WAIT_MS, nextCutoffAt } from './lifecycle/token-policy.js';
-export type { DailyCutoff, TokenPolicyOptions, TokenTimes, IssueDecision } from './lifecycle/token-policy.js';
+export { TokenPolicy, CUTOFF_WAIT_MS, nextCutoffAt } from './lifecycle/token-policy.js';
+export type { TokenPolicyOptions, TokenTimes, IssueDecision } from './lifecycle/token-policy.js';
+export type { DailyCutoff, IssuedToken, RevokeResult } from './providers/types.js';
+export type { LsOAuthClientOptions } from './providers/client-options.js';
 export { ClockSkew } from './lifecycle/clock-skew.js';
 export type { ClockSample, ClockBounds, ClockSkewEstimate } from './lifecycle/clock-skew.js';
 export type { MetricsMeter, MetricsCounter, MetricsHistogram, MetricsBatchResult, MetricsBatchCallback, MetricsInstrumentOptions, MetricAttributes } from './lifecycle/lifecycle-metrics.js';
-export { LsOAuthClient, LS_PRODUCTION_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES } from './ls/ls-client.js';
-export type { LsOAuthClientOptions, RequestOptions, TokenTypeHint } from './ls/ls-client.js';
-export { rejectedTokenOf, MAX_TOKEN_LIFETIME_S } from './ls/ls-response.js';
-export type { IssuedToken, RevokeResult } from './ls/ls-response.js';
+export { LsOAuthClient, LS_PRODUCTION_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES } from './providers/ls/ls-client.js';
+export type { RequestOptions, TokenTypeHint } from './providers/ls/ls-client.js';
+export { rejectedTokenOf, MAX_TOKEN_LIFETIME_S } from './providers/ls/ls-response.js';
 export { OAuthClient } from './providers/oauth-client.js';
 export type { OAuthClientOptions, ServerTimeSample } from './providers/oauth-client.js';
 export { appKeyIdFor, assertAccessToken, environmentOf } from './providers/provider.js';
 export type { ProviderDefinition, ProviderName, ProviderCredentials, ProviderRequest, TokenRules, AccessTokenCheck } from './providers/provider.js';
 export { PROVIDERS, PROVIDER_NAMES, resolveProvider } from './providers/registry.js';
-export { lsProvider } from './providers/ls.js';
+export { lsProvider, LS_DAILY_CUTOFF, LS_MAX_LIFETIME_MS } from './providers/ls/ls-provider.js';
 export { kisProvider } from './providers/kis.js';
 export { kiwoomProvider } from './providers/kiwoom.js';
 export { rfc7009Provider } from './providers/rfc7009.js';
@@ -36,7 +37,7 @@ export type { CodeClass, RawResponse } from './providers/response-parts.js';
 export { TokenStore } from './store/token-store.js';
 export type { TokenStoreOptions, TokenStoreErrorContext, TokenListFilter, TokenListOptions, TokenUpdateOptions, MetaEntry, IndexRepair, MigrationResult } from './store/token-store.js';
 export { RECORD_SCHEMA_VERSION, ENDED_STATES, isEnded } from './store/token-record.js';
-export type { TokenRecord, TokenState, RevokeReason, NewTokenRecord, TokenRecordPatch, TokenRecordError } from './store/token-record.js';
+export type { TokenRecord, TokenState, NewTokenRecord, TokenRecordPatch, TokenRecordError } from './store/token-record.js';
 export { RevocationScheduler } from './schedule/revocation-scheduler.js';
 export type { RevocationSchedulerOptions, RetryPolicy, RevocationResult, DrainSummary, DrainOptions, EventSink, HeldTokens } from './schedule/revocation-scheduler.js';
 export { attachToAxios } from './integrations/axios-attach.js';
@@ -62,12 +63,13 @@ export type {
   ExpiredEvent,
   ErrorEvent,
   ErrorSummary,
+  RevokeReason,
 } from './core/events.js';
 export { tokenId, tokenFingerprint, appKeyId } from './core/fingerprint.js';
-export { readJwtClaims } from './ls/jwt-claims.js';
-export { checkLsAccessToken, assertLsAccessToken } from './ls/access-token.js';
-export type { LsAccessTokenCheck, LsAccessTokenClaims } from './ls/access-token.js';
+export { readJwtClaims } from './providers/ls/jwt-claims.js';
+export { checkLsAccessToken, assertLsAccessToken } from './providers/ls/access-token.js';
+export type { LsAccessTokenCheck, LsAccessTokenClaims } from './providers/ls/access-token.js';
 export { ensurePrivateFile, isOpenToOthers, formatMode, PRIVATE_FILE_MODE } from './integrations/private-file.js';
 export type { PrivateFileResult } from './integrations/private-file.js';
-export type { LsTokenClaims } from './ls/jwt-claims.js';
+export type { LsTokenClaims } from './providers/ls/jwt-claims.js';
 export type { Clock } from './core/clock.js';

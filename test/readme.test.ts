@@ -344,7 +344,7 @@ describe('README and docs/', () => {
       const body = src.slice(src.indexOf(`export interface ${iface}`), src.indexOf('\n}\n', src.indexOf(`export interface ${iface}`)));
       return [...body.matchAll(/^ {2}(\w+)\??:/gm)].map((m) => m[1]!);
     };
-    const options = [...names('src/lifecycle/lifecycle-options.ts', 'TokenLifecycleOptions'), ...names('src/ls/ls-client.ts', 'LsOAuthClientOptions')];
+    const options = [...names('src/lifecycle/lifecycle-options.ts', 'TokenLifecycleOptions'), ...names('src/providers/client-options.ts', 'LsOAuthClientOptions')];
     expect(options.length).toBeGreaterThan(30);
     const table = README.slice(README.indexOf('## Options'), README.indexOf('## Events'));
     for (const o of options) expect({ option: o, listed: table.includes(`\`${o}\``) }).toEqual({ option: o, listed: true });

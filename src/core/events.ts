@@ -4,7 +4,9 @@
  * so they can be logged or shipped as they are.
  */
 import { scrubTokens, type LsTokenError, type TextScrubber } from './errors.js';
-import type { RevokeReason } from '../store/token-record.js';
+
+/** Why a token is being (or was) revoked. */
+export type RevokeReason = 'expiry' | 'logout' | 'shutdown' | 'manual' | 'superseded' | 'recovery';
 
 /** A secret-free summary of an error, as carried by events. */
 export interface ErrorSummary {

@@ -31,7 +31,8 @@ import { ErrorCodes, LsTokenError, type TextScrubber, toLsTokenError } from '../
 import type { Clock } from '../core/clock.js';
 import { sleep } from '../core/sleep.js';
 import { boundedStoreCall } from '../store/store-call.js';
-import type { NewTokenRecord, RevokeReason } from '../store/token-record.js';
+import type { NewTokenRecord } from '../store/token-record.js';
+import type { RevokeReason } from '../core/events.js';
 import type { TokenStore } from '../store/token-store.js';
 
 const TOKEN_ID = '[0-9a-f]{64}';

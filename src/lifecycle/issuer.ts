@@ -12,8 +12,9 @@ import { ErrorCodes, LsTokenError, isLsTokenError, issueThrottledError } from '.
 import type { Clock } from '../core/clock.js';
 import { tokenId } from '../core/fingerprint.js';
 import { sleep } from '../core/sleep.js';
-import { readJwtClaims } from '../ls/jwt-claims.js';
-import { type IssuedToken, rejectedTokenOf } from '../ls/ls-response.js';
+import { readJwtClaims } from '../providers/ls/jwt-claims.js';
+import { rejectedTokenOf } from '../providers/ls/ls-response.js';
+import type { IssuedToken } from '../providers/types.js';
 import { boundedStoreCall } from '../store/store-call.js';
 import type { NewTokenRecord, TokenRecord } from '../store/token-record.js';
 import type { TokenStore } from '../store/token-store.js';

@@ -7,7 +7,8 @@
 import type { Clock } from '../core/clock.js';
 import type { RevocationScheduler } from '../schedule/revocation-scheduler.js';
 import { boundedStoreCall } from '../store/store-call.js';
-import type { RevokeReason, TokenRecord } from '../store/token-record.js';
+import type { TokenRecord } from '../store/token-record.js';
+import type { RevokeReason } from '../core/events.js';
 import type { TokenStore } from '../store/token-store.js';
 import { type Fleet, liveInstances } from './fleet.js';
 import type { LifecycleConfig } from './lifecycle-options.js';

@@ -10,7 +10,7 @@ import { inspect } from 'node:util';
 import { EventEmitter } from 'eventemitter3';
 import type { AxiosInstance } from 'axios';
 import { ErrorCodes, LsTokenError, invalidOption, isLsTokenError } from '../core/errors.js';
-import type { LifecycleEvents } from '../core/events.js';
+import type { LifecycleEvents, RevokeReason } from '../core/events.js';
 import { tokenId } from '../core/fingerprint.js';
 import { optionalDuration } from '../core/validate.js';
 import { boundedStoreCall } from '../store/store-call.js';
@@ -19,7 +19,7 @@ import { installExitHooks, type ExitHookOptions } from '../integrations/exit-hoo
 import type { OAuthClient } from '../providers/oauth-client.js';
 import { assertAccessToken, type ProviderDefinition } from '../providers/provider.js';
 import type { EventSink, RevocationResult, RevocationScheduler } from '../schedule/revocation-scheduler.js';
-import type { RevokeReason, TokenRecord } from '../store/token-record.js';
+import type { TokenRecord } from '../store/token-record.js';
 import type { TokenStore } from '../store/token-store.js';
 import { type LifecycleParts, assembleLifecycle } from './assemble.js';
 import { AFTER_LOGOUT, ANY, type HeldToken, type ObtainRequest, closedError, fleetView } from './issuer.js';

@@ -27,24 +27,9 @@
  * used until it expires and left to die, its successor fetched once the broker has surely passed
  * that expiry.
  */
+import type { DailyCutoff } from '../providers/types.js';
 import type { TokenRecord } from '../store/token-record.js';
 import type { ClockBounds } from './clock-skew.js';
-
-/** A daily instant at which every token dies, e.g. 07:00 in UTC+9 for LS. */
-export interface DailyCutoff {
-  /** Hour, 0..23, local to `utcOffsetMinutes`. */
-  readonly hour: number;
-  /** Minute, 0..59. */
-  readonly minute: number;
-  /** The zone's offset from UTC in minutes (KST: 540). */
-  readonly utcOffsetMinutes: number;
-}
-
-/** LS's cut-off: 07:00 KST (UTC+9, no daylight saving). */
-export const LS_DAILY_CUTOFF: DailyCutoff = Object.freeze({ hour: 7, minute: 0, utcOffsetMinutes: 540 });
-
-/** LS's longest token life: `expires_in` 86400 s. */
-export const LS_MAX_LIFETIME_MS = 86_400_000;
 
 const DAY_MS = 86_400_000;
 

@@ -6,8 +6,8 @@
  * a token the broker may have made live can still be revoked.
  */
 import type { LsTokenError } from '../core/errors.js';
-import { readJwtClaims } from '../ls/jwt-claims.js';
-import type { IssuedToken } from '../ls/ls-response.js';
+import { readJwtClaims } from './ls/jwt-claims.js';
+import type { IssuedToken } from './types.js';
 import { B64TOKEN, MAX_ISSUED_TOKEN_LENGTH, badResponse, lifetimeSeconds, withRejectedToken } from './response-parts.js';
 
 /** What a provider's parser read from a success answer. */

@@ -15,7 +15,7 @@
  *   on TR calls, classified by the code whatever the HTTP status (EGW00123 is reported with 500,
  *   and with 200 in an official sample).
  */
-import { readJwtClaims } from '../ls/jwt-claims.js';
+import { readJwtClaims } from './ls/jwt-claims.js';
 import { checkJwtShape, isSeconds } from './jwt-shape.js';
 import { checkTokenAnswer } from './issued-token.js';
 import { parseKstDateTime } from './kst.js';

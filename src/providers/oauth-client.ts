@@ -11,8 +11,8 @@ import { ErrorCodes, LsTokenError, invalidOption, summarizeCause } from '../core
 import { type Clock, systemClock } from '../core/clock.js';
 import { tokenFingerprint } from '../core/fingerprint.js';
 import { SecretRedactor } from '../core/redact.js';
-import type { LsOAuthClientOptions } from '../ls/ls-client.js';
-import type { IssuedToken, RevokeResult } from '../ls/ls-response.js';
+import type { LsOAuthClientOptions } from './client-options.js';
+import type { IssuedToken, RevokeResult } from './types.js';
 import type { ProviderDefinition, ProviderName, ProviderRequest } from './provider.js';
 import { resolveProvider } from './registry.js';
 import type { RawResponse } from './response-parts.js';

@@ -6,8 +6,7 @@
  */
 import { ErrorCodes, LsTokenError, type TextScrubber } from '../core/errors.js';
 import { appKeyId } from '../core/fingerprint.js';
-import type { DailyCutoff } from '../lifecycle/token-policy.js';
-import type { IssuedToken, RevokeResult } from '../ls/ls-response.js';
+import type { DailyCutoff, IssuedToken, RevokeResult } from './types.js';
 import type { CodeClass, RawResponse } from './response-parts.js';
 
 /** The names of the built-in providers. */

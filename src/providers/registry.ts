@@ -4,7 +4,7 @@
 import { invalidOption } from '../core/errors.js';
 import { kisProvider } from './kis.js';
 import { kiwoomProvider } from './kiwoom.js';
-import { lsProvider } from './ls.js';
+import { lsProvider } from './ls/ls-provider.js';
 import type { ProviderDefinition, ProviderName } from './provider.js';
 
 /** The built-in providers by name. */

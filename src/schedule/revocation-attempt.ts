@@ -20,12 +20,12 @@
 import pRetry from 'p-retry';
 import type { Clock } from '../core/clock.js';
 import { ErrorCodes, LsTokenError, type TextScrubber, isLsTokenError, toLsTokenError } from '../core/errors.js';
-import { type ErrorSummary, type LifecycleEvents, summarizeError } from '../core/events.js';
+import { type ErrorSummary, type LifecycleEvents, summarizeError, type RevokeReason } from '../core/events.js';
 import { shortId } from '../core/fingerprint.js';
 import { sleep } from '../core/sleep.js';
-import type { RevokeResult } from '../ls/ls-response.js';
+import type { RevokeResult } from '../providers/types.js';
 import { boundedStoreCall } from '../store/store-call.js';
-import type { RevokeReason, TokenRecord, TokenRecordPatch } from '../store/token-record.js';
+import type { TokenRecord, TokenRecordPatch } from '../store/token-record.js';
 import type { TokenStore } from '../store/token-store.js';
 
 /** Backoff policy of revocations. */

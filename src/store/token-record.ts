@@ -12,6 +12,7 @@
  */
 import { ErrorCodes, LsTokenError, invalidOption, type TextScrubber } from '../core/errors.js';
 import { shortId } from '../core/fingerprint.js';
+import type { RevokeReason } from '../core/events.js';
 
 /** Version of the stored record layout. Records with any other version are rejected as corrupt. */
 export const RECORD_SCHEMA_VERSION = 1;
@@ -25,9 +26,6 @@ export const RECORD_SCHEMA_VERSION = 1;
  * - `expired`: the token ran out before (or instead of) being revoked.
  */
 export type TokenState = 'active' | 'revoking' | 'revoked' | 'failed' | 'expired';
-
-/** Why a token is being (or was) revoked. */
-export type RevokeReason = 'expiry' | 'logout' | 'shutdown' | 'manual' | 'superseded' | 'recovery';
 
 /** Every {@link TokenState}, in life-cycle order. */
 export const TOKEN_STATES: readonly TokenState[] = Object.freeze(['active', 'revoking', 'revoked', 'failed', 'expired'] as const);

@@ -5,7 +5,7 @@
  * `reissue: 'independent'`; KIS without its one-a-minute rule and its same-token window), for the
  * scenarios that track hundreds of tokens; otherwise each broker keeps its own rules.
  */
-import { LsOAuthClient } from '../../src/ls/ls-client.js';
+import { LsOAuthClient } from '../../src/providers/ls/ls-client.js';
 import { OAuthClient, PROVIDERS, appKeyIdFor, type ProviderName } from '../../src/index.js';
 import { startMockKisServer, startMockKiwoomServer, startMockLsServer, type MockFault, type MockLsServerOptions, type MockStats } from '../../src/testing/index.js';
 

@@ -12,10 +12,11 @@ import { spawn } from 'node:child_process';
 import { describe, expect, it } from '@jest/globals';
 import { shortId, tokenId } from '../../src/core/fingerprint.js';
 import { appKeyIdFor } from '../../src/providers/provider.js';
-import { lsProvider } from '../../src/providers/ls.js';
+import { lsProvider } from '../../src/providers/ls/ls-provider.js';
 import type { TokenRecord } from '../../src/store/token-record.js';
 import { Progress } from '../../src/cli/progress.js';
-import { LS_DAILY_CUTOFF, LS_MAX_LIFETIME_MS, TokenPolicy } from '../../src/lifecycle/token-policy.js';
+import { TokenPolicy } from '../../src/lifecycle/token-policy.js';
+import { LS_DAILY_CUTOFF, LS_MAX_LIFETIME_MS } from '../../src/providers/ls/ls-provider.js';
 import { APP_KEY, ENCRYPTION_KEY, HOUR, OTHER_KEY, OTHER_SECRET, ROOT, SECRET, TEST_REDIS_URL, baseEnv, hold, lastLine, seedToken as seed, useCliHarness } from './harness.js';
 
 const h = useCliHarness();

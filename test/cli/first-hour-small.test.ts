@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { createKeyv } from '@keyv/redis';
 import type { Keyv } from 'keyv';
 import { runCli } from '../../src/cli/main.js';
-import { lsProvider } from '../../src/providers/ls.js';
+import { lsProvider } from '../../src/providers/ls/ls-provider.js';
 import { appKeyIdFor } from '../../src/providers/provider.js';
 import { TokenStore } from '../../src/store/token-store.js';
 import { TEST_REDIS_URL, deleteRedisKeys, fastFailRedisOptions } from '../helpers/store-backends.js';

@@ -21,9 +21,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect } from '@jest/global
 import { createKeyv } from '@keyv/redis';
 import type { Keyv } from 'keyv';
 import { appKeyIdFor } from '../../src/providers/provider.js';
-import { lsProvider } from '../../src/providers/ls.js';
+import { lsProvider } from '../../src/providers/ls/ls-provider.js';
 import { leaseKey } from '../../src/lifecycle/fleet.js';
-import { LsOAuthClient } from '../../src/ls/ls-client.js';
+import { LsOAuthClient } from '../../src/providers/ls/ls-client.js';
 import { TokenStore } from '../../src/store/token-store.js';
 import type { TokenRecord } from '../../src/store/token-record.js';
 import { startMockLsServer, type MockLsServer, type MockLsServerOptions } from '../../src/testing/index.js';

@@ -7,9 +7,9 @@
 import fc from 'fast-check';
 import { Keyv } from 'keyv';
 import { ErrorCodes, LsTokenError } from '../../src/core/errors.js';
-import { readJwtClaims, effectiveExpiry } from '../../src/ls/jwt-claims.js';
-import { LsOAuthClient } from '../../src/ls/ls-client.js';
-import { errorFromResponse, parseRetryAfter, parseRevokeResponse, parseTokenResponse, type RawResponse } from '../../src/ls/ls-response.js';
+import { readJwtClaims, effectiveExpiry } from '../../src/providers/ls/jwt-claims.js';
+import { LsOAuthClient } from '../../src/providers/ls/ls-client.js';
+import { errorFromResponse, parseRetryAfter, parseRevokeResponse, parseTokenResponse, type RawResponse } from '../../src/providers/ls/ls-response.js';
 import { RevocationScheduler } from '../../src/schedule/revocation-scheduler.js';
 import { TokenLifecycle } from '../../src/lifecycle/token-lifecycle.js';
 import { parseStoredRecord, TOKEN_STATES } from '../../src/store/token-record.js';

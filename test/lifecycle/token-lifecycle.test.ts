@@ -4,7 +4,7 @@ import axios from 'axios';
 import { ErrorCodes, LsTokenError } from '../../src/core/errors.js';
 import type { LifecycleEvents } from '../../src/core/events.js';
 import { tokenId } from '../../src/core/fingerprint.js';
-import { LsOAuthClient } from '../../src/ls/ls-client.js';
+import { LsOAuthClient } from '../../src/providers/ls/ls-client.js';
 import { TokenLifecycle, type TokenLifecycleOptions } from '../../src/lifecycle/token-lifecycle.js';
 import { TokenStore } from '../../src/store/token-store.js';
 import { startMockLsServer, type MockLsServer, type MockLsServerOptions } from '../../src/testing/index.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { ClockSkew } from '../../src/lifecycle/clock-skew.js';
-import { CUTOFF_WAIT_MS, LS_DAILY_CUTOFF, LS_MAX_LIFETIME_MS, TokenPolicy, nextCutoffAt, type TokenPolicyOptions } from '../../src/lifecycle/token-policy.js';
+import { CUTOFF_WAIT_MS, TokenPolicy, nextCutoffAt, type TokenPolicyOptions } from '../../src/lifecycle/token-policy.js';
+import { LS_DAILY_CUTOFF, LS_MAX_LIFETIME_MS } from '../../src/providers/ls/ls-provider.js';
 import type { TokenRecord } from '../../src/store/token-record.js';
 
 /** 07:00 KST on 2026-11-25 is 22:00 UTC on the 24th. */

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { ErrorCodes, LsTokenError } from '../../src/core/errors.js';
 import type { LifecycleEvents } from '../../src/core/events.js';
-import type { RevokeResult } from '../../src/ls/ls-response.js';
+import type { RevokeResult } from '../../src/providers/types.js';
 import { RevocationScheduler, type RevocationSchedulerOptions } from '../../src/schedule/revocation-scheduler.js';
 import { TokenStore } from '../../src/store/token-store.js';
 

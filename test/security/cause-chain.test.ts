@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Keyv } from 'keyv';
 import { ErrorCodes, LsTokenError, toLsTokenError } from '../../src/core/errors.js';
-import { LsOAuthClient } from '../../src/ls/ls-client.js';
+import { LsOAuthClient } from '../../src/providers/ls/ls-client.js';
 import { TokenStore } from '../../src/store/token-store.js';
 import { freePort } from '../helpers/net-and-random.js';
 import { dumpError, leaksIn } from './leak-scan.js';

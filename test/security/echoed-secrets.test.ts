@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ErrorCodes, LsTokenError } from '../../src/core/errors.js';
 import { summarizeError } from '../../src/core/events.js';
-import { LsOAuthClient } from '../../src/ls/ls-client.js';
+import { LsOAuthClient } from '../../src/providers/ls/ls-client.js';
 import { TokenStore } from '../../src/store/token-store.js';
 import { dumpError, leaksIn } from './leak-scan.js';
 import { sendJson, startHostileServer, type HostileServer } from './hostile-server.js';

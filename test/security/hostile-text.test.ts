@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ErrorCodes, toLsTokenError, type LsTokenError } from '../../src/core/errors.js';
 import { summarizeError } from '../../src/core/events.js';
 import { MAX_DECODE_ROUNDS, SECRET_RUN_LENGTH, SecretRedactor } from '../../src/core/redact.js';
-import { LsOAuthClient } from '../../src/ls/ls-client.js';
+import { LsOAuthClient } from '../../src/providers/ls/ls-client.js';
 import { OAuthClient } from '../../src/providers/oauth-client.js';
 import { rfc7009Provider } from '../../src/providers/rfc7009.js';
 import { safeServerText } from '../../src/providers/response-parts.js';

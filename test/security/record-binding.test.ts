@@ -15,7 +15,7 @@ import { tokenId } from '../../src/core/fingerprint.js';
 import { openToken, sealToken } from '../../src/store/crypto-box.js';
 import { TokenStore, type TokenStoreErrorContext } from '../../src/store/token-store.js';
 import { kisProvider } from '../../src/providers/kis.js';
-import { lsProvider } from '../../src/providers/ls.js';
+import { lsProvider } from '../../src/providers/ls/ls-provider.js';
 import { mayBelongTo } from '../../src/providers/provider.js';
 import { mintMockJwt, createMockJwtSecret, startMockLsServer, type MockLsServer } from '../../src/testing/index.js';
 

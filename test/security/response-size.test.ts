@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { ErrorCodes, LsTokenError } from '../../src/core/errors.js';
-import { LsOAuthClient } from '../../src/ls/ls-client.js';
+import { LsOAuthClient } from '../../src/providers/ls/ls-client.js';
 import { fakeJwt, sendJson, startHostileServer } from './hostile-server.js';
 import { rejection } from '../helpers/rejection.js';
 

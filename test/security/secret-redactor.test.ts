@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { ErrorCodes, LsTokenError, toLsTokenError } from '../../src/core/errors.js';
 import { summarizeError } from '../../src/core/events.js';
 import { REDACTED, SecretRedactor } from '../../src/core/redact.js';
-import { LsOAuthClient } from '../../src/ls/ls-client.js';
+import { LsOAuthClient } from '../../src/providers/ls/ls-client.js';
 import { TokenStore } from '../../src/store/token-store.js';
 import { dumpError, encodedForms, leaksIn } from './leak-scan.js';
 import { sendJson, startHostileServer } from './hostile-server.js';

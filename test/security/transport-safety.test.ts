@@ -2,11 +2,11 @@
  * What already held when issue 11 was filed, kept under test: proxy environment variables are
  * ignored (the secret never goes to a proxy the environment names), the secret travels only in the
  * request body, and a body dripped one byte at a time cannot hold a call past `timeoutMs`.
- * (Redirects are never followed: test/ls/ls-client.test.ts, "transport safety".)
+ * (Redirects are never followed: test/providers/ls/ls-client.test.ts, "transport safety".)
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { ErrorCodes, LsTokenError } from '../../src/core/errors.js';
-import { LsOAuthClient } from '../../src/ls/ls-client.js';
+import { LsOAuthClient } from '../../src/providers/ls/ls-client.js';
 import { fakeJwt, sendJson, startHostileServer } from './hostile-server.js';
 
 const APP_KEY = 'SAFEKEY0123456789abcdefghijklmnopqr';

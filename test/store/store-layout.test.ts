@@ -15,7 +15,7 @@ import calculateSlot from 'cluster-key-slot';
 import { appKeyId, tokenId } from '../../src/core/fingerprint.js';
 import { appKeyIdFor, legacyAppKeyIdFor } from '../../src/providers/provider.js';
 import { kisProvider } from '../../src/providers/kis.js';
-import { lsProvider } from '../../src/providers/ls.js';
+import { lsProvider } from '../../src/providers/ls/ls-provider.js';
 import { TokenLifecycle } from '../../src/lifecycle/token-lifecycle.js';
 import { TokenStore } from '../../src/store/token-store.js';
 import { INDEX_GRACE_MS, appKeyIndexFor } from '../../src/store/app-key-index.js';

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import axios, { AxiosError, CanceledError } from 'axios';
 import { ErrorCodes, LsTokenError } from '../../src/core/errors.js';
-import { LsOAuthClient } from '../../src/ls/ls-client.js';
+import { LsOAuthClient } from '../../src/providers/ls/ls-client.js';
 import { createLsModel, mockLsAxiosAdapter, type LsModel } from '../../src/testing/index.js';
 import { seededRandom } from '../helpers/net-and-random.js';
 

@@ -17,7 +17,7 @@ import { formatRelative, formatTime, formatTimeAndRelative, type TimeStyle } fro
 import { leaseHolders, liveInstances } from '../../lifecycle/fleet.js';
 import { planSweep } from '../../lifecycle/sweep.js';
 import { TokenPolicy } from '../../lifecycle/token-policy.js';
-import { lsProvider } from '../../providers/ls.js';
+import { lsProvider } from '../../providers/ls/ls-provider.js';
 import { storePrometheusText } from '../prometheus-text.js';
 
 /** What the first sweep of a new lifecycle would do with one record. */

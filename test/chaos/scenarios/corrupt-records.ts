@@ -8,13 +8,13 @@
  * past keyv. Then a fresh TokenLifecycle starts on the same store.
  */
 import { randomBytes } from 'node:crypto';
-import { LsOAuthClient } from '../../../src/ls/ls-client.js';
+import { LsOAuthClient } from '../../../src/providers/ls/ls-client.js';
 import { TokenLifecycle } from '../../../src/lifecycle/token-lifecycle.js';
 import { TokenStore } from '../../../src/store/token-store.js';
 import { ErrorCodes, isLsTokenError } from '../../../src/core/errors.js';
 import { tokenId } from '../../../src/core/fingerprint.js';
 import { appKeyIdFor } from '../../../src/providers/provider.js';
-import { lsProvider } from '../../../src/providers/ls.js';
+import { lsProvider } from '../../../src/providers/ls/ls-provider.js';
 import { startMockLsServer } from '../../../src/testing/index.js';
 import { createMemoryBackend, createRedisBackend, createSqliteBackend, type StoreBackend } from '../../helpers/store-backends.js';
 import { EventLog, SENTINEL_SECRET, emptyResult, waitFor, type ScenarioResult, type SecretCorpus } from '../lib.js';

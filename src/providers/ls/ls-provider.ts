@@ -3,12 +3,18 @@
  * bodies, `appsecretkey`, `scope=oob`, tokens that die at 07:00 KST, and one live token per app key
  * (a new one kills the previous one). The parsing is LS's own (`ls-response`), unchanged.
  */
-import { readJwtClaims } from '../ls/jwt-claims.js';
-import { checkLsAccessToken } from '../ls/access-token.js';
-import { extractLsCode, lsCodeClass, parseRevokeResponse, parseTokenResponse } from '../ls/ls-response.js';
-import { LS_DAILY_CUTOFF, LS_MAX_LIFETIME_MS } from '../lifecycle/token-policy.js';
-import { normalisedOrigin, type ProviderDefinition } from './provider.js';
-import { JWT_ONLY, codeFromBody } from './response-parts.js';
+import { readJwtClaims } from './jwt-claims.js';
+import { checkLsAccessToken } from './access-token.js';
+import { extractLsCode, lsCodeClass, parseRevokeResponse, parseTokenResponse } from './ls-response.js';
+import { normalisedOrigin, type ProviderDefinition } from '../provider.js';
+import { JWT_ONLY, codeFromBody } from '../response-parts.js';
+import type { DailyCutoff } from '../types.js';
+
+/** LS's cut-off: 07:00 KST (UTC+9, no daylight saving). */
+export const LS_DAILY_CUTOFF: DailyCutoff = Object.freeze({ hour: 7, minute: 0, utcOffsetMinutes: 540 });
+
+/** LS's longest token life: `expires_in` 86400 s. */
+export const LS_MAX_LIFETIME_MS = 86_400_000;
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' } as const;
 

@@ -15,8 +15,8 @@
  *
  * Nothing here ever puts the token or a claim value (the `jti` is the app key) in a reason.
  */
-import { ErrorCodes, LsTokenError } from '../core/errors.js';
-import { checkJwtShape, isSeconds } from '../providers/jwt-shape.js';
+import { ErrorCodes, LsTokenError } from '../../core/errors.js';
+import { checkJwtShape, isSeconds } from '../jwt-shape.js';
 
 
 /** The claims of an LS access token that {@link checkLsAccessToken} requires. */

@@ -1,10 +1,10 @@
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { ErrorCodes, LsTokenError } from '../../src/core/errors.js';
-import { LsOAuthClient } from '../../src/ls/ls-client.js';
-import { readJwtClaims } from '../../src/ls/jwt-claims.js';
-import { startMockLsServer, type MockLsServer } from '../../src/testing/index.js';
-import { rejection as caught } from '../helpers/rejection.js';
+import { ErrorCodes, LsTokenError } from '../../../src/core/errors.js';
+import { LsOAuthClient } from '../../../src/providers/ls/ls-client.js';
+import { readJwtClaims } from '../../../src/providers/ls/jwt-claims.js';
+import { startMockLsServer, type MockLsServer } from '../../../src/testing/index.js';
+import { rejection as caught } from '../../helpers/rejection.js';
 
 // LS's documented example credentials (from the revoke page): 36 and 32 characters.
 const APP_KEY = 'PSd7orrAJnAfr202g4MpbzVxwqPBjjkvjLf2';

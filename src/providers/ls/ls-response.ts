@@ -7,7 +7,7 @@
  * it went through the caller's scrubber (the client's `SecretRedactor`), so a gateway that echoes the
  * app secret or a token cannot get it into an error.
  */
-import { type ErrorCode, type LsTokenError, type TextScrubber } from '../core/errors.js';
+import { type ErrorCode, type LsTokenError, type TextScrubber } from '../../core/errors.js';
 import {
   B64TOKEN,
   JWT_ONLY,
@@ -24,44 +24,17 @@ import {
   type CodeReader,
   type Json,
   type RawResponse,
-} from '../providers/response-parts.js';
+} from '../response-parts.js';
+import type { IssuedToken, RevokeResult } from '../types.js';
 import { effectiveExpiry, readJwtClaims } from './jwt-claims.js';
 
-export { parseRetryAfter, rejectedTokenOf } from '../providers/response-parts.js';
-export type { RawResponse } from '../providers/response-parts.js';
+export { parseRetryAfter, rejectedTokenOf } from '../response-parts.js';
+export type { RawResponse } from '../response-parts.js';
 
 /** LS codes meaning the token is invalid, unknown or expired: on revoke, the goal is reached. */
 export const DEAD_TOKEN_CODES: ReadonlySet<string> = new Set(['IGW00121', 'IGW00122', 'IGW00123']);
 const CREDENTIAL_CODES: ReadonlySet<string> = new Set(['IGW00102', 'IGW00103', 'IGW00104', 'IGW00105']);
 const RATE_LIMIT_CODES: ReadonlySet<string> = new Set(['IGW00201']);
-
-/** A successfully issued token, as returned by {@link LsOAuthClient.issueToken} (and every provider's client). */
-export interface IssuedToken {
-  /** The raw bearer token. Secret: never log it. */
-  readonly accessToken: string;
-  /** Token type from the broker, normally `Bearer`. */
-  readonly tokenType: string;
-  /** Scope from the broker (LS: `oob`; `''` when the broker sends none). */
-  readonly scope: string;
-  /** When the request was sent, epoch ms (a conservative start for the lifetime). */
-  readonly issuedAt: number;
-  /** Effective expiry, epoch ms: the earliest of issuedAt + expires_in, the JWT `exp` and the stated expiry. */
-  readonly expiresAt: number;
-  /** The lifetime the broker announced (`expires_in` or `expire_in`), ms (Kiwoom: from `expires_dt`, by this host's clock). */
-  readonly lifetimeMs: number;
-  /**
-   * The expiry the broker stated by its own clock, epoch ms, when the answer holds one besides the
-   * JWT `exp`: KIS `access_token_token_expired` and Kiwoom `expires_dt` (read as KST), the earlier
-   * of that and the JWT `exp`. Absent on LS answers (their JWT `exp` says it).
-   */
-  readonly serverExpiresAt?: number;
-}
-
-/** Outcome of a revocation: `already-invalid` (LS IGW00121/00122/00123, KIS EGW0012x, Kiwoom 8005) counts as success. */
-export interface RevokeResult {
-  /** `revoked`: the broker confirmed; `already-invalid`: the broker said the token was already dead. */
-  readonly outcome: 'revoked' | 'already-invalid';
-}
 
 /**
  * Reads an LS business code from any of the body shapes the gateway uses. A code that is not a

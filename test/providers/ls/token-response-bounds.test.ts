@@ -7,12 +7,12 @@
  */
 import { inspect } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
-import { ErrorCodes, LsTokenError } from '../../src/core/errors.js';
-import { summarizeError } from '../../src/core/events.js';
-import { LsOAuthClient } from '../../src/ls/ls-client.js';
-import { parseTokenResponse, rejectedTokenOf } from '../../src/ls/ls-response.js';
-import { dumpError } from '../security/leak-scan.js';
-import { fakeJwt, sendJson, startHostileServer } from '../security/hostile-server.js';
+import { ErrorCodes, LsTokenError } from '../../../src/core/errors.js';
+import { summarizeError } from '../../../src/core/events.js';
+import { LsOAuthClient } from '../../../src/providers/ls/ls-client.js';
+import { parseTokenResponse, rejectedTokenOf } from '../../../src/providers/ls/ls-response.js';
+import { dumpError } from '../../security/leak-scan.js';
+import { fakeJwt, sendJson, startHostileServer } from '../../security/hostile-server.js';
 
 const T0 = Date.UTC(2026, 10, 24, 3, 53, 21); // 12:53:21 KST
 const DAY_S = 86_400;

@@ -4,9 +4,9 @@
  * would wrongly read as "already invalid".
  */
 import { describe, expect, it } from '@jest/globals';
-import { ErrorCodes, LsTokenError } from '../../src/core/errors.js';
-import { assertLsAccessToken, checkLsAccessToken } from '../../src/ls/access-token.js';
-import { createMockJwtSecret, mintMockJwt } from '../../src/testing/mock-jwt.js';
+import { ErrorCodes, LsTokenError } from '../../../src/core/errors.js';
+import { assertLsAccessToken, checkLsAccessToken } from '../../../src/providers/ls/access-token.js';
+import { createMockJwtSecret, mintMockJwt } from '../../../src/testing/mock-jwt.js';
 
 const APP_KEY = 'PSd7orrAJnAfr202g4MpbzVxwqPBjjkvjLf2';
 const secret = createMockJwtSecret();
