@@ -12,7 +12,6 @@
  * lists them with the alert rules and the dashboard built on them.
  */
 import type { LifecycleEvents } from '../core/events.js';
-import type { SweepAction } from './sweep.js';
 
 /** Attribute values as OpenTelemetry takes them. */
 export type MetricAttributes = Record<string, string | number | boolean>;
@@ -207,8 +206,8 @@ export class LifecycleMetrics {
     this.#c.forced.add(1, this.#base);
   }
 
-  /** A sweep planned `plan`. */
-  swept(plan: readonly SweepAction[]): void {
+  /** A sweep planned `plan` (its actions, by kind; typed structurally: the sweep's options import this module's). */
+  swept(plan: ReadonlyArray<{ readonly kind: string }>): void {
     this.#c.sweeps.add(1, this.#base);
     const byKind = new Map<string, number>();
     for (const a of plan) byKind.set(a.kind, (byKind.get(a.kind) ?? 0) + 1);
