@@ -242,8 +242,9 @@ export class Issuer {
         // again within a heartbeat. Issuing now would kill their token.
         const unrecorded = await path.run(() => d.fleet.unrecordedLeases(), 'leases').catch((err: unknown) => (this.#storeTrouble(err, 'leases'), []));
         // The store was emptied with the leases too (its epoch mark is gone): the holders write
-        // their token back within a watch; wait for it (a store that does not answer is not waited on).
-        const quietMs = await path.run(() => d.fleet.storeQuietForMs(), 'epoch').catch(() => 0);
+        // their token back within a watch; wait for it to adopt it (a store that does not answer is
+        // not waited on, nor is it by a caller that would not adopt it: it issues anyway).
+        const quietMs = mayAdopt ? await path.run(() => d.fleet.storeQuietForMs(), 'epoch').catch(() => 0) : 0;
         if (unrecorded.length > 0) waitFor = now + 250;
         else if (quietMs > 0) waitFor = now + quietMs;
         else if (now < this.#brokerRepeatsUntil) waitFor = this.#brokerRepeatsUntil;
