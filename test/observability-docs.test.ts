@@ -26,7 +26,7 @@ function instruments(): Map<string, { kind: 'counter' | 'histogram' | 'gauge'; u
     addBatchObservableCallback() {},
     removeBatchObservableCallback() {},
   };
-  const source = { current: () => undefined, clockSkewMs: () => null, scheduled: () => 0, holders: async () => 0, healthy: async () => true, now: () => 0 };
+  const source = { status: () => ({ clockSkew: null, scheduled: 0 }), holders: async () => 0, healthy: async () => true, now: () => 0 };
   new LifecycleMetrics(meter, { provider: 'ls', appKeyId: 'x' }, source);
   return out;
 }

@@ -71,12 +71,12 @@ export function isMetricsMeter(value: unknown): value is MetricsMeter {
 
 /** What the gauges read at collection time. */
 export interface MetricsGaugeSource {
-  /** The current token's times (epoch ms), if any. */
-  current(): { readonly id: string; readonly expiresAt: number; readonly revokeAt: number } | undefined;
-  /** The broker clock's offset from this host's, ms, or `null` before a sample. */
-  clockSkewMs(): number | null;
-  /** Revocations scheduled. */
-  scheduled(): number;
+  /** The lifecycle's `status()` (the parts the gauges read). */
+  status(): {
+    readonly current?: { readonly id: string; readonly expiresAt: number; readonly revokeAt: number } | undefined;
+    readonly clockSkew: { readonly offsetMs: number } | null;
+    readonly scheduled: number;
+  };
   /** Processes holding token `id` (this one included), read from the store (bounded); `undefined` when unknown. */
   holders(id: string): Promise<number | undefined>;
   /** Whether the lifecycle is healthy (its `health().ok`). */
@@ -132,15 +132,15 @@ export class LifecycleMetrics {
     this.#gauges = Object.values(g);
     const attrs = this.#base;
     this.#callback = async (result) => {
-      const cur = source.current();
+      const st = source.status();
+      const cur = st.current;
       const now = source.now();
       if (cur !== undefined) {
         result.observe(g.revokeIn, (cur.revokeAt - now) / S, attrs);
         result.observe(g.expiresIn, (cur.expiresAt - now) / S, attrs);
       }
-      const skew = source.clockSkewMs();
-      if (skew !== null) result.observe(g.skew, skew / S, attrs);
-      result.observe(g.scheduled, source.scheduled(), attrs);
+      if (st.clockSkew !== null) result.observe(g.skew, st.clockSkew.offsetMs / S, attrs);
+      result.observe(g.scheduled, st.scheduled, attrs);
       const [holders, healthy] = await Promise.all([cur === undefined ? Promise.resolve(0) : source.holders(cur.id), source.healthy()]);
       if (holders !== undefined) result.observe(g.holders, holders, attrs);
       result.observe(g.healthy, healthy ? 1 : 0, attrs);

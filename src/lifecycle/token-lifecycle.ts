@@ -26,10 +26,11 @@ import { AFTER_LOGOUT, ANY, type HeldToken, type ObtainRequest, closedError, fle
 import type { HeldForFleet } from './fleet.js';
 import type { TokenLifecycleOptions } from './lifecycle-options.js';
 import { EventOutbox } from './lifecycle-events.js';
-import { LifecycleMetrics, type MetricsGaugeSource } from './lifecycle-metrics.js';
+import { LifecycleMetrics } from './lifecycle-metrics.js';
 import { HealthBook, type LifecycleHealth, type LifecycleStatus, buildHealth } from './lifecycle-status.js';
 import { type ShutdownOptions, type ShutdownSummary, shutdownLifecycle } from './shutdown.js';
 import { RefreshTimer } from './refresh-timer.js';
+import { upgradeStore } from './store-upgrade.js';
 import { AvailabilityCounters } from './availability.js';
 import { CallerWaits } from './caller-waits.js';
 import { StoreDeadline } from './store-deadline.js';
@@ -105,7 +106,9 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
       this.#book.callerFailed(err);
     });
     const meter = this.#p.cfg.meter;
-    this.#metrics = meter === undefined ? undefined : new LifecycleMetrics(meter, { provider: this.provider.id, appKeyId: this.appKeyId }, this.#gaugeSource());
+    // The gauges read at collection time (a scrape), never on the hot path.
+    const gauges = { status: () => this.status(), healthy: () => this.health().then((h) => h.ok), now: this.#p.now, holders: (id: string) => this.#p.fleet.holders().then((h) => 1 + (h.get(id)?.length ?? 0), () => undefined) };
+    this.#metrics = meter === undefined ? undefined : new LifecycleMetrics(meter, { provider: this.provider.id, appKeyId: this.appKeyId }, gauges);
     this.#out = new EventOutbox(this, this.#book, this.#p.cfg.logger, { instanceId: this.instanceId }, this.#p.redactor, this.#metrics);
     this.#refreshTimer = new RefreshTimer(this.#p.now, () => this.#onRefreshTimer());
   }
@@ -120,7 +123,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     if (this.#closing.signal.aborted) return Promise.reject(closedError());
     this.#starting ??= (async () => {
       this.#p.clock.start();
-      await this.#migrateStore();
+      await upgradeStore(this.#p, (err) => this.#report(err, 'store.migrate'));
       await this.sweep();
       if (this.#closing.signal.aborted) return; // shut down meanwhile: arm nothing
       this.#started = true;
@@ -276,16 +279,6 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   isDeadTokenAnswer(body: unknown): boolean {
     const code = this.provider.codeOf(body);
     return code !== undefined && this.provider.classifyCode(code) === 'dead-token';
-  }
-
-  /**
-   * Moves this app key's records from the 0.1.x key layout, once (a marker makes later starts
-   * read one key). Bounded generously: the first start walks the whole store. Never rejects.
-   */
-  async #migrateStore(): Promise<void> {
-    const { legacyAppKeyId, store, cfg } = this.#p;
-    if (legacyAppKeyId === undefined) return;
-    await boundedStoreCall(store.migrateLegacy(legacyAppKeyId), Math.max(60_000, cfg.storeTimeoutMs * 20), 'migrate').catch((err: unknown) => this.#report(err, 'store.migrate'));
   }
 
   /** Sweeps the store once (see `sweep.ts`). Runs at start and every `sweepIntervalMs`. Never rejects. */
@@ -449,16 +442,4 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     this.#out.report(err, op, id);
   }
 
-  /** What the metrics' gauges read at collection time (never the hot path). */
-  #gaugeSource(): MetricsGaugeSource {
-    const { fleet, skew, scheduler, now } = this.#p;
-    return {
-      current: () => (this.#current === undefined ? undefined : { id: this.#current.id, expiresAt: this.#current.times.expiresAt, revokeAt: this.#current.times.revokeAt }),
-      clockSkewMs: () => skew.estimate()?.offsetMs ?? null,
-      scheduled: () => scheduler.size,
-      holders: (id) => fleet.holders().then((h) => 1 + (h.get(id)?.length ?? 0), () => undefined),
-      healthy: () => this.health().then((h) => h.ok),
-      now,
-    };
-  }
 }

@@ -21,6 +21,14 @@ export interface CurrentPointer {
   readonly issuedAt: number;
 }
 
+/** What `TokenStore.repairIndex()` did. */
+export interface IndexRepair {
+  /** Records found without an index entry, whose entry was written again. */
+  readonly added: number;
+  /** Records listed by the index (after the repair). */
+  readonly records: number;
+}
+
 /** See the module notes. */
 export class StoreCore {
   readonly o: ResolvedTokenStoreOptions;

@@ -135,3 +135,12 @@ export class StoreKeys {
     return `${this.prefix}:meta:${name}`;
   }
 }
+
+/** `appKeyId` when it can scope keys, else `null` (a filter naming such an id matches nothing). */
+export function scopeOrNull(appKeyId: string): string | null {
+  try {
+    return validateScope(appKeyId);
+  } catch {
+    return null;
+  }
+}

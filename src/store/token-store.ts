@@ -25,8 +25,9 @@ import { isLegacySeal, ownTokenScrubber, sealToken } from './crypto-box.js';
 import { storeError } from './keyv-access.js';
 import type { MetaEntry } from './meta-values.js';
 import type { FoundRecord } from './record-io.js';
-import { StoreCore } from './store-core.js';
-import { META, StoreKeys, validateScope } from './store-keys.js';
+import { StoreCore, type IndexRepair } from './store-core.js';
+import { findUsableToken } from './usable-token.js';
+import { META, StoreKeys, scopeOrNull, validateScope } from './store-keys.js';
 import { migrateLegacyLayout, type MigrationResult } from './store-migration.js';
 import { assertValidRecord, freezeRecord, isEnded, newActiveRecord, validateNewTokenRecord, validatePatch } from './token-record.js';
 import type { NewTokenRecord, TokenRecord, TokenRecordPatch, TokenState } from './token-record.js';
@@ -48,21 +49,14 @@ export { DEFAULT_PREFIX, DEFAULT_RETAIN_MS } from './token-store-options.js';
 export type { TokenListFilter, TokenListOptions, TokenStoreErrorContext, TokenStoreOptions, TokenUpdateOptions } from './token-store-options.js';
 export type { MetaEntry } from './meta-values.js';
 export type { MigrationResult } from './store-migration.js';
+export type { IndexRepair } from './store-core.js';
 
 /** Set by {@link TokenStore.forAppKey} for the constructor call it makes (synchronously). */
 let pendingView: { core: StoreCore; appKeyId: string } | undefined;
 
-/** What {@link TokenStore.repairIndex} did. */
-export interface IndexRepair {
-  /** Records found without an index entry, whose entry was written again. */
-  readonly added: number;
-  /** Records listed by the index (after the repair). */
-  readonly records: number;
-}
-
 /**
  * Stores one {@link TokenRecord} per issued token in a keyv store, with the raw token optionally
- * sealed with AES-256-GCM (the record id is the AAD). Ended records stay for `retainMs` (keyv TTL)
+ * sealed with AES-256-GCM (the record's id and app key id are the AAD). Ended records stay for `retainMs` (keyv TTL)
  * as an audit trail; active records expire `retainMs` after the token itself would.
  *
  * Read-modify-write operations (`put`'s existence check, `update`) are not atomic across
@@ -305,7 +299,7 @@ export class TokenStore {
     if (appKeyId !== undefined && this.appKeyId !== undefined && appKeyId !== this.appKeyId) return [];
     const scope = appKeyId ?? this.appKeyId;
     const records =
-      scope === undefined ? await this.#c.walkRecords('list', onProgress) : validScopeOrNull(scope) === null ? [] : (await this.#c.recordsOf(scope, 'list')).map((f) => f.record);
+      scope === undefined ? await this.#c.walkRecords('list', onProgress) : scopeOrNull(scope) === null ? [] : (await this.#c.recordsOf(scope, 'list')).map((f) => f.record);
     return records
       .filter((r) => states === undefined || states.includes(r.state))
       .sort((a, b) => a.issuedAt - b.issuedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -336,33 +330,8 @@ export class TokenStore {
   > {
     if (typeof appKeyId !== 'string' || appKeyId.length === 0) throw invalidOption('appKeyId', 'must be a non-empty string');
     if (typeof minValidUntil !== 'number' || Number.isNaN(minValidUntil)) throw invalidOption('minValidUntil', 'must be a number (epoch ms)');
-    if (validScopeOrNull(appKeyId) === null || (this.appKeyId !== undefined && appKeyId !== this.appKeyId)) return undefined;
-    const c = this.#c;
-    const now = c.time();
-    const usable = (r: TokenRecord): boolean => r.state === 'active' && r.expiresAt > minValidUntil && r.revokeAt > now;
-    const pointer = await c.currentOf(appKeyId);
-    if (pointer !== undefined) {
-      const found = await c.readRecord(appKeyId, pointer.id, 'findUsable');
-      if (found !== undefined && usable(found.record)) {
-        const token = await this.#openUsable(appKeyId, found, belongs);
-        if (token !== undefined) return { record: found.record, token };
-      }
-    }
-    const candidates = (await c.recordsOf(appKeyId, 'findUsable'))
-      .map((f) => f.record)
-      .filter((r) => usable(r) && r.id !== pointer?.id)
-      .sort((a, b) => b.issuedAt - a.issuedAt || b.expiresAt - a.expiresAt);
-    for (const candidate of candidates) {
-      // Re-read: the record may have changed state or vanished since the listing.
-      const found = await c.readRecord(appKeyId, candidate.id, 'findUsable');
-      if (found === undefined || found.record.state !== 'active') continue;
-      const token = await this.#openUsable(appKeyId, found, belongs);
-      if (token === undefined) continue;
-      // The pointer was missing or stale: mend it, so the next process reads one key again.
-      await c.pointAt(appKeyId, found.record.id, found.record.issuedAt).catch((err: LsTokenError) => c.report(err, { key: c.keys.meta(appKeyId, META.current), op: 'findUsable' }));
-      return { record: found.record, token };
-    }
-    return undefined;
+    if (scopeOrNull(appKeyId) === null || (this.appKeyId !== undefined && appKeyId !== this.appKeyId)) return undefined;
+    return findUsableToken(this.#c, appKeyId, minValidUntil, belongs);
   }
 
   /**
@@ -463,52 +432,12 @@ export class TokenStore {
   }
 
   /** What the store is, never what it holds. */
-  toJSON(): {
-    /** The key prefix. */
-    prefix: string;
-    /** Whether raw tokens are sealed. */
-    encrypted: boolean;
-    /** Whether plaintext records are read although a key is set. */
-    acceptPlaintextRecords: boolean;
-  } {
+  toJSON(): Pick<TokenStore, 'prefix' | 'encrypted' | 'acceptPlaintextRecords'> {
     return { prefix: this.prefix, encrypted: this.encrypted, acceptPlaintextRecords: this.acceptPlaintextRecords };
   }
 
   /** `TokenStore { prefix, encrypted, acceptPlaintextRecords }`: never the keyv (which may hold raw tokens) or the key. */
   [inspect.custom](): string {
     return `TokenStore ${inspect(this.toJSON())}`;
-  }
-
-  /**
-   * Opens a usable candidate's token; one that cannot be decrypted is reported and skipped, one
-   * whose token `belongs` refuses (issued for another app key) is reported and quarantined.
-   */
-  async #openUsable(scope: string, found: FoundRecord, belongs?: (token: string) => boolean): Promise<string | undefined> {
-    const c = this.#c;
-    const key = c.keys.record(scope, found.record.id);
-    try {
-      const token = await c.io.open(key, found.sealed, found.record, 'findUsable', found.raw);
-      if (token !== undefined && belongs !== undefined && !belongs(token)) {
-        const err = new LsTokenError(ErrorCodes.CORRUPT_RECORD, `Token ${shortId(found.record.id)} is stored for this app key but was issued for another one: not adopted`, { field: 'appKeyId' });
-        await c.io.quarantine(key, found.record.id, found.raw, err, 'findUsable');
-        return undefined;
-      }
-      return token;
-    } catch (err) {
-      if (err instanceof LsTokenError && err.code === ErrorCodes.DECRYPT) {
-        c.report(err, { key, op: 'findUsable' });
-        return undefined;
-      }
-      throw err;
-    }
-  }
-}
-
-/** `appKeyId` when it can scope keys, else `null` (a filter naming such an id matches nothing). */
-function validScopeOrNull(appKeyId: string): string | null {
-  try {
-    return validateScope(appKeyId);
-  } catch {
-    return null;
   }
 }
