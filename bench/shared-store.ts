@@ -14,7 +14,6 @@
  * The one-time move from the 0.1.x layout (a walk of the whole store, once per app key) is done
  * before the runs and reported apart, without a target.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +26,7 @@ import { appKeyIdFor, legacyAppKeyIdFor } from '../src/providers/provider.js';
 import { lsProvider } from '../src/providers/ls/ls-provider.js';
 import { TokenStore } from '../src/store/token-store.js';
 import { startMockLsServer } from '../src/testing/index.js';
-import { freePort } from '../test/helpers/net-and-random.js';
+import { startPrivateRedis } from '../test/fixtures/harness.js';
 import { absoluteRow, median, ratioRow, report, type BenchRow } from './lib.js';
 
 const RUNS = Number(process.env['BENCH_SHARED_RUNS'] ?? 15);
@@ -85,21 +84,10 @@ async function measureOnce(keyv: Keyv, baseUrl: string, run: number): Promise<Ti
   return { start, first, sweep };
 }
 
-async function startRedis(): Promise<{ url: (db: number) => string; stop: () => void }> {
-  const port = await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--enable-debug-command', 'yes'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 10_000);
-    proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      if (out.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  return { url: (db) => `redis://127.0.0.1:${port}/${db}`, stop: () => proc.kill('SIGKILL') };
+/** A private redis-server that allows `DEBUG POPULATE` (the million unrelated keys), by database number. */
+async function startRedis(): Promise<{ url: (db: number) => string; stop: () => Promise<void> }> {
+  const r = await startPrivateRedis(['--enable-debug-command', 'yes']);
+  return { url: (db) => `${r.url}/${db}`, stop: () => r.stop() };
 }
 
 type Side = { name: string; keyv: Keyv };
@@ -185,7 +173,7 @@ try {
   rows.push(absoluteRow('shared-store', `SQLite one-time move from 0.1.x, ${SQLITE_UNRELATED.toLocaleString('en-US')} unrelated keys (once per app key)`, await timeMigration(q.unrelated.keyv, baseUrl), 'ms', null));
 } finally {
   await Promise.all(keyvs.map((k) => k.disconnect().catch(() => undefined)));
-  redis.stop();
+  await redis.stop();
   await mock.close();
   for (const f of sqliteFiles) await fs.rm(f, { force: true });
 }
