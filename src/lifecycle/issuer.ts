@@ -91,6 +91,8 @@ export function closedError(): LsTokenError {
 
 /** The pause before a failed issuance is tried again within one flight, ms: doubles per failure, up to the most. */
 const FIRST_RETRY_PAUSE_MS = 250;
+/** How long an issuance lock that refuses fast is tried again before the flight goes on without it. */
+const LOCK_REFUSED_RETRY_MS = 5_000;
 const MAX_RETRY_PAUSE_MS = 8_000;
 
 /** Transport errors raised before a request can have reached LS. */
@@ -158,6 +160,7 @@ export class Issuer {
     let lockDelay = 25;
     let fault: unknown; // the broker's error this flight met
     let failures = 0;
+    const lockTrouble: { since?: number } = {}; // when the lock first failed in this flight (wall ms)
     for (let round = 0; ; round++) {
       this.#checkOpen();
       if (round > 0) path.phase();
@@ -196,7 +199,7 @@ export class Issuer {
       if (waitFor === undefined) {
         let outcome: Obtained | 'busy' | number;
         try {
-          outcome = await this.#underLock(req, mayAdopt, path);
+          outcome = await this.#underLock(req, mayAdopt, path, lockTrouble);
         } catch (err) {
           if (refreshing || !retryHelps(err)) throw err;
           // Tried again after a backoff of this flight's own (at least the cool-down, which honours
@@ -273,7 +276,7 @@ export class Issuer {
   }
 
   /** Takes the lock; re-reads the store; checks the budget; issues. `'busy'`: lock taken; a number: budget blocked until then. */
-  async #underLock(req: ObtainRequest, mayAdopt: boolean, path: StoreDeadline): Promise<Obtained | 'busy' | number> {
+  async #underLock(req: ObtainRequest, mayAdopt: boolean, path: StoreDeadline, lockTrouble: { since?: number }): Promise<Obtained | 'busy' | number> {
     const d = this.#d;
     const step: StoreStep = (call, op) => path.run(call, op);
     let asked = false;
@@ -281,8 +284,15 @@ export class Issuer {
       asked = !path.gaveUp;
       if (!(await path.run(() => d.lock.tryAcquire(d.lockKey, d.instanceId, d.lockTtlMs), 'issueLock.acquire'))) return 'busy';
     } catch (err) {
-      // A lock we cannot reach in time must not stop trading: go on without it and say so.
       this.#storeTrouble(err, 'issueLock.acquire');
+      // A lock that refuses fast (a Redis failing over: READONLY, connection refused) is tried again
+      // for a while (a promotion takes seconds): a fleet issuing without it at 07:00 issues once per
+      // member, each killing the one before, and the members then hand out dead tokens. A lock that
+      // does not answer in time (a hung store), or refuses for longer, must not stop trading: go on
+      // without it.
+      const at = performance.now();
+      lockTrouble.since ??= at;
+      if (!path.gaveUp && at - lockTrouble.since < Math.max(d.storeTimeoutMs, LOCK_REFUSED_RETRY_MS)) return 'busy';
     }
     try {
       this.#checkOpen();

@@ -70,7 +70,10 @@ export async function failoverScenario(corpus: SecretCorpus, c: FailoverCase): P
         LS_INSTANCE_ID: name,
         LS_LEASE_TTL_MS: '3000',
         LS_SWEEP_INTERVAL_MS: '1000',
-        LS_STORE_TIMEOUT_MS: '500',
+        // Longer than a promotion (~2.5 s here): a store that answers within storeTimeoutMs is waited
+        // for, one that does not is treated as hung and the flight goes on without it (#18), which
+        // at the cut-off means one issuance per member. docs/operations.md says so.
+        LS_STORE_TIMEOUT_MS: '4000',
         LS_DEADLINE_MS: '5000',
         LS_CLOCK_OFFSET_MS: String(offset),
       });
