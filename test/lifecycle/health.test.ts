@@ -74,7 +74,8 @@ describe('health()', () => {
     const h = await lc.health();
     expect(h.ok).toBe(false);
     expect(h.problems).toEqual(['issue-lock-failing']);
-    expect(h.recent.lockFailures).toBe(2); // acquire and release
+    // The acquire, tried again while a refusing lock may be a failover (max(storeTimeoutMs, 5 s)), and the release.
+    expect(h.recent.lockFailures).toBeGreaterThanOrEqual(3);
     ls += 60_001;
     expect(await lc.health()).toMatchObject({ ok: true, problems: [] });
   });
