@@ -68,9 +68,10 @@ const loop = setInterval(() => {
 let stoppingAt = 0;
 async function stop(why: string): Promise<void> {
   if (stoppingAt !== 0) {
-    // Under `npm run demo` one Ctrl-C arrives twice (the terminal signals the process group, and
-    // npm forwards it too): only a second press, later, means "leave now".
-    if (Date.now() - stoppingAt > 250) process.exit(130);
+    // Under `npm run demo` one Ctrl-C arrives two or three times (the terminal signals the process
+    // group, and npm and tsx forward it too, as late as a busy machine lets them): only a second
+    // press, a second or more later, means "leave now" (the library's exit hooks count the same way).
+    if (Date.now() - stoppingAt > 1_000) process.exit(130);
     return;
   }
   stoppingAt = Date.now();
