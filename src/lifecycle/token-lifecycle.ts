@@ -25,11 +25,13 @@ import { type LifecycleParts, assembleLifecycle } from './assemble.js';
 import { AFTER_LOGOUT, ANY, type HeldToken, type ObtainRequest, closedError, fleetView } from './issuer.js';
 import type { HeldForFleet } from './fleet.js';
 import type { TokenLifecycleOptions } from './lifecycle-options.js';
+import { systemClock } from '../core/clock.js';
 import { EventOutbox } from './lifecycle-events.js';
 import { LifecycleMetrics } from './lifecycle-metrics.js';
 import { HealthBook, type LifecycleHealth, type LifecycleStatus, buildHealth } from './lifecycle-status.js';
 import { type ShutdownOptions, type ShutdownSummary, shutdownLifecycle } from './shutdown.js';
 import { RefreshTimer } from './refresh-timer.js';
+import { HotToken } from './hot-token.js';
 import { upgradeStore } from './store-upgrade.js';
 import { AvailabilityCounters } from './availability.js';
 import { CallerWaits } from './caller-waits.js';
@@ -75,6 +77,8 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   readonly #metrics: LifecycleMetrics | undefined;
   #current: HeldToken | undefined;
   readonly #refreshTimer: RefreshTimer;
+  /** The held token's answer while no clock read is needed (host clock only; see hot-token.ts). */
+  readonly #hot: HotToken | undefined;
   #flight: Promise<void> | undefined;
   readonly #counters: AvailabilityCounters;
   readonly #callers: CallerWaits;
@@ -111,6 +115,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     this.#metrics = meter === undefined ? undefined : new LifecycleMetrics(meter, { provider: this.provider.id, appKeyId: this.appKeyId }, gauges);
     this.#out = new EventOutbox(this, this.#book, this.#p.cfg.logger, { instanceId: this.instanceId }, this.#p.redactor, this.#metrics);
     this.#refreshTimer = new RefreshTimer(this.#p.now, () => this.#onRefreshTimer());
+    this.#hot = this.#p.now === systemClock ? new HotToken(systemClock) : undefined;
   }
 
   /**
@@ -149,6 +154,8 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
    * (issuance budget, cut-off, another process issuing, forced re-issue cap); `ERR_CLOSED` after shutdown.
    */
   getAccessToken(): Promise<string> {
+    const hot = this.#hot?.value;
+    if (hot !== undefined) return hot;
     const cur = this.#current;
     if (cur !== undefined) {
       const now = this.#p.now();
@@ -248,6 +255,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     this.#metrics?.close();
     for (const t of Object.values(this.#timers)) clearTimeout(t);
     this.#refreshTimer.clear();
+    this.#hot?.drop();
     const currentId = this.#current?.id;
     this.#current = undefined;
     this.#shutdownPromise = shutdownLifecycle(this.#p, deadlineMs, [this.#flight, this.#sweeping], currentId, () => this.#requests.abort(closedError()));
@@ -399,7 +407,11 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   }
 
   #armRefresh(at: number): void {
-    this.#refreshTimer.arm(this.#current === undefined || this.#closing.signal.aborted ? Infinity : at);
+    const cur = this.#closing.signal.aborted ? undefined : this.#current;
+    this.#refreshTimer.arm(cur === undefined ? Infinity : at);
+    // Until the refresh time (or revocation time, if sooner) every call gets the held token as it is.
+    if (cur === undefined) this.#hot?.drop();
+    else this.#hot?.hold(cur.resolved, Math.min(at, cur.times.revokeAt));
   }
 
   /** The refresh time came. At LS's cut-off the token has ended: fetch the next one now, so the next caller has it. */

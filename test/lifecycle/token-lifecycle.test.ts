@@ -70,6 +70,24 @@ describe('TokenLifecycle against the mock LS server', () => {
     expect(recorded.filter(([n]) => n === 'issued')).toHaveLength(1);
   });
 
+  it('with the host clock the held token is handed out without reading the clock, and refreshed at its refresh time all the same', async () => {
+    await mock.close();
+    await startMock({ now: undefined, tokenLifetimeS: 6 }); // both on the host clock
+    const lc = make({ now: undefined, refreshMarginMs: 3_000, revokeMarginMs: 1_000, minIssueIntervalMs: 0 });
+    const token = await lc.getAccessToken();
+    const first = lc.getAccessToken();
+    const reads = jest.spyOn(Date, 'now');
+    for (let i = 0; i < 1_000; i++) expect(lc.getAccessToken()).toBe(first); // the same settled promise: nothing allocated, nothing read
+    expect(reads).not.toHaveBeenCalled();
+    reads.mockRestore();
+    expect(await first).toBe(token);
+    // The refresh time (6 s - 3 s) comes by the timers: the successor is fetched without any call.
+    const issued = await nextEvent(lc, 'issued');
+    expect(issued.id).not.toBe(tokenId(token));
+    expect(await lc.getAccessToken()).not.toBe(token);
+    expect(mock.stats().tokenRequests).toBe(2);
+  });
+
   it('shares one issuance among 1,000 concurrent callers (stampede)', async () => {
     const lc = make();
     const tokens = await Promise.all(Array.from({ length: 1_000 }, () => lc.getAccessToken()));
