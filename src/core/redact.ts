@@ -224,8 +224,17 @@ function replaceSpans(text: string, spans: Array<[number, number]>): string {
  */
 export class SecretRedactor {
   readonly #counts = new Map<string, number>();
-  /** Every {@link SECRET_RUN_LENGTH}-character run of a registered secret, with how many distinct secrets hold it. */
+  /** Every {@link SECRET_RUN_LENGTH}-character run of an indexed secret, with how many distinct secrets hold it. */
   readonly #runs = new Map<string, number>();
+  /** The secrets whose runs are in {@link #runs}. */
+  readonly #indexed = new Set<string>();
+  /**
+   * Secrets registered or dropped since the runs were last indexed. The index is brought up to date
+   * when text is scrubbed, not at each add/delete: a store write registers a plain token for the
+   * length of the write (a backend error may quote it), and indexing its runs there and back cost
+   * more than the write itself, for text that is scrubbed only when something fails.
+   */
+  readonly #changed = new Set<string>();
 
   #indexRuns(secret: string, delta: 1 | -1): void {
     const seen = new Set<string>();
@@ -250,7 +259,7 @@ export class SecretRedactor {
     if (secret.length < MIN_SECRET_LENGTH) return;
     const n = this.#counts.get(secret) ?? 0;
     this.#counts.set(secret, n + 1);
-    if (n === 0) this.#indexRuns(secret, 1);
+    if (n === 0) this.#changed.add(secret);
   }
 
   /** Takes back one registration of `secret`; the value stops being scrubbed when none is left. */
@@ -260,8 +269,20 @@ export class SecretRedactor {
     if (n > 1) this.#counts.set(secret, n - 1);
     else {
       this.#counts.delete(secret);
-      this.#indexRuns(secret, -1);
+      this.#changed.add(secret);
     }
+  }
+
+  /** Brings the runs index up to date with the registrations (see {@link #changed}). */
+  #syncRuns(): void {
+    for (const secret of this.#changed) {
+      const registered = this.#counts.has(secret);
+      if (registered === this.#indexed.has(secret)) continue; // added and dropped again meanwhile
+      this.#indexRuns(secret, registered ? 1 : -1);
+      if (registered) this.#indexed.add(secret);
+      else this.#indexed.delete(secret);
+    }
+    this.#changed.clear();
   }
 
   /** Whether `secret` is registered. */
@@ -289,6 +310,7 @@ export class SecretRedactor {
     if (s.length === 0) return s;
     // Decoded views only where there is something to decode (most text has no '\\', '%' or invisible character).
     const views = decodedViews(s);
+    if (this.#changed.size > 0) this.#syncRuns();
     const spans: Array<[number, number]> = [];
     for (const view of views) {
       const t = view.text;

@@ -22,6 +22,30 @@ afterEach(async () => {
 });
 
 describe('SecretRedactor.scrub', () => {
+  it('scrubs an 8-character run of exactly the values registered when it scrubs, however they were added and dropped before', () => {
+    const a = 'AAAA-first-secret-value-1111';
+    const b = 'BBBB-second-secret-value-2222';
+    const runOf = (v: string) => v.slice(5, 15); // 10 characters of it, never the whole value
+    const r = new SecretRedactor();
+    r.add(a);
+    expect(r.scrub(`x ${runOf(a)} y`)).toBe(`x ${REDACTED} y`);
+    r.delete(a);
+    r.add(b);
+    expect(r.scrub(`x ${runOf(a)} y`)).toBe(`x ${runOf(a)} y`); // dropped: ordinary text again
+    expect(r.scrub(`x ${runOf(b)} y`)).toBe(`x ${REDACTED} y`);
+    // Registered and dropped with no scrub in between (a store write), then registered twice, dropped once.
+    r.add(a);
+    r.delete(a);
+    r.add(b);
+    r.delete(b);
+    expect(r.scrub(`${runOf(a)} ${runOf(b)}`)).toBe(`${runOf(a)} ${REDACTED}`);
+    r.delete(b);
+    expect(r.scrub(`${runOf(a)} ${runOf(b)}`)).toBe(`${runOf(a)} ${runOf(b)}`);
+    // A value added while a scrub is not running is found by the next scrub.
+    r.add(a);
+    expect(r.scrub(`${runOf(a)}`)).toBe(REDACTED);
+  });
+
   it('replaces a registered value in every encoding a server may quote it in', () => {
     const r = new SecretRedactor();
     r.add(SECRET);
