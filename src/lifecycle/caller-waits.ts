@@ -101,8 +101,8 @@ export class CallerWaits {
     return this.#count;
   }
 
-  /** Waits at most `waitMs` for the flight in progress, or for one `start` begins (given the callers' group). */
-  wait(waitMs: number, start: (group: WaitGroup) => Promise<string>): Promise<string> {
+  /** Waits at most `waitMs` for the flight in progress, or for one `start` begins (given the callers' group and `arg`). */
+  wait<A>(waitMs: number, start: (group: WaitGroup, arg: A) => Promise<string>, arg: A): Promise<string> {
     const b = this.#burst;
     if (b !== undefined && b.group === this.#group && !b.waiter.done && b.waitMs === waitMs) {
       b.waiter.count++;
@@ -127,7 +127,7 @@ export class CallerWaits {
       const close = (): void => {
         if (this.#group === g) this.#group = undefined;
       };
-      start(g).then(
+      start(g, arg).then(
         (token) => (close(), g.settle({ token })),
         (error: unknown) => (close(), g.settle({ error })),
       );

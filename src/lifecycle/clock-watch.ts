@@ -1,8 +1,9 @@
 /**
  * Keeps the estimate of the broker's clock ({@link ClockSkew}) alive. Every broker answer is a
  * reading: the `Date` header of token, revoke and probe answers (whatever the provider, error
- * answers included) and the JWT `iat` of a new token. A `HEAD /` probe reads the clock at start;
- * a failed probe is retried with backoff until a reading arrives (from it or from any answer), and
+ * answers included) and the JWT `iat` of a new token. A `HEAD /` probe reads the clock soon after
+ * start, unless a token answer did first; a failed probe is retried with backoff until a reading
+ * arrives (from it or from any answer), and
  * a reading older than {@link CLOCK_RESAMPLE_MS} is refreshed by another probe. Whenever a reading
  * moves the estimate, `onMoved` runs, and the lifecycle re-times the token it hands out: a host
  * 5 s behind the broker learns it before 07:00, not after.
@@ -13,6 +14,13 @@ import type { Clock } from '../core/clock.js';
 import type { ServerTimeSample } from '../providers/oauth-client.js';
 import type { ClockSample, ClockSkew } from './clock-skew.js';
 
+/**
+ * How long after {@link ClockWatch.start} the first probe goes, ms. A lifecycle that starts
+ * usually issues at once, and that answer reads the clock (its `Date`, the JWT `iat`): the probe
+ * is then not sent at all, and its request no longer competes with the token request of a
+ * stampede of callers. One that adopts a stored token gets its reading this much later.
+ */
+export const PROBE_START_DELAY_MS = 250;
 /** First retry of a failed clock probe, ms; it doubles up to {@link PROBE_MAX_BACKOFF_MS}. */
 export const PROBE_RETRY_MS = 1_000;
 /** Longest wait between two failed clock probes, ms (5 min). */
@@ -82,11 +90,11 @@ export class ClockWatch {
     }
   }
 
-  /** Probes once now, then as the module notes say. Idempotent. */
+  /** Probes once {@link PROBE_START_DELAY_MS} from now (unless an answer read the clock by then), then as the module notes say. Idempotent. */
   start(): void {
     if (this.#startedAt !== undefined || this.#d.closing.aborted) return;
     this.#startedAt = this.#d.now();
-    void this.#probe();
+    this.#arm(PROBE_START_DELAY_MS);
   }
 
   async #probe(): Promise<void> {

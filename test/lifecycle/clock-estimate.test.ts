@@ -93,6 +93,28 @@ async function callAcross(lc: TokenLifecycle, isActive: (t: string) => boolean, 
   return { calls, dead };
 }
 
+describe('the clock probe at start', () => {
+  it('is not sent when the first token answer read the clock; it is when nothing else did', async () => {
+    broker = kst(10, 0);
+    const mock = await startMockLsServer({ credentials: [{ appKey: APP_KEY, appSecretKey: SECRET }], cutoffKst: '07:00', now: () => broker });
+    closers.push(() => mock.close());
+    // Issues at once: the answer (Date header, JWT iat) is the reading.
+    const issuing = probeFailing(0);
+    const a = lifecycle({ baseUrl: mock.url, axios: issuing.http, revokeOnShutdown: 'never' }, 0);
+    await a.getAccessToken();
+    expect(a.status().clockSkew).not.toBeNull();
+    // Only started, nothing issued: the probe reads the clock (PROBE_START_DELAY_MS later).
+    const idle = probeFailing(0);
+    const b = lifecycle({ baseUrl: mock.url, axios: idle.http, store: new Keyv({ throwOnErrors: true }) }, 0);
+    await b.start();
+    expect(b.status().clockSkew).toBeNull();
+    await until(() => b.status().clockSkew !== null);
+    expect(idle.probes()).toBe(1);
+    // By then a's probe was due too, and a's reading made it unnecessary.
+    expect(issuing.probes()).toBe(0);
+  });
+});
+
 describe('LS: a fleet member whose clock probe failed', () => {
   let mock: MockLsServer;
 
