@@ -3,8 +3,8 @@
  * reading: the `Date` header of token, revoke and probe answers (whatever the provider, error
  * answers included) and the JWT `iat` of a new token. A `HEAD /` probe reads the clock soon after
  * start, unless a token answer did first; a failed probe is retried with backoff until a reading
- * arrives (from it or from any answer), and
- * a reading older than {@link CLOCK_RESAMPLE_MS} is refreshed by another probe. Whenever a reading
+ * arrives (from it or from any answer), and a reading older than {@link CLOCK_RESAMPLE_MS} is
+ * refreshed by another probe. Whenever a reading
  * moves the estimate, `onMoved` runs, and the lifecycle re-times the token it hands out: a host
  * 5 s behind the broker learns it before 07:00, not after.
  *
