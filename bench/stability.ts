@@ -4,7 +4,7 @@
  * judged over the N runs by the rule it is judged by within one run ({@link judge} in lib.ts): a
  * ratio or a measurement on the median of the N runs, a count or invariant on every run.
  */
-import { fmt, fmtSpread, judge, meets, spreadOf, table, verdict, type BenchRow, type Rule, type Spread } from './lib.js';
+import { fmt, fmtSpread, judge, meets, round, spreadOf, table, verdict, type BenchRow, type Rule, type Spread } from './lib.js';
 
 /** One row over the N runs of `--repeat`. */
 export interface StabilityRow {
@@ -62,7 +62,7 @@ export function aggregate(repeats: ReadonlyArray<readonly BenchRow[]>): Stabilit
       value: spreadOf('value', values),
       ratio: spreadOf('ratio', ratios),
       met: rule === null || judged === null ? null : judged.filter((x) => meets(rule, x)).length,
-      figure,
+      figure: round(figure, 3),
       pass,
       perRun: rows.map((r) => ({ value: r.value, ratio: r.ratio, pass: r.pass, ...(r.spread === undefined ? {} : { spread: r.spread }) })),
     };
