@@ -2,11 +2,42 @@
  * Shared helpers of the benchmark scripts: statistics, the result row format, the table printer
  * and the JSON writer. Every benchmark measures its figure and its baseline in the same process
  * and the same run, so the ratio does not depend on the machine.
+ *
+ * How a row is judged (so that noise cannot flip it):
+ * - A ratio row is judged on the **median of its per-run ratios**: each run measures the figure
+ *   and its baseline back to back, so drift between runs (thermal, other load) cancels within a
+ *   pair. The value and baseline columns show the median of each side; the spread is that of the
+ *   per-run ratios. A constant baseline (a computed bound) is divided into every run.
+ * - A measured absolute row (a latency, a size) is judged on the median of its runs.
+ * - A count or invariant row (requests sent, tokens handed out, failed calls) must hold in every
+ *   run: a count is not noise. Its value is the worst run.
+ * The same rule judges the median over `npm run bench -- --repeat N` (bench/stability.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+/** A figure per run, or one figure when the bench measures it once. */
+export type Runs = number | readonly number[];
+
+/** Min / median / max of a row's per-run figures: its ratios for a ratio row, its values otherwise. */
+export interface Spread {
+  readonly of: 'ratio' | 'value';
+  readonly min: number;
+  readonly median: number;
+  readonly max: number;
+  readonly runs: number;
+}
+
+/** A row's target in a form a program can apply again (to the runs of `--repeat`). */
+export interface Rule {
+  readonly on: 'ratio' | 'value';
+  readonly op: '<=' | '==';
+  readonly limit: number;
+  /** Counts and invariants: every run must meet it. Otherwise the median of the runs is judged. */
+  readonly everyRun: boolean;
+}
 
 /** One line of a benchmark table. */
 export interface BenchRow {
@@ -25,6 +56,10 @@ export interface BenchRow {
   readonly target: string | null;
   /** Whether the target is met (`null` when there is none). */
   readonly pass: boolean | null;
+  /** The target as data (`null` when informative). */
+  readonly rule?: Rule | null;
+  /** The per-run figures the row was judged on (absent when the row was skipped). */
+  readonly spread?: Spread;
   /** Anything a reader needs to interpret the row. */
   readonly note?: string;
 }
@@ -63,55 +98,118 @@ export function round(x: number, digits = 2): number {
   return Math.round(x * f) / f;
 }
 
-/** A row comparing `value` with a baseline (`ratio = value / baseline`, lower is better). */
+function asRuns(x: Runs): readonly number[] {
+  return typeof x === 'number' ? [x] : x;
+}
+
+/** Min / median / max of per-run figures (`undefined` when there is no finite one: a skipped row). */
+export function spreadOf(of: Spread['of'], xs: readonly number[]): Spread | undefined {
+  const f = xs.filter(Number.isFinite);
+  if (f.length === 0) return undefined;
+  return { of, min: round(Math.min(...f), 3), median: round(median(f), 3), max: round(Math.max(...f), 3), runs: f.length };
+}
+
+/**
+ * Per-run ratios `value[i] / baseline[i]` of paired runs; a single figure on either side (a
+ * computed bound, a one-off measurement) is divided into / by every run of the other.
+ */
+export function pairedRatios(value: Runs, baseline: Runs): number[] {
+  const v = asRuns(value);
+  const b = asRuns(baseline);
+  if (v.length !== b.length && v.length !== 1 && b.length !== 1) throw new Error(`unpaired runs: ${v.length} values, ${b.length} baselines`);
+  const n = Math.max(v.length, b.length);
+  return Array.from({ length: n }, (_, i) => v[v.length === 1 ? 0 : i]! / b[b.length === 1 ? 0 : i]!);
+}
+
+export function meets(rule: Rule, x: number): boolean {
+  return rule.op === '<=' ? x <= rule.limit : x === rule.limit;
+}
+
+/**
+ * The figure a row is judged on, from its runs, and whether it meets the rule: the median of the
+ * runs, or for an every-run rule the worst run (all must meet it).
+ */
+export function judge(rule: Rule | null, runs: readonly number[]): { figure: number; pass: boolean | null } {
+  if (rule === null || !rule.everyRun) {
+    const figure = median(runs);
+    return { figure, pass: rule === null ? null : meets(rule, figure) };
+  }
+  // Worst: the largest for `<=`, the farthest from the limit for `==`; a NaN run (broken) wins.
+  const badness = (x: number): number => (Number.isNaN(x) ? Infinity : rule.op === '<=' ? x : Math.abs(x - rule.limit));
+  const worst = runs.reduce((w, x) => (badness(x) > badness(w) ? x : w), runs[0] ?? NaN);
+  return { figure: worst, pass: runs.length > 0 && runs.every((x) => meets(rule, x)) };
+}
+
+/**
+ * A row comparing `value` with a baseline (ratio = value / baseline, lower is better), judged on
+ * the median of the per-run ratios. Pass per-run arrays of equal length when the bench pairs its
+ * runs; a single number for a side measured or computed once.
+ */
 export function ratioRow(
   bench: string,
   metric: string,
-  value: number,
+  value: Runs,
   unit: string,
-  baseline: { name: string; value: number },
+  baseline: { name: string; value: Runs },
   maxRatio: number | null,
   note?: string,
 ): BenchRow {
-  const ratio = value / baseline.value;
+  const ratios = pairedRatios(value, baseline.value);
+  const rule: Rule | null = maxRatio === null ? null : { on: 'ratio', op: '<=', limit: maxRatio, everyRun: false };
+  const { figure, pass } = judge(rule, ratios);
+  const spread = spreadOf('ratio', ratios);
   return {
     bench,
     metric,
-    value: round(value, 3),
+    value: round(median(asRuns(value)), 3),
     unit,
-    baseline: { name: baseline.name, value: round(baseline.value, 3) },
-    ratio: round(ratio, 3),
+    baseline: { name: baseline.name, value: round(median(asRuns(baseline.value)), 3) },
+    ratio: round(figure, 3),
     target: maxRatio === null ? null : `ratio <= ${maxRatio}`,
-    pass: maxRatio === null ? null : ratio <= maxRatio,
+    pass,
+    rule,
+    ...(spread === undefined ? {} : { spread }),
     ...(note === undefined ? {} : { note }),
   };
 }
 
-/** A row with an absolute target (`value <op> limit`), optionally with an informative baseline. */
+/**
+ * A row with an absolute target (`value <op> limit`), optionally with an informative baseline.
+ * With per-run values it is judged on their median, or with `everyRun` (counts, invariants) on
+ * every run, showing the worst.
+ */
 export function absoluteRow(
   bench: string,
   metric: string,
-  value: number,
+  value: Runs,
   unit: string,
-  target: { op: '<=' | '=='; limit: number } | null,
-  baseline: { name: string; value: number } | null = null,
+  target: { op: '<=' | '=='; limit: number; everyRun?: boolean } | null,
+  baseline: { name: string; value: Runs } | null = null,
   note?: string,
 ): BenchRow {
-  const pass = target === null ? null : target.op === '<=' ? value <= target.limit : value === target.limit;
+  const runs = asRuns(value);
+  const rule: Rule | null = target === null ? null : { on: 'value', op: target.op, limit: target.limit, everyRun: target.everyRun ?? false };
+  const { figure, pass } = judge(rule, runs);
+  const baseRuns = baseline === null ? null : asRuns(baseline.value);
+  // The ratio is informative here; it follows the ratio rows' rule (median of per-run ratios).
+  const ratio = baseRuns === null || baseRuns.some((b) => b === 0) ? null : median(pairedRatios(runs, baseRuns));
+  const spread = spreadOf('value', runs);
   return {
     bench,
     metric,
-    value: round(value, 3),
+    value: round(figure, 3),
     unit,
-    baseline: baseline === null ? null : { name: baseline.name, value: round(baseline.value, 3) },
-    ratio: baseline === null || baseline.value === 0 ? null : round(value / baseline.value, 3),
+    baseline: baseline === null || baseRuns === null ? null : { name: baseline.name, value: round(median(baseRuns), 3) },
+    ratio: ratio === null ? null : round(ratio, 3),
     target: target === null ? null : `${target.op === '==' ? '=' : '<='} ${target.limit}${unit === '' ? '' : ` ${unit}`}`,
     pass,
+    rule,
+    ...(spread === undefined ? {} : { spread }),
     ...(note === undefined ? {} : { note }),
   };
 }
 
-function fmt(x: number | null | undefined): string {
+export function fmt(x: number | null | undefined): string {
   if (x === null || x === undefined) return '-';
   if (!Number.isFinite(x)) return String(x);
   const a = Math.abs(x);
@@ -120,21 +218,38 @@ function fmt(x: number | null | undefined): string {
   return (Math.round(x * 1000) / 1000).toString();
 }
 
-/** The rows as a Markdown table (also readable in a terminal). */
+/** `min / median / max` of a spread, with the unit (`x` for ratios) and the number of runs. */
+export function fmtSpread(s: Spread | null | undefined, unit: string): string {
+  if (s === null || s === undefined) return '-';
+  const u = s.of === 'ratio' ? 'x' : unit;
+  return `${fmt(s.min)} / ${fmt(s.median)} / ${fmt(s.max)}${u === '' ? '' : ` ${u}`} (${s.runs} run${s.runs === 1 ? '' : 's'})`;
+}
+
+/** Cells as a Markdown table (also readable in a terminal). */
+export function table(head: readonly string[], lines: ReadonlyArray<readonly string[]>): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const row = (cells: readonly string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [row(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(row)].join('\n');
+}
+
+export function verdict(pass: boolean | null): string {
+  return pass === null ? 'info' : pass ? 'PASS' : 'FAIL';
+}
+
+/** The rows as a Markdown table. */
 export function markdownTable(rows: readonly BenchRow[]): string {
-  const head = ['bench', 'metric', 'value', 'baseline (same run)', 'ratio', 'target', 'result'];
+  const head = ['bench', 'metric', 'value', 'baseline (same run)', 'ratio', 'spread (min / median / max)', 'target', 'result'];
   const lines = rows.map((r) => [
     r.bench,
     r.metric,
     `${fmt(r.value)} ${r.unit}`.trim(),
     r.baseline === null ? '-' : `${fmt(r.baseline.value)} ${r.unit} (${r.baseline.name})`,
     fmt(r.ratio),
+    fmtSpread(r.spread, r.unit),
     r.target ?? '-',
-    r.pass === null ? 'info' : r.pass ? 'PASS' : 'FAIL',
+    verdict(r.pass),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const row = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [row(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(row)].join('\n');
+  return table(head, lines);
 }
 
 export function environment(): Record<string, unknown> {
@@ -148,13 +263,18 @@ export function environment(): Record<string, unknown> {
   };
 }
 
-/** Writes `bench/results/<name>-<timestamp>.json` and returns its path. */
-export function writeResult(result: BenchResult, startedAt: Date): string {
+/** Writes `bench/results/<name>-<timestamp>.json` (with the start time and the machine) and returns its path. */
+export function writeJson(name: string, payload: object, startedAt: Date): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-  const file = join(RESULTS_DIR, `${result.name}-${stamp}.json`);
-  writeFileSync(file, `${JSON.stringify({ ...result, startedAt: startedAt.toISOString(), environment: environment() }, null, 2)}\n`);
+  const file = join(RESULTS_DIR, `${name}-${stamp}.json`);
+  writeFileSync(file, `${JSON.stringify({ name, ...payload, startedAt: startedAt.toISOString(), environment: environment() }, null, 2)}\n`);
   return file;
+}
+
+/** Writes `bench/results/<name>-<timestamp>.json` and returns its path. */
+export function writeResult(result: BenchResult, startedAt: Date): string {
+  return writeJson(result.name, result, startedAt);
 }
 
 /**

@@ -1,9 +1,10 @@
 /**
  * Stampede: 10,000 concurrent `getAccessToken()` calls on a cold lifecycle (no token yet, store
  * empty) with the mock answering after `latencyMs`. Exactly one token request must reach the mock,
- * and the p99 latency of the calls must stay within 1.1x that of an ideal single-flight getter (one
- * shared promise over a bare client) measured in the same run: what the library adds on top of the
- * request it cannot avoid. (A fixed "mock latency + 5 ms" target measured the machine's TCP and
+ * and the p99 latency of the calls must stay within 1.05x that of an ideal single-flight getter (one
+ * shared promise over a bare client) measured in the same run, judged on the median of the per-run
+ * ratios (each run measures both back to back): what the library adds on top of the request it
+ * cannot avoid. (A fixed "mock latency + 5 ms" target measured the machine's TCP and
  * HTTP cost as much as the library's.)
  *
  * "Cold" is the lifecycle, not the process: a first lifecycle (another app key) warms up the JIT,
@@ -16,7 +17,8 @@ import { startMockLsServer } from '../src/testing/index.js';
 import { absoluteRow, gc, median, percentile, ratioRow, report, tick, type BenchRow } from './lib.js';
 
 const CALLERS = Number(process.env['BENCH_STAMPEDE_CALLERS'] ?? 10_000);
-const RUNS = Number(process.env['BENCH_STAMPEDE_RUNS'] ?? 7);
+// 11 paired runs (was 7): a 5 % target needs a median that two or three outlying runs cannot move.
+const RUNS = Number(process.env['BENCH_STAMPEDE_RUNS'] ?? 11);
 const LATENCY_MS = 20;
 const SENTINEL_SECRET = 'SENTINEL-SECRET-do-not-log-0123456';
 
@@ -136,29 +138,28 @@ for (let r = 0; r < RUNS; r++) {
 }
 await mock.close();
 
-const maxRequests = Math.max(...runs.map((r) => r.tokenRequests));
 const p99s = runs.map((r) => r.p99);
 const idealP99s = ideal.map((r) => r.p99);
 const rows: BenchRow[] = [
-  absoluteRow('stampede', `token requests per ${CALLERS.toLocaleString('en-US')} concurrent calls (max over ${RUNS} runs)`, maxRequests, '', { op: '==', limit: 1 }),
-  absoluteRow('stampede', 'distinct tokens handed out (max over runs)', Math.max(...runs.map((r) => r.distinctTokens)), '', { op: '==', limit: 1 }),
+  absoluteRow('stampede', `token requests per ${CALLERS.toLocaleString('en-US')} concurrent calls (max over ${RUNS} runs)`, runs.map((r) => r.tokenRequests), '', { op: '==', limit: 1, everyRun: true }),
+  absoluteRow('stampede', 'distinct tokens handed out (max over runs)', runs.map((r) => r.distinctTokens), '', { op: '==', limit: 1, everyRun: true }),
   ratioRow(
     'stampede',
     'call latency p99 vs the ideal single-flight (median of runs)',
-    median(p99s),
+    p99s,
     'ms',
-    { name: 'one shared promise over a bare client, same harness', value: median(idealP99s) },
-    1.1,
+    { name: 'one shared promise over a bare client, same harness', value: idealP99s },
+    1.05,
     `p99 per run: ${p99s.map((x) => x.toFixed(1)).join(', ')} ms; ideal per run: ${idealP99s.map((x) => x.toFixed(1)).join(', ')} ms; ` +
       `request sent after ${median(runs.map((r) => r.sentAtMs)).toFixed(2)} ms (ideal ${median(ideal.map((r) => r.sentAtMs)).toFixed(2)} ms), medians`,
   ),
   absoluteRow(
     'stampede',
     'call latency p99 (median of runs)',
-    median(p99s),
+    p99s,
     'ms',
     null,
-    { name: 'one issueToken on a fresh client, no library', value: median(rawRtt) },
+    { name: 'one issueToken on a fresh client, no library', value: rawRtt },
     `informative: the mock answers after ${LATENCY_MS} ms; bare request per run: ${rawRtt.map((x) => x.toFixed(1)).join(', ')} ms`,
   ),
 ];
