@@ -158,6 +158,21 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   getAccessToken(): Promise<string> {
     const hot = this.#hot?.value;
     if (hot !== undefined) return hot;
+    // A caller of a stampede joins the wait of the burst it belongs to. Kept apart from the rest,
+    // so that this method stays small: optimized code that inlines the flight's start (closures of
+    // one lifecycle) is thrown away when that lifecycle is collected, and then every caller of the
+    // next stampede ran unoptimized.
+    // A burst exists only while no token is usable (its first caller found none, and nothing in
+    // between ran), so `#current` need not be read here.
+    if (!this.#closed && this.#metrics === undefined) {
+      const joined = this.#callers.joinBurst(this.#p.cfg.issueLockWaitMs);
+      if (joined !== undefined) return joined;
+    }
+    return this.#answer();
+  }
+
+  /** {@link getAccessToken} past its two shortcuts: the clock, the refresh, the wait. */
+  #answer(): Promise<string> {
     const cur = this.#current;
     if (cur !== undefined) {
       const now = this.#p.now();
