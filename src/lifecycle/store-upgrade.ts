@@ -10,5 +10,6 @@ import type { LifecycleParts } from './assemble.js';
 /** Moves the app key's 0.1.x records and budget mark, if its provider had another scope then. Never rejects: trouble goes to `report`. */
 export async function upgradeStore(p: Pick<LifecycleParts, 'legacyAppKeyId' | 'store' | 'cfg'>, report: (err: unknown) => void): Promise<void> {
   if (p.legacyAppKeyId === undefined) return;
+  if (p.store.isKnownEmpty()) return; // nothing to move (a new lifecycle's own store)
   await boundedStoreCall(p.store.migrateLegacy(p.legacyAppKeyId), Math.max(60_000, p.cfg.storeTimeoutMs * 20), 'migrate').catch(report);
 }

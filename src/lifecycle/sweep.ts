@@ -100,6 +100,11 @@ export interface SweepParts {
 export async function runSweep(p: SweepParts): Promise<void> {
   if (p.closing.aborted) return;
   let plan: SweepAction[];
+  // An empty in-process store (a new lifecycle's own) holds no record, lease or heartbeat to read.
+  if (p.store.isKnownEmpty() && p.vault.ids().length === 0) {
+    p.onPlan?.([]);
+    return;
+  }
   try {
     const bounded = <T>(c: Promise<T>): Promise<T> => boundedStoreCall(c, p.cfg.storeTimeoutMs, 'sweep');
     const holders = await p.fleet.holders();

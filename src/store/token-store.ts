@@ -120,6 +120,16 @@ export class TokenStore {
   }
 
   /**
+   * Whether the backend is known to hold nothing at all, without a read: an in-process `Map`
+   * (keyv's default store) with no key in it, as a new lifecycle's own store starts. Any other
+   * backend answers `false`. Lets a start skip reads that cannot find anything.
+   */
+  isKnownEmpty(): boolean {
+    const store: unknown = this.keyv.store;
+    return store instanceof Map && store.size === 0;
+  }
+
+  /**
    * The keyv key of record `id`: `${prefix}:{appKeyId}:tok:${id}`.
    * @param appKeyId default: this view's app key, or the one this process has seen record `id`
    *   under; required otherwise.
