@@ -10,7 +10,9 @@
  * - SQLite: no index of its own: the table's primary key already is one, and a range query on the
  *   app key's key prefix reads just its rows.
  * - A `Map` (in-memory keyv, one process by nature): the index lives beside it in this process's
- *   memory, keyed by the `Map` itself (several stores over one `Map` share it).
+ *   memory, keyed by the `Map` itself (several stores over one `Map` share it), and so does the
+ *   app key's current-token pointer ({@link AppKeyIndex.pointers}): every reader of a `Map` is
+ *   in this process, and a put then costs what keyv's own get and set cost (one write, not two).
  * - Any other keyv adapter: an index record at the same key, `{ members: { member: addedAt } }`,
  *   rewritten under a lock held in this process (a write costs O(the app key's entries)).
  *   Processes sharing such a backend can lose an entry to a concurrent rewrite; the sweep's
@@ -56,6 +58,11 @@ export interface AppKeyIndex {
   removeStale(scope: string, member: string, notAfter: number): Promise<void>;
   /** The entries whose member starts with `memberPrefix`. */
   entries(scope: string, memberPrefix: string): Promise<IndexedEntry[]>;
+  /**
+   * Where this index keeps the current-token pointers itself (an in-process `Map` store), by app
+   * key; `undefined`: the pointer is a meta value in the backend.
+   */
+  readonly pointers?: Map<string, { readonly id: string; readonly issuedAt: number }>;
 }
 
 /** Picks the index for the backend behind `kv`. */
@@ -254,17 +261,23 @@ class RecordIndex implements AppKeyIndex {
 
 /** In-process indexes of `Map` stores, by `Map` and index key. */
 const memoryIndexes = new WeakMap<object, Map<string, Map<string, number>>>();
+/** In-process current-token pointers of `Map` stores, by `Map` and app key. */
+const memoryPointers = new WeakMap<object, Map<string, { readonly id: string; readonly issuedAt: number }>>();
 
 class MemoryIndex implements AppKeyIndex {
   readonly kind = 'memory';
   readonly #all: Map<string, Map<string, number>>;
   readonly #keys: StoreKeys;
+  readonly pointers: Map<string, { readonly id: string; readonly issuedAt: number }>;
 
   constructor(store: Map<unknown, unknown>, keys: StoreKeys) {
     let all = memoryIndexes.get(store);
     if (all === undefined) memoryIndexes.set(store, (all = new Map()));
+    let pointers = memoryPointers.get(store);
+    if (pointers === undefined) memoryPointers.set(store, (pointers = new Map()));
     this.#all = all;
     this.#keys = keys;
+    this.pointers = pointers;
   }
 
   #of(scope: string): Map<string, number> {

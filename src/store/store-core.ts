@@ -101,6 +101,8 @@ export class StoreCore {
 
   /** The current-token pointer of app key `scope`, if any. */
   async currentOf(scope: string): Promise<CurrentPointer | undefined> {
+    const pointers = this.index.pointers;
+    if (pointers !== undefined) return pointers.get(this.keys.meta(scope, META.current));
     const v = await this.meta.get(this.keys.meta(scope, META.current), 'current');
     if (!isPlainObject(v) || !isTokenId(v['id']) || typeof v['issuedAt'] !== 'number') return undefined;
     return { id: v['id'], issuedAt: v['issuedAt'] };
@@ -116,7 +118,9 @@ export class StoreCore {
       if (current !== undefined && current.issuedAt > issuedAt) return;
       if (current?.id === id) return;
     }
-    await this.meta.set(this.keys.meta(scope, META.current), { id, issuedAt }, this.o.retainMs);
+    const key = this.keys.meta(scope, META.current);
+    if (this.index.pointers !== undefined) this.index.pointers.set(key, { id, issuedAt });
+    else await this.meta.set(key, { id, issuedAt }, this.o.retainMs);
   }
 
   /** App key `scope`'s live meta values whose name starts with `keyPrefix`, through its index, sorted. */

@@ -75,11 +75,14 @@ describe.each(STORE_BACKENDS)('store key layout on $name', (factory) => {
     expect(store.recordKey(rec.id)).toBe(`${PREFIX}:{${S}}:tok:${rec.id}`);
     expect(store.metaKey('lease:x')).toBe(`${PREFIX}:{${S}}:meta:lease:x`);
     expect(await backend.readRaw(`${PREFIX}:{${S}}:tok:${rec.id}`)).toContain(rec.id);
-    expect(await backend.readRaw(`${PREFIX}:{${S}}:meta:current`)).toContain(rec.id);
+    // On a Map the current-token pointer lives beside it, in this process, as its index does (app-key-index.ts).
+    if (backend.name === 'memory') expect(await backend.readRaw(`${PREFIX}:{${S}}:meta:current`)).toBeUndefined();
+    else expect(await backend.readRaw(`${PREFIX}:{${S}}:meta:current`)).toContain(rec.id);
+    expect((await store.findUsable(S, clock))?.record.id).toBe(rec.id);
     const dump = await backend.dumpAll();
     if (backend.name !== 'sqlite') {
       const keys = (JSON.parse(dump) as Array<[string, unknown]>).map(([k]) => k).filter((k) => k.includes(`{${S}}`));
-      expect(keys.length).toBeGreaterThanOrEqual(3);
+      expect(keys.length).toBeGreaterThanOrEqual(backend.name === 'memory' ? 2 : 3);
       expect(new Set(keys.map((k) => calculateSlot(k))).size).toBe(1);
       expect(new Set([...keys, store.issueLockKey()].map((k) => calculateSlot(k)))).toEqual(new Set([calculateSlot(`{${S}}`)]));
     }
