@@ -8,7 +8,10 @@
  *   `ZADD`/`ZREM` are atomic, so concurrent writers in several processes never lose each other's
  *   entries.
  * - SQLite: no index of its own: the table's primary key already is one, and a range query on the
- *   app key's key prefix reads just its rows.
+ *   app key's key prefix reads just its rows, values included. No current-token pointer either
+ *   ({@link AppKeyIndex.derivesCurrent}): that one query already brings every record of the app
+ *   key, the newest usable one is picked from them, and a put is one write (one transaction) where
+ *   the pointer made it two.
  * - A `Map` (in-memory keyv, one process by nature): the index lives beside it in this process's
  *   memory, keyed by the `Map` itself (several stores over one `Map` share it), and so does the
  *   app key's current-token pointer ({@link AppKeyIndex.pointers}): every reader of a `Map` is
@@ -63,6 +66,8 @@ export interface AppKeyIndex {
    * key; `undefined`: the pointer is a meta value in the backend.
    */
   readonly pointers?: Map<string, { readonly id: string; readonly issuedAt: number }>;
+  /** Whether no pointer is kept at all: the current token is found among the app key's records, which the index reads in one query. */
+  readonly derivesCurrent?: boolean;
 }
 
 /** Picks the index for the backend behind `kv`. */
@@ -149,6 +154,7 @@ class RedisIndex implements AppKeyIndex {
 
 class SqliteIndex implements AppKeyIndex {
   readonly kind = 'sqlite';
+  readonly derivesCurrent = true;
   readonly #kv: KeyvAccess;
   readonly #keys: StoreKeys;
   readonly #query: Query;

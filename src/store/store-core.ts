@@ -101,6 +101,7 @@ export class StoreCore {
 
   /** The current-token pointer of app key `scope`, if any. */
   async currentOf(scope: string): Promise<CurrentPointer | undefined> {
+    if (this.index.derivesCurrent === true) return undefined;
     const pointers = this.index.pointers;
     if (pointers !== undefined) return pointers.get(this.keys.meta(scope, META.current));
     const v = await this.meta.get(this.keys.meta(scope, META.current), 'current');
@@ -113,6 +114,7 @@ export class StoreCore {
    * with `fresh` (a token just issued or revived: the newest there is), unread.
    */
   async pointAt(scope: string, id: string, issuedAt: number, fresh = false): Promise<void> {
+    if (this.index.derivesCurrent === true) return; // no pointer: see app-key-index.ts
     if (!fresh) {
       const current = await this.currentOf(scope);
       if (current !== undefined && current.issuedAt > issuedAt) return;
