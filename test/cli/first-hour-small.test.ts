@@ -61,7 +61,9 @@ describe('mock-server', () => {
     });
     cleanups.push(() => void (child.exitCode === null && child.kill('SIGKILL')));
     let out = '';
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | string | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? `killed by ${signal}; stderr: ${err}`)));
     await new Promise<void>((resolve, reject) => {
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();

@@ -167,8 +167,9 @@ export const mockServerCommand: Command = async (ctx) => {
   else out.out(`  tokens live ${lifetimeS} s; ${provider === 'kis' ? `the same token within ${cfg.integer('same-token-window-ms', 21_600_000, 0, 10 * 86_400_000)} ms of its issuance` : 'the same token while it lives'}; ${limit}`);
   if (faults.length > 0) out.out(`  faults armed: ${faults.map((f) => `${f.endpoint}:${f.kind}${f.count === undefined ? '' : `:${f.count}`}`).join(', ')}`);
   if (common.control === true) out.out(`  control endpoint: ${server.url}/__mock/ (loopback callers only)`);
-  out.out('  Ctrl-C stops it');
-  await new Promise<void>((resolve) => {
+  // The handlers are in place before the line a script waits for: a SIGTERM sent the moment it is
+  // read (a test, a supervisor) must stop the mock, not kill it mid-way.
+  const stopped = new Promise<void>((resolve) => {
     const onSignal = (): void => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
@@ -181,5 +182,7 @@ export const mockServerCommand: Command = async (ctx) => {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+  out.out('  Ctrl-C stops it');
+  await stopped;
   return 0;
 };
