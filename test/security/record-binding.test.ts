@@ -35,7 +35,7 @@ function input(appKeyId: string, t0 = Date.now()) {
 /**
  * Rewrites fields of the stored value of record `id`, as whoever can write to the store could. A
  * new `appKeyId` moves the record where that app key's lookups find it (its key under the app
- * key's hash tag, and its current-token pointer): the relabel attack in the store's layout.
+ * key's hash tag, its current-token pointer, its index entry): the relabel attack in the store's layout.
  */
 async function rewrite(store: TokenStore, id: string, change: Record<string, unknown>): Promise<void> {
   const key = store.recordKey(id);
@@ -44,6 +44,8 @@ async function rewrite(store: TokenStore, id: string, change: Record<string, unk
   if (typeof to === 'string') {
     await store.keyv.set(store.recordKey(id, to), { ...value, ...change });
     await store.forAppKey(to).setMeta('current', { id, issuedAt: value['issuedAt'] });
+    // On a Map the index and the pointer live beside it, in the process: list the record there too.
+    await store.forAppKey(to).repairIndex([id]);
     return;
   }
   await store.keyv.set(key, { ...value, ...change });
