@@ -192,6 +192,15 @@ export class LifecycleMetrics {
     }
   }
 
+  /** Times the wait of a caller with no usable token (never the hot path: a held token is not waited for). */
+  timeCall(wait: Promise<string>): void {
+    const t0 = performance.now();
+    wait.then(
+      () => this.callEnded(performance.now() - t0),
+      (err: unknown) => this.callEnded(performance.now() - t0, err),
+    );
+  }
+
   /** A caller with no usable token waited `ms` and got a token or `err`. */
   callEnded(ms: number, err?: unknown): void {
     const code = err === undefined ? undefined : codeOf(err);

@@ -2,6 +2,7 @@
  * The facade a daemon embeds: one `TokenLifecycle` per LS app key. It hands out the current token
  * from memory (the hot path: no I/O), runs one single flight at a time to adopt or issue the next
  * one, installs it, and has the replaced one revoked. Its rooms: `assemble.ts` builds the parts;
+ * `held-slot.ts` holds the token handed out with its refresh timer and hot answer;
  * `token-policy.ts` decides every time; `issuer.ts` adopts or issues; `fleet.ts` keeps the leases;
  * `sweep.ts` and `shutdown.ts` hold the store sweep and the deadline phases; the
  * {@link RevocationScheduler} reports to this facade's sink before anything is emitted publicly.
@@ -19,19 +20,16 @@ import { installExitHooks, type ExitHookOptions } from '../integrations/exit-hoo
 import type { OAuthClient } from '../providers/oauth-client.js';
 import { assertAccessToken, type ProviderDefinition } from '../providers/provider.js';
 import type { EventSink, RevocationResult, RevocationScheduler } from '../schedule/revocation-scheduler.js';
-import type { TokenRecord } from '../store/token-record.js';
+import { isTokenId, type TokenRecord } from '../store/token-record.js';
 import type { TokenStore } from '../store/token-store.js';
 import { type LifecycleParts, assembleLifecycle } from './assemble.js';
-import { AFTER_LOGOUT, ANY, type HeldToken, type ObtainRequest, closedError, fleetView } from './issuer.js';
-import type { HeldForFleet } from './fleet.js';
+import { AFTER_LOGOUT, ANY, type HeldToken, type ObtainRequest, closedError } from './issuer.js';
 import type { TokenLifecycleOptions } from './lifecycle-options.js';
-import { systemClock } from '../core/clock.js';
 import { EventOutbox } from './lifecycle-events.js';
 import { LifecycleMetrics } from './lifecycle-metrics.js';
 import { HealthBook, type LifecycleHealth, type LifecycleStatus, buildHealth } from './lifecycle-status.js';
 import { type ShutdownOptions, type ShutdownSummary, shutdownLifecycle } from './shutdown.js';
-import { RefreshTimer } from './refresh-timer.js';
-import { HotToken } from './hot-token.js';
+import { HeldSlot } from './held-slot.js';
 import { upgradeStore } from './store-upgrade.js';
 import { AvailabilityCounters } from './availability.js';
 import { CallerWaits, type WaitGroup } from './caller-waits.js';
@@ -41,8 +39,6 @@ import { runSweep } from './sweep.js';
 export type { RevokeOnShutdown, TokenLifecycleOptions } from './lifecycle-options.js';
 export type { NotRevoked, ShutdownOptions, ShutdownSummary } from './shutdown.js';
 export type { HealthProblem, LifecycleHealth, LifecycleStatus } from './lifecycle-status.js';
-
-const STORE_ID = /^[0-9a-f]{64}$/;
 
 /**
  * Manages the whole life of the LS access tokens of one app key.
@@ -77,10 +73,8 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   readonly #book: HealthBook;
   readonly #out: EventOutbox;
   readonly #metrics: LifecycleMetrics | undefined;
-  #current: HeldToken | undefined;
-  readonly #refreshTimer: RefreshTimer;
-  /** The held token's answer while no clock read is needed (host clock only; see hot-token.ts). */
-  readonly #hot: HotToken | undefined;
+  /** The token handed out, its refresh timer and its hot answer. */
+  readonly #slot: HeldSlot;
   #flight: Promise<void> | undefined;
   readonly #counters: AvailabilityCounters;
   readonly #callers: CallerWaits;
@@ -101,7 +95,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
       requests: this.#requests.signal,
       timeRequest: (request) => (this.#metrics === undefined ? request() : this.#metrics.timeRequest(request)),
       onClockMoved: () => this.#retime(),
-      heldTimes: (id) => (this.#current?.id === id ? this.#current.times : undefined),
+      heldTimes: (id) => (this.#slot.current?.id === id ? this.#slot.current.times : undefined),
     });
     ({ client: this.client, store: this.store, scheduler: this.scheduler, appKeyId: this.appKeyId, provider: this.provider } = this.#p);
     this.instanceId = this.#p.cfg.instanceId;
@@ -116,8 +110,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     const gauges = { status: () => this.status(), healthy: () => this.health().then((h) => h.ok), now: this.#p.now, holders: (id: string) => this.#p.fleet.holders().then((h) => 1 + (h.get(id)?.length ?? 0), () => undefined) };
     this.#metrics = meter === undefined ? undefined : new LifecycleMetrics(meter, { provider: this.provider.id, appKeyId: this.appKeyId }, gauges);
     this.#out = new EventOutbox(this, this.#book, this.#p.cfg.logger, { instanceId: this.instanceId }, this.#p.redactor, this.#metrics);
-    this.#refreshTimer = new RefreshTimer(this.#p.now, () => this.#onRefreshTimer());
-    this.#hot = this.#p.now === systemClock ? new HotToken(systemClock) : undefined;
+    this.#slot = new HeldSlot(this.#p.now, () => this.#onRefreshTimer());
   }
 
   /**
@@ -137,7 +130,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
       this.#timers.heartbeat = setInterval(() => void this.#heartbeat(), Math.max(100, Math.floor(this.#p.cfg.leaseTtlMs / 3))).unref();
       await this.#heartbeat();
       const watch = this.#p.fleet.epochWatchMs;
-      if (watch !== undefined && !this.#closing.signal.aborted) this.#timers.epoch = setInterval(() => void this.#p.fleet.watchEpoch(() => this.#fleetView()), watch).unref();
+      if (watch !== undefined && !this.#closing.signal.aborted) this.#timers.epoch = setInterval(() => void this.#p.fleet.watchEpoch(() => this.#slot.fleetView(this.instanceId)), watch).unref();
       if (this.#closing.signal.aborted || this.#p.cfg.sweepIntervalMs === 0) return; // no timer may outlive a shutdown during the first beat
       this.#timers.sweep = setInterval(() => void this.sweep(), this.#p.cfg.sweepIntervalMs).unref();
     })();
@@ -156,14 +149,14 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
    * (issuance budget, cut-off, another process issuing, forced re-issue cap); `ERR_CLOSED` after shutdown.
    */
   getAccessToken(): Promise<string> {
-    const hot = this.#hot?.value;
+    const hot = this.#slot.hot;
     if (hot !== undefined) return hot;
     // A caller of a stampede joins the wait of the burst it belongs to. Kept apart from the rest,
     // so that this method stays small: optimized code that inlines the flight's start (closures of
     // one lifecycle) is thrown away when that lifecycle is collected, and then every caller of the
     // next stampede ran unoptimized.
     // A burst exists only while no token is usable (its first caller found none, and nothing in
-    // between ran), so `#current` need not be read here.
+    // between ran), so the held token need not be read here.
     if (!this.#closed && this.#metrics === undefined) {
       const joined = this.#callers.joinBurst(this.#p.cfg.issueLockWaitMs);
       if (joined !== undefined) return joined;
@@ -173,11 +166,11 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
 
   /** {@link getAccessToken} past its two shortcuts: the clock, the refresh, the wait. */
   #answer(): Promise<string> {
-    const cur = this.#current;
+    const cur = this.#slot.current;
     if (cur !== undefined) {
       const now = this.#p.now();
       if (now < cur.times.revokeAt) {
-        if (now >= this.#refreshTimer.at && this.#flight === undefined) this.#refresh();
+        if (now >= this.#slot.refreshAt && this.#flight === undefined) this.#refresh();
         return cur.resolved;
       }
     }
@@ -193,8 +186,8 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   async invalidate(token: string): Promise<string> {
     if (typeof token !== 'string' || token === '') throw invalidOption('token', 'must be a non-empty string');
     const id = tokenId(token);
-    if (this.#current !== undefined && this.#current.id !== id) return this.getAccessToken();
-    if (this.#current?.id === id) this.#setCurrent(undefined);
+    if (this.#slot.current !== undefined && this.#slot.current.id !== id) return this.getAccessToken();
+    if (this.#slot.current?.id === id) this.#slot.set(undefined);
     this.#p.vault.forget(id); // LS says it is dead
     const dead = { state: 'revoked', reason: 'superseded', lastError: { code: ErrorCodes.INVALID_TOKEN, message: 'LS reported the token invalid' } } as const;
     await boundedStoreCall(this.store.update(id, dead, { expectStates: ['active'] }), this.#p.cfg.storeTimeoutMs, 'update').catch((err: unknown) => this.#report(err, 'store.update', id));
@@ -203,7 +196,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
 
   /** Revokes every token this process holds (reason `logout`). The next `getAccessToken()` obtains a new one. */
   async logout(): Promise<RevocationResult[]> {
-    this.#setCurrent(undefined);
+    this.#slot.set(undefined);
     this.#afterLogout = true; // the user asked for a new token: the next issuance passes the budget
     return Promise.all(this.#p.vault.ids().map((id) => this.scheduler.revoke(id, 'logout')));
   }
@@ -216,14 +209,14 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
    */
   async revoke(tokenOrId: string, reason: RevokeReason = 'manual'): Promise<RevocationResult> {
     if (typeof tokenOrId !== 'string' || tokenOrId === '') throw invalidOption('tokenOrId', 'must be a non-empty string');
-    const isId = STORE_ID.test(tokenOrId);
+    const isId = isTokenId(tokenOrId);
     const id = isId ? tokenOrId : tokenId(tokenOrId);
     if (!isId) {
       assertAccessToken(this.provider, tokenOrId, this.#p.appKey, 'tokenOrId');
       this.#p.vault.hold(id, tokenOrId);
     }
-    if (this.#current?.id === id) {
-      this.#setCurrent(undefined);
+    if (this.#slot.current?.id === id) {
+      this.#slot.set(undefined);
       this.#afterLogout = true;
     }
     return this.scheduler.revoke(id, reason);
@@ -236,13 +229,13 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
 
   /** A snapshot of what this lifecycle holds and will do. */
   status(): LifecycleStatus {
-    const cur = this.#current;
+    const current = this.#slot.snapshot();
     return {
       instanceId: this.instanceId,
       appKeyId: this.appKeyId,
       started: this.#started,
       closed: this.#closing.signal.aborted,
-      ...(cur === undefined ? {} : { current: { id: cur.id, issuedAt: cur.times.issuedAt, expiresAt: cur.times.expiresAt, revokeAt: cur.times.revokeAt, refreshAt: this.#refreshTimer.at } }),
+      ...(current === undefined ? {} : { current }),
       clockSkew: this.#p.skew.estimate(),
       scheduled: this.scheduler.size,
       inflight: this.scheduler.inflight,
@@ -255,7 +248,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   health(): Promise<LifecycleHealth> {
     const { store, cfg, scheduler, skew, clock, now } = this.#p;
     const windowMs = cfg.sweepIntervalMs > 0 ? cfg.sweepIntervalMs : 60_000;
-    return buildHealth({ started: this.#started, closed: this.#closing.signal.aborted, store, storeTimeoutMs: cfg.storeTimeoutMs, current: this.#current, nextRevocationAt: scheduler.nextDueAt(), book: this.#book, clockSkew: skew.estimate(), clock, maxClockSkewMs: cfg.maxClockSkewMs, windowMs, now: now() });
+    return buildHealth({ started: this.#started, closed: this.#closing.signal.aborted, store, storeTimeoutMs: cfg.storeTimeoutMs, current: this.#slot.current, nextRevocationAt: scheduler.nextDueAt(), book: this.#book, clockSkew: skew.estimate(), clock, maxClockSkewMs: cfg.maxClockSkewMs, windowMs, now: now() });
   }
 
   /**
@@ -272,10 +265,8 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     this.#closing.abort(closedError());
     this.#metrics?.close();
     for (const t of Object.values(this.#timers)) clearTimeout(t);
-    this.#refreshTimer.clear();
-    this.#hot?.drop();
-    const currentId = this.#current?.id;
-    this.#current = undefined;
+    const currentId = this.#slot.current?.id;
+    this.#slot.close();
     this.#shutdownPromise = shutdownLifecycle(this.#p, deadlineMs, [this.#flight, this.#sweeping], currentId, () => this.#requests.abort(closedError()));
     return this.#shutdownPromise;
   }
@@ -311,7 +302,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   sweep(): Promise<void> {
     const p = this.#p;
     const onPlan = this.#metrics === undefined ? undefined : this.#metrics.swept.bind(this.#metrics);
-    this.#sweeping ??= runSweep({ ...p, instanceId: this.instanceId, currentId: () => this.#current?.id, closing: this.#closing.signal, onError: (err, op, id) => this.#report(err, op, id), ...(onPlan === undefined ? {} : { onPlan }) })
+    this.#sweeping ??= runSweep({ ...p, instanceId: this.instanceId, currentId: () => this.#slot.current?.id, closing: this.#closing.signal, onError: (err, op, id) => this.#report(err, op, id), ...(onPlan === undefined ? {} : { onPlan }) })
       .then(() => this.#book.swept())
       .finally(() => {
         this.#sweeping = undefined;
@@ -335,11 +326,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   #wait(req: ObtainRequest): Promise<string> {
     if (this.#closed) return Promise.reject(closedError());
     const p = this.#callers.wait(this.#p.cfg.issueLockWaitMs, this.#startFlight, req);
-    const m = this.#metrics;
-    if (m !== undefined) {
-      const t0 = performance.now(); // not the hot path: only callers with no usable token get here
-      p.then(() => m.callEnded(performance.now() - t0), (err: unknown) => m.callEnded(performance.now() - t0, err));
-    }
+    this.#metrics?.timeCall(p);
     return p;
   }
 
@@ -354,18 +341,18 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     if (!this.#started) await path.run(() => this.start(), 'start', true).catch((err: unknown) => (isLsTokenError(err, ErrorCodes.CLOSED) ? Promise.reject(err) : undefined));
     if (this.#flight !== undefined) {
       await this.#flight; // a refresh in flight is joined, never raced by a second issuance
-      const cur = this.#current;
+      const cur = this.#slot.current;
       if (cur !== undefined && cur.id !== req.rejected && this.#p.now() < cur.times.revokeAt) return cur.token;
     }
     return this.#fly(req, path);
   }
 
   #refresh(): void {
-    const from = this.#current;
+    const from = this.#slot.current;
     if (from === undefined || this.#closing.signal.aborted) return;
     void this.#fly({ forced: false, rejected: undefined, current: from }).catch((err: unknown) => {
       const wait = isLsTokenError(err) && err.retryAfterMs !== undefined ? err.retryAfterMs : 5_000;
-      if (this.#current === from) this.#armRefresh(this.#p.now() + Math.max(1_000, wait)); // a quiet daemon retries by itself
+      if (this.#slot.current === from) this.#slot.arm(this.#p.now() + Math.max(1_000, wait)); // a quiet daemon retries by itself
       if (!isLsTokenError(err, ErrorCodes.CLOSED)) this.#report(err, 'refresh', from.id);
     });
   }
@@ -379,7 +366,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
       const out = await this.#p.issuer.obtain(req, path);
       if (this.#closing.signal.aborted) throw closedError(); // landed during shutdown: the vault has it, shutdown revokes it
       if (out.kind === 'keep') {
-        this.#armRefresh(out.retryAt);
+        this.#slot.arm(out.retryAt);
         if (req.current === undefined) throw new LsTokenError(ErrorCodes.ISSUE_THROTTLED, 'No token may be issued now', { retryable: true });
         return req.current.token;
       }
@@ -399,19 +386,19 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   }
 
   #install(held: HeldToken, source: 'issued' | 'adopted'): void {
-    const previous = this.#current;
+    const previous = this.#slot.current;
     const { scheduler, fleet, now, cfg } = this.#p;
     if (previous?.id === held.id) {
       // The same token again (a broker answering a re-issue with the live token): nothing to replace.
       // Its answer may say it lives longer than we thought (Kiwoom's expires_dt, read with a better
       // clock estimate than the stored record's): keep the later times, and schedule by them.
       const times = held.times.revokeAt > previous.times.revokeAt ? held.times : previous.times;
-      this.#setCurrent({ ...held, times });
+      this.#slot.set({ ...held, times });
       if (times !== previous.times) scheduler.schedule({ id: held.id, revokeAt: times.revokeAt, expiresAt: times.expiresAt }, 'expiry');
-      this.#armRefresh(Math.max(times.refreshAt, now() + cfg.refreshMarginMs / 2));
+      this.#slot.arm(Math.max(times.refreshAt, now() + cfg.refreshMarginMs / 2));
       return;
     }
-    this.#setCurrent(held);
+    this.#slot.set(held);
     this.#afterLogout = false;
     // Scheduled before anyone hears of it: a throwing listener cannot leave it unscheduled.
     if (!scheduler.isScheduled(held.id)) scheduler.schedule({ id: held.id, revokeAt: held.times.revokeAt, expiresAt: held.times.expiresAt }, 'expiry');
@@ -423,22 +410,9 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     }
   }
 
-  #setCurrent(held: HeldToken | undefined): void {
-    this.#current = held;
-    this.#armRefresh(held === undefined ? Infinity : held.times.refreshAt);
-  }
-
-  #armRefresh(at: number): void {
-    const cur = this.#closing.signal.aborted ? undefined : this.#current;
-    this.#refreshTimer.arm(cur === undefined ? Infinity : at);
-    // Until the refresh time (or revocation time, if sooner) every call gets the held token as it is.
-    if (cur === undefined) this.#hot?.drop();
-    else this.#hot?.hold(cur.resolved, Math.min(at, cur.times.revokeAt));
-  }
-
   /** The refresh time came. At LS's cut-off the token has ended: fetch the next one now, so the next caller has it. */
   #onRefreshTimer(): void {
-    const cur = this.#current;
+    const cur = this.#slot.current;
     if (this.#flight !== undefined || cur === undefined) return;
     if (this.#p.now() < cur.times.revokeAt) this.#refresh();
     else void this.#acquire(ANY).catch((err: unknown) => this.#report(err, 'refresh', cur.id));
@@ -447,19 +421,15 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   // --- fleet, clock, events -------------------------------------------------------------------
 
   #heartbeat(): Promise<void> {
-    return this.#p.fleet.heartbeat(() => this.#fleetView());
-  }
-
-  #fleetView(): HeldForFleet | undefined {
-    return this.#current === undefined ? undefined : fleetView(this.#current, this.instanceId);
+    return this.#p.fleet.heartbeat(() => this.#slot.fleetView(this.instanceId));
   }
 
   /** The clock estimate moved: the token handed out is timed again by it (JWT or opaque alike). */
   #retime(): void {
-    const cur = this.#current;
+    const cur = this.#slot.current;
     const next = cur === undefined || this.#closing.signal.aborted ? undefined : this.#p.issuer.retime(cur);
     if (next === undefined) return;
-    this.#setCurrent(next);
+    this.#slot.set(next);
     if (this.scheduler.isScheduled(next.id)) this.scheduler.schedule({ id: next.id, revokeAt: next.times.revokeAt, expiresAt: next.times.expiresAt }, 'expiry');
   }
 
@@ -467,7 +437,7 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   readonly #sink: EventSink = (name, event) => {
     const id = (event as { id?: string }).id;
     if (id !== undefined && (name === 'revoked' || name === 'expired')) this.#p.vault.forget(id); // revoked or dead
-    if (id !== undefined && id === this.#current?.id && (name === 'revoked' || name === 'expired' || name === 'revokeFailed')) this.#setCurrent(undefined);
+    if (id !== undefined && id === this.#slot.current?.id && (name === 'revoked' || name === 'expired' || name === 'revokeFailed')) this.#slot.set(undefined);
     this.#out.emit(name, event);
   };
 

@@ -158,6 +158,12 @@ export class KeyvAccess {
   readonly #envelopeOf: (envelope: unknown) => Decoded;
   readonly #report: KeyvTroubleReporter;
 
+  /** Whether the backend holds nothing, known without a read: an in-process `Map` with no key (a new lifecycle's own store). */
+  isKnownEmpty(): boolean {
+    const store: unknown = this.keyv.store;
+    return store instanceof Map && store.size === 0;
+  }
+
   /**
    * @param keyv a keyv 5 instance, already checked with {@link assertWalkableKeyv}.
    * @param scrubber scrubs secrets out of the backend errors it wraps.

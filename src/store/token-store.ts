@@ -119,14 +119,9 @@ export class TokenStore {
     }
   }
 
-  /**
-   * Whether the backend is known to hold nothing at all, without a read: an in-process `Map`
-   * (keyv's default store) with no key in it, as a new lifecycle's own store starts. Any other
-   * backend answers `false`. Lets a start skip reads that cannot find anything.
-   */
+  /** Whether the backend holds nothing, known without a read (an in-process `Map` with no key; any other backend: `false`). */
   isKnownEmpty(): boolean {
-    const store: unknown = this.keyv.store;
-    return store instanceof Map && store.size === 0;
+    return this.#c.kv.isKnownEmpty();
   }
 
   /**
