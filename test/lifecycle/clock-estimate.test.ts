@@ -11,6 +11,7 @@ import { Keyv } from 'keyv';
 import { TokenLifecycle, type TokenLifecycleOptions } from '../../src/lifecycle/token-lifecycle.js';
 import { OAuthClient, type ServerTimeSample } from '../../src/providers/oauth-client.js';
 import { startMockKisServer, startMockKiwoomServer, startMockLsServer, type MockKiwoomServer, type MockLsServer } from '../../src/testing/index.js';
+import { whileTimeRuns } from '../helpers/pinned-clock.js';
 
 const APP_KEY = 'PSd7orrAJnAfr202g4MpbzVxwqPBjjkvjLf2';
 const SECRET = 'SENTINEL-SECRET-clockestimate-0000x';
@@ -48,26 +49,6 @@ function probeFailing(failures: number): { http: AxiosInstance; probes: () => nu
   return { http, probes: () => probes };
 }
 
-/** Awaits `p`; if it has not settled within 250 ms of wall time, the broker's clock runs at wall-clock speed until it does. */
-async function whileTimeRuns<T>(p: Promise<T>): Promise<T> {
-  let last = 0;
-  let ticker: NodeJS.Timeout | undefined;
-  const start = setTimeout(() => {
-    last = performance.now();
-    ticker = setInterval(() => {
-      const t = performance.now();
-      broker += Math.round(t - last);
-      last = t;
-    }, 5);
-  }, 250);
-  try {
-    return await p;
-  } finally {
-    clearTimeout(start);
-    clearInterval(ticker);
-  }
-}
-
 /** Resolves once `cond()` holds, checking on every turn of the event loop for at most `ms` of wall time. */
 async function until(cond: () => boolean, ms = 5_000): Promise<void> {
   const end = Date.now() + ms;
@@ -85,7 +66,7 @@ async function callAcross(lc: TokenLifecycle, isActive: (t: string) => boolean, 
   let calls = 0;
   let dead = 0;
   for (broker = from; broker < to; broker += 50) {
-    const token = await whileTimeRuns(lc.getAccessToken());
+    const token = await whileTimeRuns(lc.getAccessToken(), (ms) => (broker += ms));
     calls++;
     if (!isActive(token) && !(broker >= endsAt && broker <= endsAt + 1_000)) dead++;
     await new Promise((r) => setTimeout(r, 10)); // the daemon's pace, not a wait for a result

@@ -11,6 +11,7 @@ import type { LifecycleEvents } from '../../src/core/events.js';
 import { tokenId } from '../../src/core/fingerprint.js';
 import { TokenLifecycle, type TokenLifecycleOptions } from '../../src/lifecycle/token-lifecycle.js';
 import { startMockLsServer, type MockLsServer } from '../../src/testing/index.js';
+import { whileTimeRuns } from '../helpers/pinned-clock.js';
 
 const APP_KEY = 'PSd7orrAJnAfr202g4MpbzVxwqPBjjkvjLf2';
 const SECRET = 'SENTINEL-SECRET-tradingday-000000x';
@@ -34,28 +35,6 @@ describe('the LS trading day (one clock for the mock LS and the lifecycle)', () 
     return lc;
   }
 
-  /**
-   * Awaits `p`; if it has not settled within 250 ms of wall time (a call waiting for the cut-off
-   * or the budget), LS's clock starts running at wall-clock speed until it does.
-   */
-  async function whileTimeRuns<T>(p: Promise<T>): Promise<T> {
-    let last = 0;
-    let ticker: NodeJS.Timeout | undefined;
-    const start = setTimeout(() => {
-      last = performance.now();
-      ticker = setInterval(() => {
-        const t = performance.now();
-        ls += Math.round(t - last);
-        last = t;
-      }, 5);
-    }, 250);
-    try {
-      return await p;
-    } finally {
-      clearTimeout(start);
-      clearInterval(ticker);
-    }
-  }
 
   /** Resolves once `cond()` holds, checking on every turn of the event loop for at most 2 s. */
   async function until(cond: () => boolean): Promise<void> {
@@ -76,7 +55,7 @@ describe('the LS trading day (one clock for the mock LS and the lifecycle)', () 
     let calls = 0;
     let deadOutsideWindow = 0;
     for (ls = from; ls < to; ls += stepMs) {
-      const token = await whileTimeRuns(lc.getAccessToken());
+      const token = await whileTimeRuns(lc.getAccessToken(), (ms) => (ls += ms));
       calls++;
       if (!mock.isActive(token) && !(ls >= CUTOFF && ls <= CUTOFF + 1_000)) deadOutsideWindow++;
       await new Promise((r) => setTimeout(r, paceMs)); // the daemon's pace, not a wait for a result
@@ -129,7 +108,7 @@ describe('the LS trading day (one clock for the mock LS and the lifecycle)', () 
   it('a fresh process at 06:59:56 waits for the cut-off instead of issuing a 4-second token', async () => {
     ls = kst(6, 59, 56);
     const lc = make();
-    const token = await whileTimeRuns(lc.getAccessToken());
+    const token = await whileTimeRuns(lc.getAccessToken(), (ms) => (ls += ms));
     expect(mock.isActive(token)).toBe(true);
     expect(mock.stats().tokenRequests).toBe(1);
     expect((await lc.list())[0]!.issuedAt).toBeGreaterThanOrEqual(CUTOFF);
