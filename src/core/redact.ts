@@ -259,7 +259,7 @@ export class SecretRedactor {
     if (secret.length < MIN_SECRET_LENGTH) return;
     const n = this.#counts.get(secret) ?? 0;
     this.#counts.set(secret, n + 1);
-    if (n === 0) this.#changed.add(secret);
+    if (n === 0) this.#pending(secret);
   }
 
   /** Takes back one registration of `secret`; the value stops being scrubbed when none is left. */
@@ -269,8 +269,18 @@ export class SecretRedactor {
     if (n > 1) this.#counts.set(secret, n - 1);
     else {
       this.#counts.delete(secret);
-      this.#changed.add(secret);
+      this.#pending(secret);
     }
+  }
+
+  /**
+   * Notes that `secret`'s registration changed. One added and dropped again before any scrub (a
+   * store write's plain token) leaves nothing pending: a daemon that never scrubs must not keep
+   * every token it ever wrote.
+   */
+  #pending(secret: string): void {
+    if (this.#counts.has(secret) === this.#indexed.has(secret)) this.#changed.delete(secret);
+    else this.#changed.add(secret);
   }
 
   /** Brings the runs index up to date with the registrations (see {@link #changed}). */

@@ -3,6 +3,8 @@
  * redactor can be shared by the client, the store and the lifecycle.
  */
 import { inspect } from 'node:util';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { ErrorCodes, LsTokenError, toLsTokenError } from '../../src/core/errors.js';
@@ -44,6 +46,29 @@ describe('SecretRedactor.scrub', () => {
     // A value added while a scrub is not running is found by the next scrub.
     r.add(a);
     expect(r.scrub(`${runOf(a)}`)).toBe(REDACTED);
+  });
+
+  it('keeps nothing of a value registered and dropped with no scrub in between (every store write does that)', () => {
+    // Before, each such value waited in the pending set for a scrub that a healthy daemon never
+    // runs: every token ever written stayed in memory. 4,000 values of 16 KB: 64 MB if kept.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const r = new SecretRedactor();
+    gc();
+    const before = getHeapStatistics().used_heap_size;
+    const size = 16_384;
+    for (let i = 0; i < 4_000; i++) {
+      const v = `${i}:`.padEnd(size, String.fromCharCode(65 + (i % 26)));
+      r.add(v);
+      r.delete(v);
+    }
+    gc();
+    const kept = getHeapStatistics().used_heap_size - before;
+    expect(kept).toBeLessThan((4_000 * size) / 8); // a leak keeps the whole 64 MB
+    expect(r.size).toBe(0);
+    const held = 'still-held-secret-value-0001';
+    r.add(held);
+    expect(r.scrub(`x ${held.slice(3, 13)} y`)).toBe(`x ${REDACTED} y`);
   });
 
   it('replaces a registered value in every encoding a server may quote it in', () => {
