@@ -1,7 +1,7 @@
 /**
  * The token store's way around keyv 5 where keyv cannot be used as is: reads and walks go to the
  * adapter underneath keyv, keyv's envelopes are decoded here, and stale entries are deleted only
- * if unchanged. Writes and plain deletes still go through keyv.
+ * if unchanged. Plain deletes go through keyv, and so do writes, except the one case below.
  *
  * ## Physical key layout
  * What the backend physically holds depends on the keyv configuration, which
@@ -17,6 +17,14 @@
  * quarantine byte for byte), and lets an expired entry be deleted only if it still holds the value
  * that was judged expired: `keyv.get()` deletes the key unconditionally, which can remove a value
  * another process has just written.
+ *
+ * ## When a write bypasses `keyv.set()`
+ * On an in-process `Map` (not a subclass) with keyv's default serializer, no compression and no `preSet`/`postSet`
+ * hook, {@link KeyvAccess.set} writes the envelope `{ value, expires }` itself with
+ * `JSON.stringify`: the same string keyv would have written for a value of plain JSON (no string
+ * starting with `:`, no Buffer, no `toJSON`), which is what records and meta values are. keyv's
+ * serializer walks the value in JavaScript and was a third of a memory `put` (issue #26); any
+ * other value, store or configuration still goes through `keyv.set()`.
  *
  * ## Why the store does not use `keyv.iterator()`
  * keyv 5's own iterator strips the *first `:`-separated segment* from each key instead of the
@@ -92,6 +100,43 @@ export function assertWalkableKeyv(keyv: unknown): Keyv {
 
 /** keyv's default deserializer, taken from a throwaway instance so that it can be recognised. */
 const KEYV_DEFAULT_DESERIALIZE: unknown = new Keyv().deserialize;
+
+/** keyv's default serializer, recognised the same way. */
+const KEYV_DEFAULT_SERIALIZE: unknown = new Keyv().serialize;
+
+/** A settled `true`: what a write that took no I/O answers. */
+const WRITTEN: Promise<boolean> = Promise.resolve(true);
+
+/**
+ * True when keyv's default serializer writes `value` (a member of an envelope) exactly as
+ * `JSON.stringify` does: strings not starting with ':', numbers, booleans, null, and plain objects
+ * and dense arrays of those, at most 32 levels deep. A Buffer, a `toJSON`, a function, a bigint or
+ * a symbol is not (keyv writes them its own way, or fails).
+ */
+function plainJson(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+      return !value.startsWith(':');
+    case 'number':
+    case 'boolean':
+    case 'undefined': // a member both leave out (or write null in an array)
+      return true;
+    case 'object': {
+      if (value === null) return true;
+      if (depth > 32) return false;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) if (!(i in value) || !plainJson(value[i], depth + 1)) return false;
+        return true;
+      }
+      const proto: unknown = Object.getPrototypeOf(value);
+      if ((proto !== Object.prototype && proto !== null) || 'toJSON' in value) return false;
+      for (const key in value) if (!plainJson((value as Record<string, unknown>)[key], depth + 1)) return false;
+      return true;
+    }
+    default:
+      return false;
+  }
+}
 
 /** True when a JSON value holds a string starting with ':' (which keyv's reviver would rewrite). */
 function hasColonString(value: unknown): boolean {
@@ -199,6 +244,46 @@ export class KeyvAccess {
     const store = this.keyv.store as { namespace?: unknown; createKeyPrefix?: (k: string, ns?: string) => string };
     if (!this.adapterTtl || typeof store.createKeyPrefix !== 'function') return storeKey;
     return store.createKeyPrefix(storeKey, typeof store.namespace === 'string' ? store.namespace : undefined);
+  }
+
+  /**
+   * Writes `value` at keyv key `key` for `ttlMs`, as `keyv.set(key, value, ttlMs)` does (its
+   * errors and answer too), but on an in-process `Map` without keyv's serializer where the result
+   * is the same string (see the module notes).
+   */
+  set(key: string, value: unknown, ttlMs: number | undefined): Promise<boolean> {
+    const keyv = this.keyv;
+    const store: unknown = keyv.store;
+    // A plain Map only: a subclass's set() may do (or fail) anything, which keyv.set() reports.
+    if (store instanceof Map && Object.getPrototypeOf(store) === Map.prototype && ttlMs !== undefined) {
+      const envelope = this.envelopeForWrite(value, ttlMs);
+      if (envelope !== undefined) {
+        store.set(this.storeKey(key), envelope);
+        return WRITTEN;
+      }
+    }
+    return keyv.set(key, value, ttlMs);
+  }
+
+  /**
+   * For a write about to be made: the string `keyv.set(key, value, ttlMs)` would hand its adapter,
+   * when it is what `JSON.stringify` makes of the envelope (see the module notes), counted in
+   * keyv's stats as keyv counts a write; `undefined` when keyv must serialize it itself (or runs
+   * hooks on the write).
+   */
+  envelopeForWrite(value: unknown, ttlMs: number): string | undefined {
+    if (!(ttlMs > 0) || !this.#writesAsJson() || !plainJson(value, 1)) return undefined;
+    this.keyv.stats.set();
+    return JSON.stringify({ value, expires: Date.now() + ttlMs });
+  }
+
+  /** Whether keyv writes a plain value as `JSON.stringify` does: default serializer, no compression, no set hooks. */
+  #writesAsJson(): boolean {
+    const keyv = this.keyv as unknown as { serialize?: unknown; compression?: unknown; hooks?: { _hookHandlers?: unknown } };
+    if (keyv.serialize !== KEYV_DEFAULT_SERIALIZE || keyv.compression !== undefined) return false;
+    const hooks = keyv.hooks?._hookHandlers;
+    if (!(hooks instanceof Map)) return false; // another keyv: it may run hooks we cannot see
+    return !((hooks.get('preSet') as unknown[] | undefined)?.length ?? 0) && !((hooks.get('postSet') as unknown[] | undefined)?.length ?? 0);
   }
 
   /**

@@ -37,7 +37,7 @@ export class MetaValues {
   async set(key: string, value: unknown, ttlMs: number | undefined): Promise<void> {
     let ok: boolean;
     try {
-      ok = await this.#kv.keyv.set(key, value, ttlMs);
+      ok = await this.#kv.set(key, value, ttlMs);
     } catch (err) {
       throw storeError(err, 'Token store meta write failed', this.#scrubber);
     }

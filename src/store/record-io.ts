@@ -41,14 +41,22 @@ export class RecordIo {
   }
 
   /** Writes `record` at `key`. */
-  async write(key: string, record: TokenRecord, sealed: SealedToken, at: number): Promise<void> {
-    let ok: boolean;
-    // A backend may quote the value it failed to write: without a key that value holds the token.
+  write(key: string, record: TokenRecord, sealed: SealedToken, at: number): Promise<void> {
+    return this.guardedWrite(record, sealed, () => this.#kv.set(key, toStoredRecord(record, sealed), this.ttlFor(record, at)));
+  }
+
+  /**
+   * Runs `send`, a write of `record` sealed as `sealed`: its failure becomes `ERR_STORE`, scrubbed
+   * of the plain token too (a backend may quote the value it failed to write: without a key that
+   * value holds the token), and a `false` answer (a keyv that swallows errors) one as well.
+   */
+  async guardedWrite(record: TokenRecord, sealed: SealedToken, send: () => Promise<boolean | void>): Promise<void> {
+    let ok: boolean | void;
     const plain = sealed.alg === 'none' ? sealed.data : undefined;
     const redactor = this.#o.redactor;
     if (plain !== undefined) redactor.add(plain);
     try {
-      ok = await this.#kv.keyv.set(key, toStoredRecord(record, sealed), this.ttlFor(record, at));
+      ok = await send();
     } catch (err) {
       throw storeError(err, `Token store write failed for token ${shortId(record.id)}`, redactor);
     } finally {

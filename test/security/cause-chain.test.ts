@@ -90,11 +90,13 @@ describe('toLsTokenError', () => {
 
 describe('the token store', () => {
   it('keeps an opaque token a failing backend quoted out of the error and its cause', async () => {
-    const keyv = new Keyv({ throwOnErrors: true });
     // A backend that quotes what it failed to write, as some SQL drivers do.
-    keyv.set = async (key: string, value: unknown): Promise<never> => {
-      throw new Error(`SQLITE_FULL: cannot insert ${key} = ${JSON.stringify(value)}`);
-    };
+    class FullStore extends Map<string, unknown> {
+      override set(key: string, value: unknown): this {
+        throw new Error(`SQLITE_FULL: cannot insert ${key} = ${JSON.stringify(value)}`);
+      }
+    }
+    const keyv = new Keyv({ store: new FullStore(), throwOnErrors: true });
     const store = new TokenStore({ keyv });
     const t0 = Date.now();
     const err = await rejection(store.put({ appKeyId: 'app', tokenType: 'Bearer', issuedAt: t0, expiresAt: t0 + 3_600_000, revokeAt: t0 + 3_000_000 }, OPAQUE));
