@@ -6,7 +6,8 @@
  * - Redis: a sorted set at `${prefix}:{S}:index` (same hash tag, so same Cluster slot as the keys
  *   it lists), member `tok:<id>` or `meta:<name>`, score = when it was last added (writer's clock).
  *   `ZADD`/`ZREM` are atomic, so concurrent writers in several processes never lose each other's
- *   entries.
+ *   entries. A new record goes with its entry and the current-token pointer in one script call
+ *   ({@link AppKeyIndex.addWith}): a put is then a read and one write, as keyv's own get and set.
  * - SQLite: no index of its own: the table's primary key already is one, and a range query on the
  *   app key's key prefix reads just its rows, values included. No current-token pointer either
  *   ({@link AppKeyIndex.derivesCurrent}): that one query already brings every record of the app
@@ -68,6 +69,19 @@ export interface AppKeyIndex {
   readonly pointers?: Map<string, { readonly id: string; readonly issuedAt: number }>;
   /** Whether no pointer is kept at all: the current token is found among the app key's records, which the index reads in one query. */
   readonly derivesCurrent?: boolean;
+  /**
+   * Adds `member` and makes `writes` (values already serialized as keyv would write them, at keyv
+   * keys of the same app key) in one atomic call, where the backend has one (Redis: a script);
+   * absent elsewhere.
+   */
+  addWith?(scope: string, member: string, at: number, writes: readonly EnvelopeWrite[]): Promise<void>;
+}
+
+/** One value for {@link AppKeyIndex.addWith}: a keyv key, the string keyv would store there, its TTL. */
+export interface EnvelopeWrite {
+  readonly key: string;
+  readonly envelope: string;
+  readonly ttlMs: number;
 }
 
 /** Picks the index for the backend behind `kv`. */
@@ -95,6 +109,14 @@ function sqliteQueryOf(kv: KeyvAccess): { query: Query; table: string } | undefi
     return undefined;
   }
 }
+
+/**
+ * A put on Redis: the index entry (`ZADD KEYS[1] ARGV[1] ARGV[2]`) and each value (`SET KEYS[i]
+ * ARGV[2i-1] PX ARGV[2i]`, as `@keyv/redis` writes one) in one call. Every key belongs to one app
+ * key, so to one hash slot (its hash tag): the script runs on Cluster too.
+ */
+const PUT_SCRIPT =
+  "redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2]) for i = 2, #KEYS do redis.call('SET', KEYS[i], ARGV[2 * i - 1], 'PX', ARGV[2 * i]) end return 1";
 
 const REMOVE_STALE_SCRIPT =
   "local s = redis.call('ZSCORE', KEYS[1], ARGV[1]) if s and tonumber(s) <= tonumber(ARGV[2]) then return redis.call('ZREM', KEYS[1], ARGV[1]) end return 0";
@@ -128,6 +150,13 @@ class RedisIndex implements AppKeyIndex {
 
   async remove(scope: string, member: string): Promise<void> {
     await this.#send(this.#key(scope), ['ZREM', this.#key(scope), member], 'remove');
+  }
+
+  async addWith(scope: string, member: string, at: number, writes: readonly EnvelopeWrite[]): Promise<void> {
+    const index = this.#key(scope);
+    const keys = writes.map((w) => this.#kv.physicalKey(w.key));
+    const args = writes.flatMap((w) => [w.envelope, String(Math.max(1, Math.ceil(w.ttlMs)))]);
+    await this.#send(index, ['EVAL', PUT_SCRIPT, String(1 + keys.length), index, ...keys, String(Math.floor(at)), member, ...args], 'write');
   }
 
   async removeStale(scope: string, member: string, notAfter: number): Promise<void> {

@@ -10,8 +10,9 @@
  *
  * The issuance lock (`SET NX PX`, a compare-and-delete script) runs its commands through
  * {@link RedisCommands.run}; the budget, the leases and the records go through keyv, whose adapter
- * routes them the same way. Every command names its key, and each touches one key only: no
- * command or script spans two keys, so none can cross hash slots on Cluster.
+ * routes them the same way. Every command names its key, and each touches one key only, except
+ * the put script (`app-key-index.ts`), whose keys all belong to one app key and so share its hash
+ * tag: no call can cross hash slots on Cluster.
  *
  * node-redis' Cluster client learns a new slot map only from `MOVED`/`ASK` answers: when a master
  * dies, the commands for its slots go to a node that never answers again, also after its replica

@@ -10,7 +10,7 @@ import { KeyvAccess, isThenable } from './keyv-access.js';
 import { type MetaEntry, MetaValues, sortEntries } from './meta-values.js';
 import { type FoundRecord, RecordIo } from './record-io.js';
 import { META, StoreKeys } from './store-keys.js';
-import { isPlainObject, isTokenId, type TokenRecord } from './token-record.js';
+import { isPlainObject, isTokenId, type SealedToken, type TokenRecord, toStoredRecord } from './token-record.js';
 import type { ResolvedTokenStoreOptions, TokenStoreErrorContext } from './token-store-options.js';
 
 /** The fleet's current-token pointer. */
@@ -64,6 +64,32 @@ export class StoreCore {
     } catch {
       // A faulty handler must not break store operations.
     }
+  }
+
+  /**
+   * Writes the new record `id` of app key `scope` (sealed as `sealed`, written at `at`) with its
+   * index entry and the current-token pointer: on Redis in one script call
+   * ({@link AppKeyIndex.addWith}), elsewhere side by side, the entry sent first (a crash leaves no
+   * record the index does not know).
+   */
+  async writeNew(scope: string, id: string, record: TokenRecord, sealed: SealedToken, at: number): Promise<void> {
+    const member = StoreKeys.recordMember(id);
+    const recordKey = this.keys.record(scope, id);
+    const index = this.index;
+    if (index.addWith !== undefined && index.derivesCurrent !== true && index.pointers === undefined) {
+      const ttlMs = this.io.ttlFor(record, at);
+      const stored = this.kv.envelopeForWrite(toStoredRecord(record, sealed), ttlMs);
+      const pointer = stored === undefined ? undefined : this.kv.envelopeForWrite({ id, issuedAt: record.issuedAt }, this.o.retainMs);
+      if (stored !== undefined && pointer !== undefined) {
+        const writes = [
+          { key: recordKey, envelope: stored, ttlMs },
+          { key: this.keys.meta(scope, META.current), envelope: pointer, ttlMs: this.o.retainMs },
+        ];
+        await this.io.guardedWrite(record, sealed, () => index.addWith!(scope, member, at, writes));
+        return;
+      }
+    }
+    await Promise.all([index.add(scope, member, at), this.io.write(recordKey, record, sealed, at), this.pointAt(scope, id, record.issuedAt, true)]);
   }
 
   /** Reads record `id` of app key `scope`. */

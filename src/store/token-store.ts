@@ -186,16 +186,13 @@ export class TokenStore {
     const id = tokenId(rawToken);
     const existing = await c.readRecord(scope, id, 'put');
     const at = c.time();
-    // The entry is sent before the record (a crash leaves no record the index does not know); on
-    // Redis both, and the pointer, leave in one round trip.
-    const indexed = c.index.add(scope, StoreKeys.recordMember(id), at);
     c.located.set(id, scope);
     if (existing !== undefined && !isEnded(existing.record.state)) {
-      await indexed;
+      await c.index.add(scope, StoreKeys.recordMember(id), at);
       return existing.record;
     }
     const record = newActiveRecord(id, valid, at, existing?.record.createdAt ?? at);
-    await Promise.all([indexed, c.io.write(c.keys.record(scope, id), record, sealToken(rawToken, c.o.key, record), at), c.pointAt(scope, id, record.issuedAt, true)]);
+    await c.writeNew(scope, id, record, sealToken(rawToken, c.o.key, record), at);
     return record;
   }
 
