@@ -27,6 +27,7 @@
  * read, removed by the repair once it is older than {@link INDEX_GRACE_MS}), never a value the
  * index does not know. An entry is removed as stale only if it was not added again meanwhile.
  */
+import { createHash } from 'node:crypto';
 import { ErrorCodes, LsTokenError } from '../core/errors.js';
 import { type KeyvAccess, isThenable, redisAdapterOf, storeError } from './keyv-access.js';
 import { isPlainObject } from './token-record.js';
@@ -118,6 +119,8 @@ function sqliteQueryOf(kv: KeyvAccess): { query: Query; table: string } | undefi
 const PUT_SCRIPT =
   "redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2]) for i = 2, #KEYS do redis.call('SET', KEYS[i], ARGV[2 * i - 1], 'PX', ARGV[2 * i]) end return 1";
 
+const PUT_SHA = createHash('sha1').update(PUT_SCRIPT).digest('hex');
+
 const REMOVE_STALE_SCRIPT =
   "local s = redis.call('ZSCORE', KEYS[1], ARGV[1]) if s and tonumber(s) <= tonumber(ARGV[2]) then return redis.call('ZREM', KEYS[1], ARGV[1]) end return 0";
 
@@ -156,7 +159,15 @@ class RedisIndex implements AppKeyIndex {
     const index = this.#key(scope);
     const keys = writes.map((w) => this.#kv.physicalKey(w.key));
     const args = writes.flatMap((w) => [w.envelope, String(Math.max(1, Math.ceil(w.ttlMs)))]);
-    await this.#send(index, ['EVAL', PUT_SCRIPT, String(1 + keys.length), index, ...keys, String(Math.floor(at)), member, ...args], 'write');
+    const tail = [String(1 + keys.length), index, ...keys, String(Math.floor(at)), member, ...args];
+    // By its hash: the script's text is sent and hashed again only where the server lacks it
+    // (first use on a node, a promoted replica, SCRIPT FLUSH).
+    try {
+      await redisAdapterOf(this.#kv.keyv)!.run(index, ['EVALSHA', PUT_SHA, ...tail]);
+    } catch (err) {
+      if (!String((err as { message?: unknown } | undefined)?.message).includes('NOSCRIPT')) throw storeError(err, 'Token store index write failed', this.#kv.scrubber);
+      await this.#send(index, ['EVAL', PUT_SCRIPT, ...tail], 'write');
+    }
   }
 
   async removeStale(scope: string, member: string, notAfter: number): Promise<void> {
