@@ -7,7 +7,8 @@
  *   it lists), member `tok:<id>` or `meta:<name>`, score = when it was last added (writer's clock).
  *   `ZADD`/`ZREM` are atomic, so concurrent writers in several processes never lose each other's
  *   entries. A new record goes with its entry and the current-token pointer in one script call
- *   ({@link AppKeyIndex.addWith}): a put is then a read and one write, as keyv's own get and set.
+ *   ({@link AppKeyIndex.addWith}), written only if no record of that token exists: a put of a
+ *   new token is one round trip.
  * - SQLite: no index of its own: the table's primary key already is one, and a range query on the
  *   app key's key prefix reads just its rows, values included. No current-token pointer either
  *   ({@link AppKeyIndex.derivesCurrent}): that one query already brings every record of the app
@@ -73,9 +74,10 @@ export interface AppKeyIndex {
   /**
    * Adds `member` and makes `writes` (values already serialized as keyv would write them, at keyv
    * keys of the same app key) in one atomic call, where the backend has one (Redis: a script);
-   * absent elsewhere.
+   * absent elsewhere. With `ifAbsent`, nothing is done when the first write's key holds a value,
+   * and that raw value is the answer; otherwise the answer is `null`.
    */
-  addWith?(scope: string, member: string, at: number, writes: readonly EnvelopeWrite[]): Promise<void>;
+  addWith?(scope: string, member: string, at: number, writes: readonly EnvelopeWrite[], ifAbsent: boolean): Promise<unknown>;
 }
 
 /** One value for {@link AppKeyIndex.addWith}: a keyv key, the string keyv would store there, its TTL. */
@@ -112,12 +114,14 @@ function sqliteQueryOf(kv: KeyvAccess): { query: Query; table: string } | undefi
 }
 
 /**
- * A put on Redis: the index entry (`ZADD KEYS[1] ARGV[1] ARGV[2]`) and each value (`SET KEYS[i]
- * ARGV[2i-1] PX ARGV[2i]`, as `@keyv/redis` writes one) in one call. Every key belongs to one app
- * key, so to one hash slot (its hash tag): the script runs on Cluster too.
+ * A put on Redis: the index entry (`ZADD KEYS[1] ARGV[2] ARGV[3]`) and each value (`SET KEYS[i]
+ * ARGV[2i] PX ARGV[2i+1]`, as `@keyv/redis` writes one) in one call; with `ARGV[1] == '1'`, only if
+ * `KEYS[2]` (the record) does not exist, whose value is answered otherwise (nothing written).
+ * Every key belongs to one app key, so to one hash slot (its hash tag): the script runs on Cluster too.
  */
 const PUT_SCRIPT =
-  "redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2]) for i = 2, #KEYS do redis.call('SET', KEYS[i], ARGV[2 * i - 1], 'PX', ARGV[2 * i]) end return 1";
+  "if ARGV[1] == '1' then local v = redis.call('GET', KEYS[2]) if v then return v end end " +
+  "redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3]) for i = 2, #KEYS do redis.call('SET', KEYS[i], ARGV[2 * i], 'PX', ARGV[2 * i + 1]) end return false";
 
 const PUT_SHA = createHash('sha1').update(PUT_SCRIPT).digest('hex');
 
@@ -155,18 +159,18 @@ class RedisIndex implements AppKeyIndex {
     await this.#send(this.#key(scope), ['ZREM', this.#key(scope), member], 'remove');
   }
 
-  async addWith(scope: string, member: string, at: number, writes: readonly EnvelopeWrite[]): Promise<void> {
+  async addWith(scope: string, member: string, at: number, writes: readonly EnvelopeWrite[], ifAbsent: boolean): Promise<unknown> {
     const index = this.#key(scope);
     const keys = writes.map((w) => this.#kv.physicalKey(w.key));
     const args = writes.flatMap((w) => [w.envelope, String(Math.max(1, Math.ceil(w.ttlMs)))]);
-    const tail = [String(1 + keys.length), index, ...keys, String(Math.floor(at)), member, ...args];
+    const tail = [String(1 + keys.length), index, ...keys, ifAbsent ? '1' : '0', String(Math.floor(at)), member, ...args];
     // By its hash: the script's text is sent and hashed again only where the server lacks it
     // (first use on a node, a promoted replica, SCRIPT FLUSH).
     try {
-      await redisAdapterOf(this.#kv.keyv)!.run(index, ['EVALSHA', PUT_SHA, ...tail]);
+      return await redisAdapterOf(this.#kv.keyv)!.run(index, ['EVALSHA', PUT_SHA, ...tail]);
     } catch (err) {
       if (!String((err as { message?: unknown } | undefined)?.message).includes('NOSCRIPT')) throw storeError(err, 'Token store index write failed', this.#kv.scrubber);
-      await this.#send(index, ['EVAL', PUT_SCRIPT, ...tail], 'write');
+      return this.#send(index, ['EVAL', PUT_SCRIPT, ...tail], 'write');
     }
   }
 

@@ -41,17 +41,18 @@ export class RecordIo {
   }
 
   /** Writes `record` at `key`. */
-  write(key: string, record: TokenRecord, sealed: SealedToken, at: number): Promise<void> {
-    return this.guardedWrite(record, sealed, () => this.#kv.set(key, toStoredRecord(record, sealed), this.ttlFor(record, at)));
+  async write(key: string, record: TokenRecord, sealed: SealedToken, at: number): Promise<void> {
+    await this.guardedWrite(record, sealed, () => this.#kv.set(key, toStoredRecord(record, sealed), this.ttlFor(record, at)));
   }
 
   /**
    * Runs `send`, a write of `record` sealed as `sealed`: its failure becomes `ERR_STORE`, scrubbed
    * of the plain token too (a backend may quote the value it failed to write: without a key that
    * value holds the token), and a `false` answer (a keyv that swallows errors) one as well.
+   * Answers what `send` answered.
    */
-  async guardedWrite(record: TokenRecord, sealed: SealedToken, send: () => Promise<boolean | void>): Promise<void> {
-    let ok: boolean | void;
+  async guardedWrite<T>(record: TokenRecord, sealed: SealedToken, send: () => Promise<T>): Promise<T> {
+    let ok: T;
     const plain = sealed.alg === 'none' ? sealed.data : undefined;
     const redactor = this.#o.redactor;
     if (plain !== undefined) redactor.add(plain);
@@ -67,6 +68,7 @@ export class RecordIo {
         retryable: true,
       });
     }
+    return ok;
   }
 
   /** Reads and validates record `id` at `key` (of app key `scope`, see {@link RecordIo.decode}); missing/expired → undefined; corrupt → quarantine + undefined. */

@@ -70,9 +70,10 @@ export class StoreCore {
    * Writes the new record `id` of app key `scope` (sealed as `sealed`, written at `at`) with its
    * index entry and the current-token pointer: on Redis in one script call
    * ({@link AppKeyIndex.addWith}), elsewhere side by side, the entry sent first (a crash leaves no
-   * record the index does not know).
+   * record the index does not know). With `ifAbsent`, nothing is written when a record `id`
+   * exists, and its raw value is returned (atomically on Redis; elsewhere read first).
    */
-  async writeNew(scope: string, id: string, record: TokenRecord, sealed: SealedToken, at: number): Promise<void> {
+  async writeNew(scope: string, id: string, record: TokenRecord, sealed: SealedToken, at: number, ifAbsent = false): Promise<{ raw: unknown } | undefined> {
     const member = StoreKeys.recordMember(id);
     const recordKey = this.keys.record(scope, id);
     const index = this.index;
@@ -85,11 +86,17 @@ export class StoreCore {
           { key: recordKey, envelope: stored, ttlMs },
           { key: this.keys.meta(scope, META.current), envelope: pointer, ttlMs: this.o.retainMs },
         ];
-        await this.io.guardedWrite(record, sealed, () => index.addWith!(scope, member, at, writes));
-        return;
+        const held = await this.io.guardedWrite(record, sealed, () => index.addWith!(scope, member, at, writes, ifAbsent));
+        return held === undefined || held === null ? undefined : { raw: held };
       }
     }
+    if (ifAbsent) {
+      const r = this.kv.readRaw(recordKey, 'put');
+      const raw = isThenable(r) ? await r : r;
+      if (raw !== undefined && raw !== null) return { raw };
+    }
     await Promise.all([index.add(scope, member, at), this.io.write(recordKey, record, sealed, at), this.pointAt(scope, id, record.issuedAt, true)]);
+    return undefined;
   }
 
   /** Reads record `id` of app key `scope`. */

@@ -171,7 +171,8 @@ export class TokenStore {
    * `active` or `revoking` is returned unchanged (its index entry is written again); one that has
    * ended (`revoked`, `failed`, `expired`) is written `active` again with the new dates and owner
    * (reason, attempts and error reset, `createdAt` kept), since the broker has just handed the
-   * token out alive. Read, then write: not atomic across processes.
+   * token out alive. On Redis a new token's record is written only if none exists, atomically;
+   * elsewhere the record is read, then written (not atomic across processes).
    *
    * @throws LsTokenError `ERR_INVALID_OPTION` naming the field (`appKeyId`, `issuedAt`, ...,
    *   `rawToken`) when the input is bad or, on a view, names another app key; `ERR_STORE` when the
@@ -184,9 +185,21 @@ export class TokenStore {
     if (this.appKeyId !== undefined && scope !== this.appKeyId) throw invalidOption('appKeyId', 'is not the app key of this store view');
     const c = this.#c;
     const id = tokenId(rawToken);
-    const existing = await c.readRecord(scope, id, 'put');
-    const at = c.time();
-    c.located.set(id, scope);
+    let existing: FoundRecord | undefined;
+    let at: number;
+    if (c.index.addWith !== undefined) {
+      // Redis: a new token (the usual case) is written only if absent, in one round trip.
+      at = c.time();
+      const fresh = newActiveRecord(id, valid, at);
+      const held = await c.writeNew(scope, id, fresh, sealToken(rawToken, c.o.key, fresh), at, true);
+      c.located.set(id, scope);
+      if (held === undefined) return fresh;
+      existing = await c.io.decode(c.keys.record(scope, id), id, held.raw, 'put', scope);
+    } else {
+      existing = await c.readRecord(scope, id, 'put');
+      at = c.time();
+      c.located.set(id, scope);
+    }
     if (existing !== undefined && !isEnded(existing.record.state)) {
       await c.index.add(scope, StoreKeys.recordMember(id), at);
       return existing.record;

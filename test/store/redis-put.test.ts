@@ -1,7 +1,7 @@
 /**
- * A put on Redis is a read and one write, as keyv's own get and set are: the index entry, the
- * record and the current-token pointer leave in one script call, and what it stores is what keyv
- * would have stored (a keyv reader, `findUsable` and the TTLs all see the same). Watched with
+ * A put of a new token on Redis is one call, where keyv's own "store if absent" is a get and a
+ * set: the index entry, the record and the current-token pointer leave in one script, written
+ * only if no record of the token exists, and what it stores is what keyv would have stored (a keyv reader, `findUsable` and the TTLs all see the same). Watched with
  * MONITOR on a private redis-server.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -56,16 +56,17 @@ async function watched(fn: () => Promise<unknown>): Promise<{ direct: string[]; 
 }
 
 describe('TokenStore.put on Redis', () => {
-  it('reads once and writes once (the index entry, the record and the pointer in one script), storing what keyv would', async () => {
+  it('is one call for a new token (the index entry, the record and the pointer, written if no record exists), storing what keyv would', async () => {
     const now = Date.now();
     const input = { appKeyId: APP, tokenType: 'Bearer', issuedAt: now, expiresAt: now + 2 * HOUR, revokeAt: now + HOUR };
     let id = '';
     const cmds = await watched(async () => {
       id = (await store.put(input, 'redis-put-raw-token-0001')).id;
     });
-    // EVALSHA, and EVAL only where the server did not have the script yet (this test's first put).
-    expect(cmds.direct.filter((c) => c !== 'EVAL')).toEqual(['GET', 'EVALSHA']);
-    expect(cmds.inScripts.sort()).toEqual(['SET', 'SET', 'ZADD']);
+    // One call: EVALSHA (and EVAL only where the server did not have the script yet: this test's
+    // first put), which reads the record's key and, finding none, writes the three.
+    expect(cmds.direct.filter((c) => c !== 'EVAL')).toEqual(['EVALSHA']);
+    expect(cmds.inScripts.sort()).toEqual(['GET', 'SET', 'SET', 'ZADD']);
 
     // What a keyv reader sees is the record (keyv's own envelope, decoded by keyv).
     const key = (await backend.dumpAll()).match(new RegExp(`[^"]*:tok:${id}`))![0]!.replace(`${backend.namespace}::`, '');
@@ -87,11 +88,11 @@ describe('TokenStore.put on Redis', () => {
     }
   });
 
-  it('once the server has the script, a put is exactly GET and EVALSHA; after SCRIPT FLUSH it sends the script again and succeeds', async () => {
+  it('once the server has the script, a put is exactly one EVALSHA; after SCRIPT FLUSH it sends the script again and succeeds', async () => {
     const now = Date.now();
     const input = { appKeyId: APP, tokenType: 'Bearer', issuedAt: now, expiresAt: now + 2 * HOUR, revokeAt: now + HOUR };
     const warm = await watched(() => store.put(input, 'redis-put-raw-token-0003'));
-    expect(warm.direct).toEqual(['GET', 'EVALSHA']);
+    expect(warm.direct).toEqual(['EVALSHA']);
     const c = createClient({ url: redis.url });
     await c.connect();
     await c.scriptFlush();
@@ -100,8 +101,23 @@ describe('TokenStore.put on Redis', () => {
     const cold = await watched(async () => {
       id = (await store.put(input, 'redis-put-raw-token-0004')).id;
     });
-    expect(cold.direct).toEqual(['GET', 'EVALSHA', 'EVAL']);
+    expect(cold.direct).toEqual(['EVALSHA', 'EVAL']);
     expect((await store.get(id))?.state).toBe('active');
+  });
+
+  it('a token whose record exists writes nothing in that call: an active one is returned as it is, an ended one is written active again (createdAt kept)', async () => {
+    const t0 = Date.now();
+    const first = await store.put({ appKeyId: APP, tokenType: 'Bearer', issuedAt: t0, expiresAt: t0 + 2 * HOUR, revokeAt: t0 + HOUR }, 'redis-put-raw-token-0005');
+    const later = { appKeyId: APP, tokenType: 'Bearer', issuedAt: t0 + 1_000, expiresAt: t0 + 3 * HOUR, revokeAt: t0 + 2 * HOUR };
+    const again = await watched(async () => {
+      expect(await store.put(later, 'redis-put-raw-token-0005')).toEqual(first); // active: unchanged
+    });
+    expect(again.inScripts).toEqual(['GET']); // the script found the record and wrote nothing
+    expect(again.direct.filter((c) => c !== 'EVAL')).toEqual(['EVALSHA', 'ZADD']); // then the index entry, as before
+    await store.update(first.id, { state: 'revoked', reason: 'logout' });
+    const revived = await store.put(later, 'redis-put-raw-token-0005');
+    expect(revived).toMatchObject({ id: first.id, state: 'active', issuedAt: t0 + 1_000, createdAt: first.createdAt, reason: null });
+    expect(await store.getToken(first.id)).toBe('redis-put-raw-token-0005');
   });
 
   it('a value keyv writes its own way (a string starting with ":") goes through keyv, and reads back the same', async () => {
@@ -112,7 +128,7 @@ describe('TokenStore.put on Redis', () => {
       id = (await store.put(input, 'redis-put-raw-token-0002')).id;
     });
     expect(cmds.direct.some((c) => c.startsWith('EVAL'))).toBe(false);
-    expect(cmds.direct.filter((c) => c === 'SET')).toHaveLength(2); // the record and the pointer
+    expect(cmds.direct.sort()).toEqual(['GET', 'SET', 'SET', 'ZADD']); // read first, then the record, the pointer and the entry
     expect((await store.get(id))?.tokenType).toBe(':colon-type');
   });
 });
