@@ -23,7 +23,7 @@
  * hook, {@link KeyvAccess.set} writes the envelope `{ value, expires }` itself with
  * `JSON.stringify`: the same string keyv would have written for a value of plain JSON (no string
  * starting with `:`, no Buffer, no `toJSON`), which is what records and meta values are. keyv's
- * serializer walks the value in JavaScript and was a third of a memory `put` (issue #26); any
+ * serializer walks the value in JavaScript and was a third of a memory `put`; any
  * other value, store or configuration still goes through `keyv.set()`.
  *
  * ## Why the store does not use `keyv.iterator()`
