@@ -59,9 +59,9 @@ let pendingView: { core: StoreCore; appKeyId: string } | undefined;
  * sealed with AES-256-GCM (the record's id and app key id are the AAD). Ended records stay for `retainMs` (keyv TTL)
  * as an audit trail; active records expire `retainMs` after the token itself would.
  *
- * Read-modify-write operations (`put`'s existence check, `update`) are not atomic across
- * processes: keyv has no compare-and-set. Coordinate writers of the same record with leases
- * (see {@link TokenStore.setMeta}).
+ * Read-modify-write operations (`update`, and `put`'s existence check except on Redis, where a
+ * script makes it atomic) are not atomic across processes: keyv has no compare-and-set.
+ * Coordinate writers of the same record with leases (see {@link TokenStore.setMeta}).
  *
  * Every error thrown is an {@link LsTokenError}: `ERR_INVALID_OPTION` (bad argument, naming the
  * field; nothing is written), `ERR_STORE` (backend failure, retryable), `ERR_DECRYPT`.
