@@ -10,7 +10,8 @@ import { KeyvAccess, isThenable } from './keyv-access.js';
 import { type MetaEntry, MetaValues, sortEntries } from './meta-values.js';
 import { type FoundRecord, RecordIo } from './record-io.js';
 import { META, StoreKeys } from './store-keys.js';
-import { isPlainObject, isTokenId, type SealedToken, type TokenRecord, toStoredRecord } from './token-record.js';
+import { sealToken } from './crypto-box.js';
+import { isEnded, isPlainObject, isTokenId, newActiveRecord, type NewTokenRecord, type SealedToken, type TokenRecord, toStoredRecord } from './token-record.js';
 import type { ResolvedTokenStoreOptions, TokenStoreErrorContext } from './token-store-options.js';
 
 /** The fleet's current-token pointer. */
@@ -64,6 +65,35 @@ export class StoreCore {
     } catch {
       // A faulty handler must not break store operations.
     }
+  }
+
+  /**
+   * `TokenStore.put` past its argument checks (see there): the record of token `id` (`rawToken`)
+   * of app key `scope`, from `valid`. On Redis a new token (the usual case) is written only if no
+   * record exists, in one round trip; elsewhere the record is read first.
+   */
+  async put(scope: string, id: string, valid: NewTokenRecord, rawToken: string): Promise<TokenRecord> {
+    let existing: FoundRecord | undefined;
+    let at: number;
+    if (this.index.addWith !== undefined) {
+      at = this.time();
+      const fresh = newActiveRecord(id, valid, at);
+      const held = await this.writeNew(scope, id, fresh, sealToken(rawToken, this.o.key, fresh), at, true);
+      this.located.set(id, scope);
+      if (held === undefined) return fresh;
+      existing = await this.io.decode(this.keys.record(scope, id), id, held.raw, 'put', scope);
+    } else {
+      existing = await this.readRecord(scope, id, 'put');
+      at = this.time();
+      this.located.set(id, scope);
+    }
+    if (existing !== undefined && !isEnded(existing.record.state)) {
+      await this.index.add(scope, StoreKeys.recordMember(id), at);
+      return existing.record;
+    }
+    const record = newActiveRecord(id, valid, at, existing?.record.createdAt ?? at);
+    await this.writeNew(scope, id, record, sealToken(rawToken, this.o.key, record), at);
+    return record;
   }
 
   /**

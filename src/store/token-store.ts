@@ -29,7 +29,7 @@ import { StoreCore, type IndexRepair } from './store-core.js';
 import { findUsableToken } from './usable-token.js';
 import { META, StoreKeys, scopeOrNull, validateScope } from './store-keys.js';
 import { migrateLegacyLayout, type MigrationResult } from './store-migration.js';
-import { assertValidRecord, freezeRecord, isEnded, newActiveRecord, validateNewTokenRecord, validatePatch } from './token-record.js';
+import { assertValidRecord, freezeRecord, validateNewTokenRecord, validatePatch } from './token-record.js';
 import type { NewTokenRecord, TokenRecord, TokenRecordPatch, TokenState } from './token-record.js';
 import {
   resolveTokenStoreOptions,
@@ -183,30 +183,7 @@ export class TokenStore {
     validateRawToken(rawToken);
     const scope = validateScope(valid.appKeyId);
     if (this.appKeyId !== undefined && scope !== this.appKeyId) throw invalidOption('appKeyId', 'is not the app key of this store view');
-    const c = this.#c;
-    const id = tokenId(rawToken);
-    let existing: FoundRecord | undefined;
-    let at: number;
-    if (c.index.addWith !== undefined) {
-      // Redis: a new token (the usual case) is written only if absent, in one round trip.
-      at = c.time();
-      const fresh = newActiveRecord(id, valid, at);
-      const held = await c.writeNew(scope, id, fresh, sealToken(rawToken, c.o.key, fresh), at, true);
-      c.located.set(id, scope);
-      if (held === undefined) return fresh;
-      existing = await c.io.decode(c.keys.record(scope, id), id, held.raw, 'put', scope);
-    } else {
-      existing = await c.readRecord(scope, id, 'put');
-      at = c.time();
-      c.located.set(id, scope);
-    }
-    if (existing !== undefined && !isEnded(existing.record.state)) {
-      await c.index.add(scope, StoreKeys.recordMember(id), at);
-      return existing.record;
-    }
-    const record = newActiveRecord(id, valid, at, existing?.record.createdAt ?? at);
-    await c.writeNew(scope, id, record, sealToken(rawToken, c.o.key, record), at);
-    return record;
+    return this.#c.put(scope, tokenId(rawToken), valid, rawToken);
   }
 
   /**

@@ -55,14 +55,19 @@ async function watched(fn: () => Promise<unknown>): Promise<{ direct: string[]; 
   }
 }
 
+/** A put of `rawToken` (type `tokenType`) watched: its record's id and the commands Redis saw. */
+async function watchedPut(rawToken: string, tokenType = 'Bearer'): Promise<{ id: string; now: number; cmds: { direct: string[]; inScripts: string[] } }> {
+  const now = Date.now();
+  let id = '';
+  const cmds = await watched(async () => {
+    id = (await store.put({ appKeyId: APP, tokenType, issuedAt: now, expiresAt: now + 2 * HOUR, revokeAt: now + HOUR }, rawToken)).id;
+  });
+  return { id, now, cmds };
+}
+
 describe('TokenStore.put on Redis', () => {
   it('is one call for a new token (the index entry, the record and the pointer, written if no record exists), storing what keyv would', async () => {
-    const now = Date.now();
-    const input = { appKeyId: APP, tokenType: 'Bearer', issuedAt: now, expiresAt: now + 2 * HOUR, revokeAt: now + HOUR };
-    let id = '';
-    const cmds = await watched(async () => {
-      id = (await store.put(input, 'redis-put-raw-token-0001')).id;
-    });
+    const { id, now, cmds } = await watchedPut('redis-put-raw-token-0001');
     // One call: EVALSHA (and EVAL only where the server did not have the script yet: this test's
     // first put), which reads the record's key and, finding none, writes the three.
     expect(cmds.direct.filter((c) => c !== 'EVAL')).toEqual(['EVALSHA']);
@@ -121,12 +126,7 @@ describe('TokenStore.put on Redis', () => {
   });
 
   it('a value keyv writes its own way (a string starting with ":") goes through keyv, and reads back the same', async () => {
-    const now = Date.now();
-    const input = { appKeyId: APP, tokenType: ':colon-type', issuedAt: now, expiresAt: now + 2 * HOUR, revokeAt: now + HOUR };
-    let id = '';
-    const cmds = await watched(async () => {
-      id = (await store.put(input, 'redis-put-raw-token-0002')).id;
-    });
+    const { id, cmds } = await watchedPut('redis-put-raw-token-0002', ':colon-type');
     expect(cmds.direct.some((c) => c.startsWith('EVAL'))).toBe(false);
     expect(cmds.direct.sort()).toEqual(['GET', 'SET', 'SET', 'ZADD']); // read first, then the record, the pointer and the entry
     expect((await store.get(id))?.tokenType).toBe(':colon-type');
