@@ -19,12 +19,13 @@
  * another process has just written.
  *
  * ## When a write bypasses `keyv.set()`
- * On an in-process `Map` (not a subclass) with keyv's default serializer, no compression and no `preSet`/`postSet`
- * hook, {@link KeyvAccess.set} writes the envelope `{ value, expires }` itself with
- * `JSON.stringify`: the same string keyv would have written for a value of plain JSON (no string
- * starting with `:`, no Buffer, no `toJSON`), which is what records and meta values are. keyv's
- * serializer walks the value in JavaScript and was a third of a memory `put`; any
- * other value, store or configuration still goes through `keyv.set()`.
+ * On an in-process `Map` (not a subclass) with keyv's default serializer, no compression and no
+ * `preSet`/`postSet` hook, {@link KeyvAccess.set} writes the envelope `{ value, expires }` itself
+ * with `JSON.stringify`: the same string keyv would have written for a value of plain JSON (no
+ * string starting with `:`, no Buffer, no `toJSON`), which is what records and meta values are.
+ * keyv's serializer walks the value in JavaScript and was a third of a memory `put`; any other
+ * value, store or configuration still goes through `keyv.set()`. The Redis put script
+ * (`app-key-index.ts`) writes the same strings ({@link KeyvAccess.envelopeForWrite}).
  *
  * ## Why the store does not use `keyv.iterator()`
  * keyv 5's own iterator strips the *first `:`-separated segment* from each key instead of the
