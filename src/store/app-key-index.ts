@@ -73,8 +73,8 @@ export interface AppKeyIndex {
   readonly derivesCurrent?: boolean;
   /**
    * Adds `member` and makes `writes` (values already serialized as keyv would write them, at keyv
-   * keys of the same app key) in one atomic call, where the backend has one (Redis: a script);
-   * absent elsewhere. With `ifAbsent`, nothing is done when the first write's key holds a value,
+   * keys of the same app key) in one atomic call, where the backend has one (Redis: a script,
+   * whose index keeps the current-token pointer as a value in the backend); absent elsewhere. With `ifAbsent`, nothing is done when the first write's key holds a value,
    * and that raw value is the answer; otherwise the answer is `null`.
    */
   addWith?(scope: string, member: string, at: number, writes: readonly EnvelopeWrite[], ifAbsent: boolean): Promise<unknown>;

@@ -20,12 +20,13 @@
  *
  * ## When a write bypasses `keyv.set()`
  * On an in-process `Map` (not a subclass) with keyv's default serializer, no compression and no
- * `preSet`/`postSet` hook, {@link KeyvAccess.set} writes the envelope `{ value, expires }` itself
- * with `JSON.stringify`: the same string keyv would have written for a value of plain JSON (no
- * string starting with `:`, no Buffer, no `toJSON`), which is what records and meta values are.
- * keyv's serializer walks the value in JavaScript and was a third of a memory `put`; any other
- * value, store or configuration still goes through `keyv.set()`. The Redis put script
- * (`app-key-index.ts`) writes the same strings ({@link KeyvAccess.envelopeForWrite}).
+ * `preSet`/`postSet` hook, {@link KeyvAccess.set} writes the envelope `{ value, expires }` itself.
+ * For a value of plain JSON (no string starting with `:`, no Buffer, no `toJSON`), which is what
+ * records and meta values are, that is `JSON.stringify`, the same string keyv's serializer would
+ * have written: that serializer walks the value in JavaScript and was a third of a memory `put`.
+ * Any other value is serialized by keyv's own serializer. Any other store or configuration still
+ * goes through `keyv.set()`. The Redis put script (`app-key-index.ts`) writes the same strings
+ * ({@link KeyvAccess.envelopeForWrite}).
  *
  * ## Why the store does not use `keyv.iterator()`
  * keyv 5's own iterator strips the *first `:`-separated segment* from each key instead of the
@@ -268,18 +269,27 @@ export class KeyvAccess {
 
   /**
    * For a write about to be made: the string `keyv.set(key, value, ttlMs)` would hand its adapter,
-   * when it is what `JSON.stringify` makes of the envelope (see the module notes), counted in
-   * keyv's stats as keyv counts a write; `undefined` when keyv must serialize it itself (or runs
-   * hooks on the write).
+   * counted in keyv's stats as keyv counts a write. With keyv's default serializer, no compression
+   * and no set hooks it is always known: `JSON.stringify` of the envelope for plain JSON (the same
+   * string, see the module notes), keyv's own serializer for anything else (a string starting with
+   * `:`, a Buffer, a Date). `undefined` when keyv must write it itself.
    */
   envelopeForWrite(value: unknown, ttlMs: number): string | undefined {
-    if (!(ttlMs > 0) || !this.#writesAsJson() || !plainJson(value, 1)) return undefined;
+    if (!(ttlMs > 0) || typeof value === 'symbol' || !this.#writesAsKeyvDefault()) return undefined;
+    const envelope = { value, expires: Date.now() + ttlMs };
+    let text: unknown;
+    try {
+      text = plainJson(value, 1) ? JSON.stringify(envelope) : (this.keyv.serialize as (d: unknown) => unknown)(envelope);
+    } catch {
+      return undefined; // keyv.set() meets (and reports) the same failure
+    }
+    if (typeof text !== 'string') return undefined;
     this.keyv.stats.set();
-    return JSON.stringify({ value, expires: Date.now() + ttlMs });
+    return text;
   }
 
-  /** Whether keyv writes a plain value as `JSON.stringify` does: default serializer, no compression, no set hooks. */
-  #writesAsJson(): boolean {
+  /** Whether keyv writes with its default serializer, no compression and no set hooks. */
+  #writesAsKeyvDefault(): boolean {
     const keyv = this.keyv as unknown as { serialize?: unknown; compression?: unknown; hooks?: { _hookHandlers?: unknown } };
     if (keyv.serialize !== KEYV_DEFAULT_SERIALIZE || keyv.compression !== undefined) return false;
     const hooks = keyv.hooks?._hookHandlers;

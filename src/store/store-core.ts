@@ -101,13 +101,14 @@ export class StoreCore {
    * index entry and the current-token pointer: on Redis in one script call
    * ({@link AppKeyIndex.addWith}), elsewhere side by side, the entry sent first (a crash leaves no
    * record the index does not know). With `ifAbsent`, nothing is written when a record `id`
-   * exists, and its raw value is returned (atomically on Redis; elsewhere read first).
+   * exists, and its raw value is returned: atomically on Redis (unless keyv serializes or hooks
+   * writes its own way: then, as elsewhere, the record is read first).
    */
   async writeNew(scope: string, id: string, record: TokenRecord, sealed: SealedToken, at: number, ifAbsent = false): Promise<{ raw: unknown } | undefined> {
     const member = StoreKeys.recordMember(id);
     const recordKey = this.keys.record(scope, id);
     const index = this.index;
-    if (index.addWith !== undefined && index.derivesCurrent !== true && index.pointers === undefined) {
+    if (index.addWith !== undefined) {
       const ttlMs = this.io.ttlFor(record, at);
       const stored = this.kv.envelopeForWrite(toStoredRecord(record, sealed), ttlMs);
       const pointer = stored === undefined ? undefined : this.kv.envelopeForWrite({ id, issuedAt: record.issuedAt }, this.o.retainMs);

@@ -1,7 +1,8 @@
 /**
  * Fleets on the Redis production runs: Redis Sentinel (one primary, one replica, one sentinel) and
  * Redis Cluster (three masters), real servers started for this file on free ports. On each: the
- * single flight (three lifecycles starting together issue one token, with no lock trouble), a cold
+ * single flight (three lifecycles starting together issue one token, with no lock trouble), the
+ * put script (one hash slot, atomic: two stores putting one token write it once), a cold
  * fleet of real daemon processes, and a store emptied under the fleet (FLUSHALL) with a newcomer
  * arriving at once: nobody issues, so no holder hands out a dead token.
  */
@@ -12,6 +13,7 @@ import { tokenId } from '../../src/core/fingerprint.js';
 import { ErrorCodes } from '../../src/core/errors.js';
 import { lockProviderFor } from '../../src/lifecycle/issue-lock.js';
 import { TokenLifecycle } from '../../src/lifecycle/token-lifecycle.js';
+import { TokenStore } from '../../src/store/token-store.js';
 import { startMockLsServer, type MockLsServer } from '../../src/testing/index.js';
 import { FIXTURE_APP_KEY, FIXTURE_SECRET } from '../fixtures/daemon-env.js';
 import { exitWithin, killAllChildren, spawnFixture, type FixtureChild } from '../fixtures/harness.js';
@@ -80,6 +82,20 @@ describe.each([
     expect(errors.filter((e) => e.op.startsWith('issueLock'))).toEqual([]);
     await Promise.all(lcs.map((lc) => lc.shutdown({ deadlineMs: 3_000 })));
     expect(mock.stats().active).toBe(0);
+  });
+
+  it('a put of a new token is one atomic script on this topology: two stores putting it at once write it once, with its index entry and pointer', async () => {
+    const [a, b] = [new TokenStore({ keyv: setup.makeKeyv(namespace) }), new TokenStore({ keyv: setup.makeKeyv(namespace) })];
+    const now = Date.now();
+    const app = 'MODESPUTAPPKEY01';
+    const input = (owner: string) => ({ appKeyId: app, tokenType: 'Bearer', issuedAt: now, expiresAt: now + 3_600_000, revokeAt: now + 3_000_000, ownerId: owner });
+    const [ra, rb] = await Promise.all([a.put(input('put-a'), 'modes-put-raw-token-0001'), b.put(input('put-b'), 'modes-put-raw-token-0001')]);
+    expect(ra.id).toBe(rb.id);
+    expect(ra.ownerId).toBe(rb.ownerId); // one of them wrote; the other got that record back
+    expect((await a.get(ra.id))?.ownerId).toBe(ra.ownerId);
+    expect((await b.findUsable(app, now))?.record.id).toBe(ra.id); // through the pointer
+    expect((await b.list({ appKeyId: app })).map((r) => r.id)).toEqual([ra.id]); // through the index
+    expect(await b.getToken(ra.id)).toBe('modes-put-raw-token-0001');
   });
 
   it('FLUSHALL under three holders: a newcomer asking at once waits for their rewrite and adopts (issues nothing)', async () => {

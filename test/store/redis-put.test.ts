@@ -125,10 +125,29 @@ describe('TokenStore.put on Redis', () => {
     expect(await store.getToken(first.id)).toBe('redis-put-raw-token-0005');
   });
 
-  it('a value keyv writes its own way (a string starting with ":") goes through keyv, and reads back the same', async () => {
+  it('a value keyv serializes its own way (a string starting with ":") is still one call, and reads back the same', async () => {
     const { id, cmds } = await watchedPut('redis-put-raw-token-0002', ':colon-type');
-    expect(cmds.direct.some((c) => c.startsWith('EVAL'))).toBe(false);
-    expect(cmds.direct.sort()).toEqual(['GET', 'SET', 'SET', 'ZADD']); // read first, then the record, the pointer and the entry
+    expect(cmds.direct.filter((c) => c !== 'EVAL')).toEqual(['EVALSHA']);
     expect((await store.get(id))?.tokenType).toBe(':colon-type');
+    expect(((await keyv.get(store.recordKey(id))) as { tokenType?: string } | undefined)?.tokenType).toBe(':colon-type');
+  });
+
+  it('a keyv with a set hook is written through keyv.set() (the hook sees every write): the record is read first, then written', async () => {
+    const hooked = backend.makeKeyv();
+    const seen: string[] = [];
+    hooked.hooks.addHandler('preSet', (d: { key: string }) => seen.push(d.key));
+    const own = new TokenStore({ keyv: hooked });
+    expect(await own.get('0'.repeat(64))).toBeUndefined(); // connected before anything is watched
+    const now = Date.now();
+    let id = '';
+    const cmds = await watched(async () => {
+      id = (await own.put({ appKeyId: APP, tokenType: 'Bearer', issuedAt: now, expiresAt: now + 2 * HOUR, revokeAt: now + HOUR }, 'redis-put-raw-token-0006')).id;
+    });
+    expect(cmds.direct.some((c) => c.startsWith('EVAL'))).toBe(false);
+    expect(cmds.direct[0]).toBe('GET');
+    expect(cmds.direct.slice(1).sort()).toEqual(['SET', 'SET', 'ZADD']); // the record, the pointer and the entry
+    expect(seen.some((k) => k.endsWith(`:tok:${id}`))).toBe(true);
+    expect(seen.some((k) => k.endsWith(':meta:current'))).toBe(true);
+    expect((await own.findUsable(APP, now))?.record.id).toBe(id);
   });
 });
