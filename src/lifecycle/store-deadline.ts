@@ -29,12 +29,41 @@ export function isSkippedStep(err: unknown): boolean {
   return typeof err === 'object' && err !== null && skippedSteps.has(err);
 }
 
-/** The store deadline of one flight; see the module notes. */
+/** A step waiting for the store: how to fail it when its phase runs out. */
+interface PendingStep {
+  readonly op: string;
+  readonly reject: (err: unknown) => void;
+}
+
+/**
+ * The store deadline of one flight; see the module notes. One timer per phase serves every step of
+ * it (a timer per step cost the cold issue path a timer set and cleared, and three promises, per
+ * store call): it is armed by the first step, re-armed when it fires early (a new phase moved the
+ * bound), and left to lapse when it fires with no step waiting. It is unref'd.
+ */
 export class StoreDeadline {
   readonly #ms: number;
   readonly #onTimeout: (op: string) => void;
   #until: number;
   #gaveUp = false;
+  readonly #pending = new Set<PendingStep>();
+  #timer: NodeJS.Timeout | undefined;
+  readonly #fire = (): void => {
+    this.#timer = undefined;
+    if (this.#pending.size === 0) return;
+    const left = this.#until - performance.now();
+    if (left > 0) {
+      this.#arm(left); // a new phase moved the bound
+      return;
+    }
+    this.#gaveUp = true;
+    const steps = [...this.#pending];
+    this.#pending.clear();
+    for (const step of steps) {
+      this.#onTimeout(step.op);
+      step.reject(storeLate(step.op, this.#ms, false));
+    }
+  };
 
   /**
    * @param storeTimeoutMs the bound of one phase.
@@ -70,18 +99,33 @@ export class StoreDeadline {
       if (always) call().catch(() => undefined);
       return Promise.reject(storeLate(op, 0, true));
     }
-    const left = this.leftMs;
-    const p = call();
-    p.catch(() => undefined); // an answer after the deadline is ignored, and so is its failure
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        this.#gaveUp = true;
-        this.#onTimeout(op);
-        reject(storeLate(op, left, false));
-      }, left);
-      timer.unref(); // a caller waiting for a token holds the process (see caller-waits.ts), not this
+    if (this.#until - performance.now() <= 0) {
+      // The phase ran out between two steps: this step times out at once, as a timer of 0 ms would.
+      return new Promise<T>((_, reject) => {
+        this.#pending.add({ op, reject });
+        this.#arm(0);
+        call().catch(() => undefined); // made, as before; its answer is ignored
+      });
+    }
+    return new Promise<T>((resolve, reject) => {
+      const step: PendingStep = { op, reject };
+      this.#pending.add(step);
+      if (this.#timer === undefined) this.#arm(this.#until - performance.now());
+      // An answer after the deadline is ignored, and so is its failure.
+      call().then(
+        (value) => {
+          if (this.#pending.delete(step)) resolve(value);
+        },
+        (err: unknown) => {
+          if (this.#pending.delete(step)) reject(err);
+        },
+      );
     });
-    return Promise.race([p, late]).finally(() => clearTimeout(timer));
+  }
+
+  #arm(ms: number): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = setTimeout(this.#fire, ms);
+    this.#timer.unref(); // a caller waiting for a token holds the process (see caller-waits.ts), not this
   }
 }
