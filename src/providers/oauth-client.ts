@@ -6,7 +6,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { inspect } from 'node:util';
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import axios, { type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import { ErrorCodes, LsTokenError, invalidOption, summarizeCause } from '../core/errors.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { tokenFingerprint } from '../core/fingerprint.js';
@@ -26,6 +26,11 @@ const MAX_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 const MAX_REQUEST_BYTES = 64 * 1024;
 /** Longest token `revokeToken` sends (brokers issue at most 1000 characters; the store keeps 16384). */
 const MAX_REVOKE_TOKEN_LENGTH = 16_384;
+
+/** A response body as received: the provider parses it (axios must not). */
+const rawBody = (d: unknown): unknown => d;
+/** Every status is an answer the provider reads (axios must not throw on it). */
+const anyStatus = (): boolean => true;
 
 /**
  * Options of {@link OAuthClient}: the connection options (named for LS, where they began; the
@@ -96,6 +101,12 @@ export class OAuthClient {
   readonly #agents: { http: http.Agent; https: https.Agent } | undefined;
   readonly #now: Clock;
   readonly #timeListeners = new Set<(sample: ServerTimeSample) => void>();
+  /**
+   * The options every token and revoke request carries, spread into each call for a user's axios
+   * instance. The client's own instance has them as its defaults (set once, not merged from a new
+   * object per request, which cost the cold issue path of a stampede measurably), so this is empty.
+   */
+  readonly #perRequest: AxiosRequestConfig;
 
   constructor(options: OAuthClientOptions) {
     const o = requireObject('options', options);
@@ -111,14 +122,29 @@ export class OAuthClient {
     this.redactor = (o.redactor as SecretRedactor | undefined) ?? new SecretRedactor();
     if (o.now !== undefined && typeof o.now !== 'function') throw invalidOption('now', 'must be a function');
     this.#now = (o.now as Clock | undefined) ?? systemClock;
+    const fixed: AxiosRequestConfig = {
+      method: 'POST',
+      timeout: this.timeoutMs,
+      maxRedirects: 0,
+      // Counted after decompression, with or without content-length: axios cuts the connection
+      // and rejects with ERR_BAD_RESPONSE as soon as the body passes the cap.
+      maxContentLength: this.maxResponseBytes,
+      maxBodyLength: MAX_REQUEST_BYTES,
+      responseType: 'text',
+      transformResponse: [rawBody],
+      validateStatus: anyStatus,
+      proxy: false,
+    };
     if (o.axios !== undefined) {
       if (typeof (o.axios as AxiosInstance).request !== 'function') throw invalidOption('axios', 'must be an axios instance');
       this.#http = o.axios as AxiosInstance;
+      this.#perRequest = fixed; // a user's instance keeps its own defaults
     } else {
       // Keep-alive: revocation storms at shutdown reuse connections instead of paying TLS each time.
       // Node's agent unrefs idle sockets, so they never hold the process open.
       this.#agents = { http: new http.Agent({ keepAlive: true, maxSockets: 64 }), https: new https.Agent({ keepAlive: true, maxSockets: 64 }) };
-      this.#http = axios.create({ httpAgent: this.#agents.http, httpsAgent: this.#agents.https });
+      this.#http = axios.create({ ...fixed, httpAgent: this.#agents.http, httpsAgent: this.#agents.https });
+      this.#perRequest = {};
     }
     // Registered once every option is valid, for the client's lifetime (it keeps them that long).
     this.redactor.add(this.#appSecretKey);
@@ -243,21 +269,11 @@ export class OAuthClient {
     let res: AxiosResponse<string>;
     try {
       res = await this.#http.request<string>({
-        method: 'POST',
+        ...this.#perRequest,
         url: req.url ?? this.baseUrl + req.path,
         data: req.body,
         headers: { ...req.headers },
-        timeout: this.timeoutMs,
         signal,
-        maxRedirects: 0,
-        // Counted after decompression, with or without content-length: axios cuts the connection
-        // and rejects with ERR_BAD_RESPONSE as soon as the body passes the cap.
-        maxContentLength: this.maxResponseBytes,
-        maxBodyLength: MAX_REQUEST_BYTES,
-        responseType: 'text',
-        transformResponse: [(d: unknown) => d],
-        validateStatus: () => true,
-        proxy: false,
       });
     } catch (err) {
       throw this.#transportError(what, err, deadline, userSignal, req.url ?? this.baseUrl + req.path);
