@@ -81,10 +81,25 @@ export class IssueBudget {
       // Reported by the issuance that follows, if the store stays down.
     }
     const t = now();
-    let free = this.#local.at >= cutoffPassedAt ? this.#local.at + intervalMs : -Infinity;
-    if (mark === undefined) this.#stale = undefined;
-    else free = Math.max(free, this.#markFree(mark, t, cutoffPassedAt));
+    if (mark === undefined) return this.blockedWithoutMark(cutoffPassedAt);
+    const free = Math.max(this.#ownFree(cutoffPassedAt), this.#markFree(mark, t, cutoffPassedAt));
     return free > t ? free : undefined;
+  }
+
+  /**
+   * {@link blockedUntil} for a store that holds no mark (known without a read: an in-process store
+   * with no key): this process's own last issuance decides.
+   */
+  blockedWithoutMark(cutoffPassedAt = -Infinity): number | undefined {
+    if (this.#o.intervalMs === 0) return undefined;
+    this.#stale = undefined;
+    const free = this.#ownFree(cutoffPassedAt);
+    return free > this.#o.now() ? free : undefined;
+  }
+
+  /** When this process's own last issuance frees the budget (`-Infinity`: it does not hold it). */
+  #ownFree(cutoffPassedAt: number): number {
+    return this.#local.at >= cutoffPassedAt ? this.#local.at + this.#o.intervalMs : -Infinity;
   }
 
   /** When a present mark frees, by our clock; see the module notes. */

@@ -27,6 +27,10 @@ const processLocks = new Map<string, { owner: string; until: number }>();
 export class ProcessLockProvider implements IssueLockProvider {
   readonly scope = 'process' as const;
   async tryAcquire(key: string, owner: string, ttlMs: number): Promise<boolean> {
+    return this.acquireNow(key, owner, ttlMs);
+  }
+  /** {@link tryAcquire}, answered in the caller's turn (the lock lives in this process's memory). */
+  acquireNow(key: string, owner: string, ttlMs: number): boolean {
     const now = Date.now();
     const held = processLocks.get(key);
     if (held !== undefined && held.until > now && held.owner !== owner) return false;

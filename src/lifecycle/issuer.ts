@@ -22,6 +22,7 @@ import { retryHelps } from './issue-throttle.js';
 import { StoreDeadline, isSkippedStep } from './store-deadline.js';
 import type { TokenTimes } from './token-policy.js';
 import type { IssuerDeps } from './issuer-deps.js';
+import { ProcessLockProvider } from './issue-lock.js';
 
 export type { IssuerDeps } from './issuer-deps.js';
 
@@ -164,18 +165,21 @@ export class Issuer {
     for (let round = 0; ; round++) {
       this.#checkOpen();
       if (round > 0) path.phase();
-      if (mayAdopt) {
+      const early = round === 0 ? this.#issueAtOnce(req, path) : undefined;
+      if (early === undefined && mayAdopt) {
         const adopted = await this.#adoptable(req, path);
         if (adopted !== undefined) return adopted;
       }
       const now = d.now();
       let waitFor: number | undefined;
-      if (!req.forced) {
+      if (early !== undefined) {
+        // Issuing already (see #issueAtOnce): nothing below can hold it back.
+      } else if (!req.forced) {
         const decision = d.policy.issueDecision(now, req.current?.times);
         if (decision.kind === 'keep') return decision;
         if (decision.kind === 'wait') waitFor = decision.until;
       }
-      if (waitFor === undefined) {
+      if (waitFor === undefined && early === undefined) {
         const cooling = d.throttle.blockedUntil();
         if (cooling !== undefined) {
           if (refreshing) return { kind: 'keep', retryAt: cooling };
@@ -184,7 +188,7 @@ export class Issuer {
           waitFor = cooling;
         }
       }
-      if (waitFor === undefined) {
+      if (waitFor === undefined && early === undefined) {
         // Store lost its data: live leases on a token with no record mean its holders will write it
         // again within a heartbeat. Issuing now would kill their token.
         // The store was emptied with the leases too (its epoch mark is gone): the holders write
@@ -202,7 +206,7 @@ export class Issuer {
       if (waitFor === undefined) {
         let outcome: Obtained | 'busy' | number;
         try {
-          outcome = await this.#underLock(req, mayAdopt, path, lockTrouble);
+          outcome = await (early ?? this.#underLock(req, mayAdopt, path, lockTrouble));
         } catch (err) {
           if (refreshing || !retryHelps(err)) throw err;
           // Tried again after a backoff of this flight's own (at least the cool-down, which honours
@@ -278,6 +282,43 @@ export class Issuer {
     return { expiresAt: this.#d.policy.expiryOf(record.issuedAt, undefined, exp), basis: { sentAt: record.issuedAt, lifetimeMs: undefined, brokerExpMs: exp * 1000 } };
   }
 
+  /**
+   * The first attempt of a cold flight on a store known to be empty (an in-process `Map` with no
+   * key: a new lifecycle's own store), started in the caller's own turn. Such a store holds no token
+   * to adopt, no lease or epoch mark to wait for and no budget mark: every step that would read it
+   * has its answer already. When the policy, the cool-down and this process's own budget let the
+   * issuance go and the in-process lock is free, the lock is taken and the request sent at once,
+   * with no store round trip before it (the budget mark is written beside the request, under the
+   * lock, as an unanswered store's would be). Otherwise `undefined`: the steps run as usual.
+   */
+  #issueAtOnce(req: ObtainRequest, path: StoreDeadline): Promise<Obtained | number> | undefined {
+    const d = this.#d;
+    if (req.forced || req.pastBudget === true || req.current !== undefined) return undefined;
+    if (!(d.lock instanceof ProcessLockProvider) || d.fleet.epochWatchMs !== undefined || !d.store.isKnownEmpty()) return undefined;
+    const now = d.now();
+    if (now < this.#brokerRepeatsUntil || d.throttle.blockedUntil() !== undefined) return undefined;
+    if (d.policy.issueDecision(now).kind !== 'issue') return undefined;
+    if (d.budget.blockedWithoutMark(d.policy.lastCutoffPassedAt(now)) !== undefined) return undefined;
+    if (!d.lock.acquireNow(d.lockKey, d.instanceId, d.lockTtlMs)) return undefined;
+    return this.#issueHolding(path);
+  }
+
+  /** {@link #issue} under the lock {@link #issueAtOnce} took; releases it. */
+  async #issueHolding(path: StoreDeadline): Promise<Obtained | number> {
+    try {
+      this.#checkOpen();
+      return await this.#issue(path, false);
+    } finally {
+      this.#releaseLock();
+    }
+  }
+
+  /** Not waited for: the caller has its token. A lock call that timed out may still land, and the release (ordered after it on the same connection) then frees it. */
+  #releaseLock(): void {
+    const d = this.#d;
+    void boundedStoreCall(d.lock.release(d.lockKey, d.instanceId), d.storeTimeoutMs, 'issueLock.release').catch((err: unknown) => d.onError(err, 'issueLock.release'));
+  }
+
   /** Takes the lock; re-reads the store; checks the budget; issues. `'busy'`: lock taken; a number: budget blocked until then. */
   async #underLock(req: ObtainRequest, mayAdopt: boolean, path: StoreDeadline, lockTrouble: { since?: number }): Promise<Obtained | 'busy' | number> {
     const d = this.#d;
@@ -314,20 +355,20 @@ export class Issuer {
       this.#checkOpen();
       return await this.#issue(path);
     } finally {
-      // Not waited for: the caller has its token. A lock call that timed out may still land, and
-      // the release (ordered after it on the same connection) then frees it.
-      if (asked) {
-        void boundedStoreCall(d.lock.release(d.lockKey, d.instanceId), d.storeTimeoutMs, 'issueLock.release').catch((err: unknown) => d.onError(err, 'issueLock.release'));
-      }
+      if (asked) this.#releaseLock();
     }
   }
 
-  /** Issues; a number: the broker answered its live token at the end of its life, ask again then. */
-  async #issue(path: StoreDeadline): Promise<Obtained | number> {
+  /**
+   * Issues; a number: the broker answered its live token at the end of its life, ask again then.
+   * `awaitMark`: the budget mark is written before the request (false: beside it, see {@link #issueAtOnce}).
+   */
+  async #issue(path: StoreDeadline, awaitMark = true): Promise<Obtained | number> {
     const d = this.#d;
     // Budget writes are made even after a store timeout: they land when the store answers again.
     const always: StoreStep = (call, op) => path.run(call, op, true);
-    await d.budget.take(d.requestTimeoutMs, always);
+    const marked = d.budget.take(d.requestTimeoutMs, always); // this process's own mark is set at once
+    if (awaitMark) await marked;
     this.#checkOpen();
     const sentAt = d.now();
     let issued: IssuedToken;

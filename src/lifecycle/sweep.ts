@@ -94,6 +94,8 @@ export interface SweepParts {
   onError(err: unknown, op: string, id?: string): void;
   /** Told the plan once it is made (metrics). */
   onPlan?(plan: readonly SweepAction[]): void;
+  /** The store was known to hold nothing (and nothing was held) when the caller looked: nothing to read. */
+  readonly knownEmpty?: boolean;
 }
 
 /** Reads the store, plans, and carries the plan out. Never rejects: trouble is reported. */
@@ -101,7 +103,7 @@ export async function runSweep(p: SweepParts): Promise<void> {
   if (p.closing.aborted) return;
   let plan: SweepAction[];
   // An empty in-process store (a new lifecycle's own) holds no record, lease or heartbeat to read.
-  if (p.store.isKnownEmpty() && p.vault.ids().length === 0) {
+  if (p.knownEmpty === true || (p.store.isKnownEmpty() && p.vault.ids().length === 0)) {
     p.onPlan?.([]);
     return;
   }

@@ -123,8 +123,12 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     if (this.#closing.signal.aborted) return Promise.reject(closedError());
     this.#starting ??= (async () => {
       this.#p.clock.start();
+      // Whether the store is known to be empty is decided now, not when the sweep looks: a flight
+      // that started beside this start (see #acquire) writes its budget mark meanwhile, and the
+      // sweep would then read the whole store for nothing.
+      const empty = this.#p.store.isKnownEmpty() && this.#p.vault.ids().length === 0;
       await upgradeStore(this.#p, (err) => this.#report(err, 'store.migrate'));
-      await this.sweep();
+      await this.#sweep(empty);
       if (this.#closing.signal.aborted) return; // shut down meanwhile: arm nothing
       this.#started = true;
       this.#timers.heartbeat = setInterval(() => void this.#heartbeat(), Math.max(100, Math.floor(this.#p.cfg.leaseTtlMs / 3))).unref();
@@ -300,9 +304,14 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
 
   /** Sweeps the store once (see `sweep.ts`). Runs at start and every `sweepIntervalMs`. Never rejects. */
   sweep(): Promise<void> {
+    return this.#sweep(false);
+  }
+
+  /** {@link sweep}; `knownEmpty`: the store was known to hold nothing when the caller looked (nothing to read). */
+  #sweep(knownEmpty: boolean): Promise<void> {
     const p = this.#p;
     const onPlan = this.#metrics === undefined ? undefined : this.#metrics.swept.bind(this.#metrics);
-    this.#sweeping ??= runSweep({ ...p, instanceId: this.instanceId, currentId: () => this.#slot.current?.id, closing: this.#closing.signal, onError: (err, op, id) => this.#report(err, op, id), ...(onPlan === undefined ? {} : { onPlan }) })
+    this.#sweeping ??= runSweep({ ...p, knownEmpty, instanceId: this.instanceId, currentId: () => this.#slot.current?.id, closing: this.#closing.signal, onError: (err, op, id) => this.#report(err, op, id), ...(onPlan === undefined ? {} : { onPlan }) })
       .then(() => this.#book.swept())
       .finally(() => {
         this.#sweeping = undefined;
@@ -338,7 +347,14 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     if (this.#closed) throw closedError();
     // One deadline for the store steps before the request, the first start's sweep included.
     const path = new StoreDeadline(this.#p.cfg.storeTimeoutMs, (op) => this.#counters.storeTimedOut(op));
-    if (!this.#started) await path.run(() => this.start(), 'start', true).catch((err: unknown) => (isLsTokenError(err, ErrorCodes.CLOSED) ? Promise.reject(err) : undefined));
+    if (!this.#started) {
+      const starting = path.run(() => this.start(), 'start', true).catch((err: unknown) => (isLsTokenError(err, ErrorCodes.CLOSED) ? Promise.reject(err) : undefined));
+      // A store known to be empty (a new lifecycle's own) holds nothing the start could act on
+      // before the flight decides (no record to sweep, no mark): the flight goes at once, in this
+      // caller's turn (see Issuer#issueAtOnce), and the start runs beside it.
+      if (this.#p.store.isKnownEmpty()) starting.catch(() => undefined);
+      else await starting;
+    }
     if (this.#flight !== undefined) {
       await this.#flight; // a refresh in flight is joined, never raced by a second issuance
       const cur = this.#slot.current;

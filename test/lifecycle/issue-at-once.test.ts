@@ -1,0 +1,129 @@
+/**
+ * A cold lifecycle on a store known to be empty (its own in-memory store, before anything was
+ * written) has every answer its pre-issuance store steps would read: no token to adopt, no lease,
+ * no budget mark. It sends the token request in the caller's own turn, and starts beside it.
+ * Everything that can still hold an issuance back is honoured: a store holding anything, the
+ * in-process lock, a lock provider of the user's, LS's 07:00 KST cut-off.
+ */
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import { Keyv } from 'keyv';
+import { budgetKey } from '../../src/lifecycle/issue-budget.js';
+import type { IssueLockProvider } from '../../src/lifecycle/issue-lock.js';
+import { TokenLifecycle, type TokenLifecycleOptions } from '../../src/lifecycle/token-lifecycle.js';
+import { type MockLsServer, startMockLsServer } from '../../src/testing/index.js';
+import { STORE_BACKENDS } from '../helpers/store-backends.js';
+
+const APP_KEY = 'PSatOnceAppKey00000000000000000001';
+const SECRET = 'SENTINEL-SECRET-at-once-000000000x';
+/** 07:00 KST on 2026-11-25 (22:00 UTC on the 24th). */
+const CUTOFF = Date.UTC(2026, 10, 24, 22, 0, 0);
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function mockAt(now?: () => number): Promise<MockLsServer> {
+  const mock = await startMockLsServer({ credentials: [{ appKey: APP_KEY, appSecretKey: SECRET }], ...(now === undefined ? {} : { now }) });
+  cleanups.push(() => mock.close());
+  return mock;
+}
+
+function lifecycle(mock: MockLsServer, options: Partial<TokenLifecycleOptions> = {}): TokenLifecycle {
+  const lc = new TokenLifecycle({ appKey: APP_KEY, appSecretKey: SECRET, baseUrl: mock.url, sweepIntervalMs: 0, ...options });
+  lc.on('error', () => undefined);
+  cleanups.push(() => lc.shutdown({ deadlineMs: 3_000 }));
+  return lc;
+}
+
+/** Calls `getAccessToken()` once and tells whether the token request left within that call. */
+function callAndWatch(lc: TokenLifecycle): { sentInTurn: boolean; token: Promise<string> } {
+  const issue = jest.spyOn(lc.client, 'issueToken');
+  const token = lc.getAccessToken();
+  return { sentInTurn: issue.mock.calls.length === 1, token };
+}
+
+describe('a cold lifecycle on its own empty store', () => {
+  it('sends the token request within the first call, and has started, leased and recorded the token when the callers get it', async () => {
+    const mock = await mockAt();
+    const lc = lifecycle(mock);
+    const { sentInTurn, token } = callAndWatch(lc);
+    const others = Array.from({ length: 50 }, () => lc.getAccessToken());
+    expect(sentInTurn).toBe(true);
+    const got = await token;
+    expect(await Promise.all(others)).toEqual(others.map(() => got));
+    expect(mock.stats().tokenRequests).toBe(1);
+    expect(mock.isActive(got)).toBe(true);
+    expect(lc.status().started).toBe(true);
+    const records = await lc.list();
+    expect(records.map((r) => r.state)).toEqual(['active']);
+    const leases = await lc.store.listMeta(`lease:${lc.appKeyId}:`);
+    expect(leases.map((m) => m.key)).toEqual([`lease:${lc.appKeyId}:${records[0]!.id}:${lc.instanceId}`]);
+    // The budget mark was written beside the request: a sibling on this store sees the issuance.
+    expect(await lc.store.getMeta(budgetKey(lc.appKeyId))).toMatchObject({ instanceId: lc.instanceId });
+  });
+
+  it('two lifecycles of one app key on one in-memory keyv, asked at once: one token request, one token', async () => {
+    const mock = await mockAt();
+    const keyv = new Keyv();
+    const [a, b] = [lifecycle(mock, { store: keyv, instanceId: 'at-once-a' }), lifecycle(mock, { store: keyv, instanceId: 'at-once-b' })];
+    const first = callAndWatch(a);
+    const second = callAndWatch(b);
+    expect(first.sentInTurn).toBe(true);
+    expect(second.sentInTurn).toBe(false); // the lock is taken: b waits and reads the store
+    const [ta, tb] = await Promise.all([first.token, second.token]);
+    expect(tb).toBe(ta);
+    expect(mock.stats().tokenRequests).toBe(1);
+    expect(mock.isActive(ta)).toBe(true);
+  });
+});
+
+describe('what still holds the request back', () => {
+  it('a store that holds anything is read first (here: a token another lifecycle stored, which is adopted)', async () => {
+    const mock = await mockAt();
+    const keyv = new Keyv();
+    const first = lifecycle(mock, { store: keyv, instanceId: 'at-once-writer' });
+    const token = await first.getAccessToken();
+    const second = lifecycle(mock, { store: keyv, instanceId: 'at-once-reader' });
+    const { sentInTurn, token: adopted } = callAndWatch(second);
+    expect(sentInTurn).toBe(false);
+    expect(await adopted).toBe(token);
+    expect(mock.stats().tokenRequests).toBe(1);
+  });
+
+  it('a store that is not an in-process Map (here an empty SQLite file) is always read first', async () => {
+    const mock = await mockAt();
+    const backend = STORE_BACKENDS.find((b) => b.name === 'sqlite')!.create();
+    cleanups.push(() => backend.cleanup());
+    const lc = lifecycle(mock, { store: backend.makeKeyv() });
+    const { sentInTurn, token } = callAndWatch(lc);
+    expect(sentInTurn).toBe(false);
+    expect(mock.isActive(await token)).toBe(true);
+  });
+
+  it('an issuance lock of the user\'s is always asked, in its own time', async () => {
+    const mock = await mockAt();
+    const asked: string[] = [];
+    const issueLock: IssueLockProvider = {
+      scope: 'process',
+      tryAcquire: async (key) => (asked.push(key), true),
+      release: async () => undefined,
+    };
+    const lc = lifecycle(mock, { issueLock });
+    const { sentInTurn, token } = callAndWatch(lc);
+    expect(sentInTurn).toBe(false);
+    expect(mock.isActive(await token)).toBe(true);
+    expect(asked).toHaveLength(1);
+  });
+
+  it('at 06:59:59 KST the policy waits for the cut-off: no request goes in the caller\'s turn', async () => {
+    const clock = (): number => CUTOFF - 1_000;
+    const mock = await mockAt(clock);
+    const lc = lifecycle(mock, { now: clock });
+    const { sentInTurn, token } = callAndWatch(lc);
+    token.catch(() => undefined); // shut down while it waits
+    expect(sentInTurn).toBe(false);
+    await lc.shutdown({ deadlineMs: 1_000 });
+    expect(mock.stats().tokenRequests).toBe(0);
+  });
+});
