@@ -308,6 +308,20 @@ export class Fleet {
   }
 
   /**
+   * Writes this process's lease on `id` and nothing else (see {@link heartbeat} for a whole beat).
+   * No lease after {@link stop}. Never rejects: trouble is reported, as a beat's is.
+   */
+  async lease(id: string): Promise<void> {
+    const { store, instanceId, leaseTtlMs, now } = this.#o;
+    if (this.#stopped) return;
+    try {
+      await this.#call(store.setMeta(this.#lease(id), { instanceId, at: now() }, leaseTtlMs), 'heartbeat');
+    } catch (err) {
+      this.#report(err, 'heartbeat', id);
+    }
+  }
+
+  /**
    * The adopting half of the handshake: write our lease on `id`, then re-read its record. False when
    * the token is being revoked (our lease is dropped again). Store trouble: adopt anyway.
    */

@@ -76,7 +76,13 @@ export interface ObtainRequest {
 
 /** The outcome of one flight. */
 export type Obtained =
-  | { readonly kind: 'got'; readonly held: HeldToken; readonly source: 'issued' | 'adopted' }
+  | {
+      readonly kind: 'got';
+      readonly held: HeldToken;
+      readonly source: 'issued' | 'adopted';
+      /** This flight wrote the token's record (a new token the store took): nothing to check or write again but the lease. */
+      readonly recorded?: boolean;
+    }
   | { readonly kind: 'keep'; readonly retryAt: number };
 
 
@@ -417,7 +423,7 @@ export class Issuer {
     }
     let times = d.policy.times(sentAt, expiresAt);
     const input: NewTokenRecord = { appKeyId: d.appKeyId, tokenType: issued.tokenType, issuedAt: sentAt, expiresAt, revokeAt: times.revokeAt, ownerId: d.instanceId };
-    const record = await this.#record(input, token, id, path);
+    const { record, stored } = await this.#record(input, token, id, path);
     // A token the store already knew (a broker answering its live token): its times run from its first issuance.
     if (record.issuedAt < sentAt) times = d.policy.times(record.issuedAt, expiresAt);
     // The broker answered a token the fleet is revoking or has revoked: never hand it out.
@@ -435,7 +441,7 @@ export class Issuer {
       d.discard(held.id, held.times.expiresAt);
       throw new LsTokenError(ErrorCodes.BAD_RESPONSE, `${d.brokerName} token response: the token had expired by the time it arrived (check the host clock)`, { field: 'expires_in', retryable: true });
     }
-    return { kind: 'got', held, source: repeated ? 'adopted' : 'issued' };
+    return { kind: 'got', held, source: repeated ? 'adopted' : 'issued', recorded: stored && !repeated };
   }
 
   /**
@@ -461,15 +467,18 @@ export class Issuer {
     return (await d.budget.blockedUntil()) ?? d.now() + 250;
   }
 
-  /** Writes the record, bounded; a store that fails or hangs leaves the token in memory only (the heartbeat writes it later). */
-  async #record(input: NewTokenRecord, token: string, id: string, path: StoreDeadline): Promise<TokenRecord> {
+  /**
+   * Writes the record, bounded; a store that fails or hangs leaves the token in memory only (the
+   * heartbeat writes it later). `stored`: the store answered with the record.
+   */
+  async #record(input: NewTokenRecord, token: string, id: string, path: StoreDeadline): Promise<{ record: TokenRecord; stored: boolean }> {
     const d = this.#d;
     try {
-      return await path.run(() => d.store.put(input, token), 'put');
+      return { record: await path.run(() => d.store.put(input, token), 'put'), stored: true };
     } catch (err) {
       this.#storeTrouble(err, 'store.put', id);
       const now = d.now();
-      return { schema: 1, id, state: 'active', reason: null, attempts: 0, lastError: null, createdAt: now, updatedAt: now, ...input, ownerId: d.instanceId };
+      return { record: { schema: 1, id, state: 'active', reason: null, attempts: 0, lastError: null, createdAt: now, updatedAt: now, ...input, ownerId: d.instanceId }, stored: false };
     }
   }
 }

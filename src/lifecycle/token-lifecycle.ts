@@ -389,8 +389,13 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
       this.#install(out.held, out.source);
       if (req.forced && out.source === 'issued') this.#metrics?.forcedReissue();
       // Our lease is written before anyone uses it (a sibling's sweep must see it held), within the
-      // store deadline of this flight: a store that hangs gets it when it answers again.
-      await (path ?? new StoreDeadline(this.#p.cfg.storeTimeoutMs)).run(() => this.#heartbeat(), 'heartbeat', true).catch(() => undefined);
+      // store deadline of this flight: a store that hangs gets it when it answers again. A token
+      // this flight recorded needs only the lease: its record was just written, and this process's
+      // heartbeat mark is kept by the beats since start. Otherwise a whole beat (it writes a
+      // missing record again).
+      const id = out.held.id;
+      const lease = out.recorded === true ? () => this.#p.fleet.lease(id) : () => this.#heartbeat();
+      await (path ?? new StoreDeadline(this.#p.cfg.storeTimeoutMs)).run(lease, 'heartbeat', true).catch(() => undefined);
       return out.held.token;
     } catch (err) {
       if (isLsTokenError(err, ErrorCodes.ISSUE_THROTTLED) && req.current === undefined) this.#report(err, 'acquire');
