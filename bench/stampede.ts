@@ -17,8 +17,9 @@ import { startMockLsServer } from '../src/testing/index.js';
 import { absoluteRow, gc, median, percentile, ratioRow, report, tick, type BenchRow } from './lib.js';
 
 const CALLERS = Number(process.env['BENCH_STAMPEDE_CALLERS'] ?? 10_000);
-// 11 paired runs (was 7): a 5 % target needs a median that two or three outlying runs cannot move.
-const RUNS = Number(process.env['BENCH_STAMPEDE_RUNS'] ?? 11);
+// 31 paired runs (was 11, and 7 before): a 5 % target needs a median that outlying runs cannot move;
+// with 11 the median of one bench run still moved by +-0.05 between runs of the same code.
+const RUNS = Number(process.env['BENCH_STAMPEDE_RUNS'] ?? 31);
 const LATENCY_MS = 20;
 const SENTINEL_SECRET = 'SENTINEL-SECRET-do-not-log-0123456';
 
