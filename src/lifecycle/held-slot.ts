@@ -6,7 +6,7 @@
 import { type Clock, systemClock } from '../core/clock.js';
 import type { HeldForFleet } from './fleet.js';
 import { HotToken } from './hot-token.js';
-import { type HeldToken, fleetView } from './issuer.js';
+import { type HeldToken, fleetView } from './held-token.js';
 import type { LifecycleStatus } from './lifecycle-status.js';
 import { RefreshTimer } from './refresh-timer.js';
 

@@ -22,41 +22,10 @@ import { retryHelps } from './issue-throttle.js';
 import { StoreDeadline, isSkippedStep } from './store-deadline.js';
 import type { TokenTimes } from './token-policy.js';
 import type { IssuerDeps } from './issuer-deps.js';
+import type { ExpiryBasis, HeldToken } from './held-token.js';
 import { ProcessLockProvider } from './issue-lock.js';
 
 export type { IssuerDeps } from './issuer-deps.js';
-
-/** A token the lifecycle holds, with its times. */
-export interface HeldToken {
-  /** The token id (hex SHA-256). */
-  readonly id: string;
-  /** The raw token. */
-  readonly token: string;
-  /** The token as an already-resolved promise, so the hot path allocates nothing. */
-  readonly resolved: Promise<string>;
-  /** Its record (as written, or as it would have been when the store was down). */
-  readonly record: TokenRecord;
-  /** Its times by this process's policy and clock estimate. */
-  readonly times: TokenTimes;
-  /** What the broker said of its end, to time it again when the clock estimate moves (absent: the record's expiry is all there is). */
-  readonly basis?: ExpiryBasis;
-}
-
-/** What a token's expiry is computed from (see {@link TokenPolicy.expiryOf}). */
-export interface ExpiryBasis {
-  /** When the token request was sent (host time): the lifetime counts from then. */
-  readonly sentAt: number;
-  /** The lifetime the broker announced, counted from `sentAt` (clock-free), ms. */
-  readonly lifetimeMs: number | undefined;
-  /** The expiry by the broker's clock (JWT `exp`, stated expiry), epoch ms of the broker's clock. */
-  readonly brokerExpMs: number | undefined;
-}
-
-/** The fleet's view of a held token: what the heartbeat needs to lease it and write its record again. */
-export function fleetView(held: HeldToken, instanceId: string): HeldForFleet {
-  const r = held.record;
-  return { id: held.id, token: held.token, input: { appKeyId: r.appKeyId, tokenType: r.tokenType, issuedAt: r.issuedAt, expiresAt: r.expiresAt, revokeAt: r.revokeAt, ownerId: instanceId } };
-}
 
 /** What one flight wants. */
 export interface ObtainRequest {
@@ -290,12 +259,10 @@ export class Issuer {
 
   /**
    * The first attempt of a cold flight on a store known to be empty (an in-process `Map` with no
-   * key: a new lifecycle's own store), started in the caller's own turn. Such a store holds no token
-   * to adopt, no lease or epoch mark to wait for and no budget mark: every step that would read it
-   * has its answer already. When the policy, the cool-down and this process's own budget let the
-   * issuance go and the in-process lock is free, the lock is taken and the request sent at once,
-   * with no store round trip before it (the budget mark is written beside the request, under the
-   * lock, as an unanswered store's would be). Otherwise `undefined`: the steps run as usual.
+   * key), in the caller's own turn: such a store has no token to adopt, no lease, epoch or budget
+   * mark to read. When the policy, the cool-down and this process's own budget allow it and the
+   * in-process lock is free, the lock is taken and the request sent with no store round trip
+   * before it (the budget mark is written beside it, under the lock). Else `undefined`.
    */
   #issueAtOnce(req: ObtainRequest, path: StoreDeadline): Promise<Obtained | number> | undefined {
     const d = this.#d;
@@ -467,10 +434,7 @@ export class Issuer {
     return (await d.budget.blockedUntil()) ?? d.now() + 250;
   }
 
-  /**
-   * Writes the record, bounded; a store that fails or hangs leaves the token in memory only (the
-   * heartbeat writes it later). `stored`: the store answered with the record.
-   */
+  /** Writes the record, bounded (`stored`: it was); a store that fails or hangs leaves the token in memory only (the heartbeat writes it later). */
   async #record(input: NewTokenRecord, token: string, id: string, path: StoreDeadline): Promise<{ record: TokenRecord; stored: boolean }> {
     const d = this.#d;
     try {

@@ -23,13 +23,15 @@ import type { EventSink, RevocationResult, RevocationScheduler } from '../schedu
 import { isTokenId, type TokenRecord } from '../store/token-record.js';
 import type { TokenStore } from '../store/token-store.js';
 import { type LifecycleParts, assembleLifecycle } from './assemble.js';
-import { AFTER_LOGOUT, ANY, type HeldToken, type ObtainRequest, closedError } from './issuer.js';
+import { AFTER_LOGOUT, ANY, type ObtainRequest, closedError } from './issuer.js';
+import type { HeldToken } from './held-token.js';
 import type { TokenLifecycleOptions } from './lifecycle-options.js';
 import { EventOutbox } from './lifecycle-events.js';
 import { LifecycleMetrics } from './lifecycle-metrics.js';
 import { HealthBook, type LifecycleHealth, type LifecycleStatus, buildHealth } from './lifecycle-status.js';
 import { type ShutdownOptions, type ShutdownSummary, shutdownLifecycle } from './shutdown.js';
 import { HeldSlot } from './held-slot.js';
+import { installHeld } from './install.js';
 import { upgradeStore } from './store-upgrade.js';
 import { AvailabilityCounters } from './availability.js';
 import { CallerWaits, type WaitGroup } from './caller-waits.js';
@@ -123,9 +125,8 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     if (this.#closing.signal.aborted) return Promise.reject(closedError());
     this.#starting ??= (async () => {
       this.#p.clock.start();
-      // Whether the store is known to be empty is decided now, not when the sweep looks: a flight
-      // that started beside this start (see #acquire) writes its budget mark meanwhile, and the
-      // sweep would then read the whole store for nothing.
+      // Decided now, not when the sweep looks: a flight beside this start (see #acquire) writes
+      // its budget mark meanwhile, and the sweep would read the whole store for nothing.
       const empty = this.#p.store.isKnownEmpty() && this.#p.vault.ids().length === 0;
       await upgradeStore(this.#p, (err) => this.#report(err, 'store.migrate'));
       await this.#sweep(empty);
@@ -349,9 +350,8 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
     const path = new StoreDeadline(this.#p.cfg.storeTimeoutMs, (op) => this.#counters.storeTimedOut(op));
     if (!this.#started) {
       const starting = path.run(() => this.start(), 'start', true).catch((err: unknown) => (isLsTokenError(err, ErrorCodes.CLOSED) ? Promise.reject(err) : undefined));
-      // A store known to be empty (a new lifecycle's own) holds nothing the start could act on
-      // before the flight decides (no record to sweep, no mark): the flight goes at once, in this
-      // caller's turn (see Issuer#issueAtOnce), and the start runs beside it.
+      // A store known to be empty holds nothing the start could act on before the flight decides:
+      // the flight goes at once, in this caller's turn (Issuer#issueAtOnce), the start beside it.
       if (this.#p.store.isKnownEmpty()) starting.catch(() => undefined);
       else await starting;
     }
@@ -390,9 +390,8 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
       if (req.forced && out.source === 'issued') this.#metrics?.forcedReissue();
       // Our lease is written before anyone uses it (a sibling's sweep must see it held), within the
       // store deadline of this flight: a store that hangs gets it when it answers again. A token
-      // this flight recorded needs only the lease: its record was just written, and this process's
-      // heartbeat mark is kept by the beats since start. Otherwise a whole beat (it writes a
-      // missing record again).
+      // whose record this flight wrote needs only the lease (the beats since start keep the
+      // heartbeat mark); otherwise a whole beat, which writes a missing record again.
       const id = out.held.id;
       const lease = out.recorded === true ? () => this.#p.fleet.lease(id) : () => this.#heartbeat();
       await (path ?? new StoreDeadline(this.#p.cfg.storeTimeoutMs)).run(lease, 'heartbeat', true).catch(() => undefined);
@@ -407,28 +406,9 @@ export class TokenLifecycle extends EventEmitter<LifecycleEvents> {
   }
 
   #install(held: HeldToken, source: 'issued' | 'adopted'): void {
-    const previous = this.#slot.current;
     const { scheduler, fleet, now, cfg } = this.#p;
-    if (previous?.id === held.id) {
-      // The same token again (a broker answering a re-issue with the live token): nothing to replace.
-      // Its answer may say it lives longer than we thought (Kiwoom's expires_dt, read with a better
-      // clock estimate than the stored record's): keep the later times, and schedule by them.
-      const times = held.times.revokeAt > previous.times.revokeAt ? held.times : previous.times;
-      this.#slot.set({ ...held, times });
-      if (times !== previous.times) scheduler.schedule({ id: held.id, revokeAt: times.revokeAt, expiresAt: times.expiresAt }, 'expiry');
-      this.#slot.arm(Math.max(times.refreshAt, now() + cfg.refreshMarginMs / 2));
-      return;
-    }
-    this.#slot.set(held);
-    this.#afterLogout = false;
-    // Scheduled before anyone hears of it: a throwing listener cannot leave it unscheduled.
-    if (!scheduler.isScheduled(held.id)) scheduler.schedule({ id: held.id, revokeAt: held.times.revokeAt, expiresAt: held.times.expiresAt }, 'expiry');
-    this.#out.emit('issued', { id: held.id, appKeyId: this.appKeyId, issuedAt: held.times.issuedAt, expiresAt: held.times.expiresAt, revokeAt: held.times.revokeAt, source });
-    if (previous !== undefined) {
-      // Replaced: revoked after a grace period (requests in flight finish), unless it dies first.
-      scheduler.schedule({ id: previous.id, revokeAt: previous.times.revokeAt, expiresAt: previous.times.expiresAt }, 'superseded', Math.min(now() + cfg.supersededGraceMs, previous.times.revokeAt));
-      void fleet.release(previous.id);
-    }
+    const emitIssued = (): void => this.#out.emit('issued', { id: held.id, appKeyId: this.appKeyId, issuedAt: held.times.issuedAt, expiresAt: held.times.expiresAt, revokeAt: held.times.revokeAt, source });
+    if (installHeld({ slot: this.#slot, scheduler, fleet, now, cfg, emitIssued }, held) === 'new') this.#afterLogout = false;
   }
 
   /** The refresh time came. At LS's cut-off the token has ended: fetch the next one now, so the next caller has it. */

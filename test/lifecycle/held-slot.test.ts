@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { systemClock } from '../../src/core/clock.js';
 import { HeldSlot } from '../../src/lifecycle/held-slot.js';
 import { HOT_SLICE_MS } from '../../src/lifecycle/hot-token.js';
-import type { HeldToken } from '../../src/lifecycle/issuer.js';
+import type { HeldToken } from '../../src/lifecycle/held-token.js';
 
 const kst = (h: number, m: number, s = 0): number => Date.UTC(2026, 11, 3, h - 9, m, s); // 2026-12-03, KST = UTC+9
 const CUTOFF = kst(7, 0);
