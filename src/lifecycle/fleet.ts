@@ -212,6 +212,12 @@ export class Fleet {
     return leaseKey(this.#o.appKeyId, id, this.#o.instanceId);
   }
 
+  /** Writes this process's lease on `id` (the one place that builds its value), bounded. */
+  #writeLease(id: string, op: string): Promise<void> {
+    const { store, instanceId, leaseTtlMs, now } = this.#o;
+    return this.#call(store.setMeta(this.#lease(id), { instanceId, at: now() }, leaseTtlMs), op);
+  }
+
   #report(err: unknown, op: string, id?: string): void {
     this.#o.onError(toLsTokenError(err, ErrorCodes.STORE, `${op} failed`, true, this.#o.scrubber), op, id);
   }
@@ -247,7 +253,7 @@ export class Fleet {
       await this.#call(store.setMeta(instanceKey(instanceId), { pid: process.pid, at: now() }, leaseTtlMs), 'heartbeat');
       const h = held();
       if (h === undefined || this.#stopped) return;
-      await this.#call(store.setMeta(this.#lease(h.id), { instanceId, at: now() }, leaseTtlMs), 'heartbeat');
+      await this.#writeLease(h.id, 'heartbeat');
       if ((await this.#call(store.get(h.id), 'heartbeat')) === undefined && !this.#stopped) {
         // The store lost the record (restart without persistence, failover, FLUSHDB): write it again,
         // or a newcomer would find no token, issue, and kill ours.
@@ -312,10 +318,9 @@ export class Fleet {
    * No lease after {@link stop}. Never rejects: trouble is reported, as a beat's is.
    */
   async lease(id: string): Promise<void> {
-    const { store, instanceId, leaseTtlMs, now } = this.#o;
     if (this.#stopped) return;
     try {
-      await this.#call(store.setMeta(this.#lease(id), { instanceId, at: now() }, leaseTtlMs), 'heartbeat');
+      await this.#writeLease(id, 'heartbeat');
     } catch (err) {
       this.#report(err, 'heartbeat', id);
     }
@@ -326,11 +331,11 @@ export class Fleet {
    * the token is being revoked (our lease is dropped again). Store trouble: adopt anyway.
    */
   async leaseThenRecheck(id: string): Promise<boolean> {
-    const { store, instanceId, leaseTtlMs, now } = this.#o;
+    const { store } = this.#o;
     // Shut down: no lease may appear after shutdown dropped ours (siblings would count a ghost holder).
     if (this.#stopped) return false;
     try {
-      await this.#call(store.setMeta(this.#lease(id), { instanceId, at: now() }, leaseTtlMs), 'lease');
+      await this.#writeLease(id, 'lease');
       const record = await this.#call(store.get(id), 'lease');
       if (record === undefined || record.state === 'active') return true;
       await this.#call(store.deleteMeta(this.#lease(id)), 'lease');
@@ -350,10 +355,10 @@ export class Fleet {
    * dropped unless `active`. Store trouble counts as `pending` (never hand out on a guess).
    */
   async awaitRevokeDecision(id: string, untilMs: number, signal: AbortSignal): Promise<'active' | 'ended' | 'pending'> {
-    const { store, instanceId, leaseTtlMs, now } = this.#o;
+    const { store, now } = this.#o;
     let state: 'active' | 'ended' | 'pending' = 'pending';
     try {
-      if (!this.#stopped) await this.#call(store.setMeta(this.#lease(id), { instanceId, at: now() }, leaseTtlMs), 'lease');
+      if (!this.#stopped) await this.#writeLease(id, 'lease');
       for (;;) {
         const record = await this.#call(store.get(id), 'lease');
         if (record?.state === 'active') state = 'active';
