@@ -17,20 +17,30 @@ const APP_KEY = 'PSatOnceAppKey00000000000000000001';
 const SECRET = 'SENTINEL-SECRET-at-once-000000000x';
 /** 07:00 KST on 2026-11-25 (22:00 UTC on the 24th). */
 const CUTOFF = Date.UTC(2026, 10, 24, 22, 0, 0);
+/** Noon KST that day: far from the cut-off, whatever hour the tests run at. */
+const NOON_KST = CUTOFF + 5 * 3_600_000;
+
+/** One clock for the mock and the lifecycles: noon KST, running at wall speed. */
+function noonClock(): () => number {
+  const w0 = performance.now();
+  return () => Math.round(NOON_KST + performance.now() - w0);
+}
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function mockAt(now?: () => number): Promise<MockLsServer> {
-  const mock = await startMockLsServer({ credentials: [{ appKey: APP_KEY, appSecretKey: SECRET }], ...(now === undefined ? {} : { now }) });
+/** The mock LS, on `now` (it ends every token at 07:00 KST by that clock). */
+async function mockAt(now: () => number): Promise<MockLsServer & { now: () => number }> {
+  const mock = await startMockLsServer({ credentials: [{ appKey: APP_KEY, appSecretKey: SECRET }], now });
   cleanups.push(() => mock.close());
-  return mock;
+  return Object.assign(mock, { now });
 }
 
-function lifecycle(mock: MockLsServer, options: Partial<TokenLifecycleOptions> = {}): TokenLifecycle {
-  const lc = new TokenLifecycle({ appKey: APP_KEY, appSecretKey: SECRET, baseUrl: mock.url, sweepIntervalMs: 0, ...options });
+/** A lifecycle on the mock's clock. */
+function lifecycle(mock: MockLsServer & { now: () => number }, options: Partial<TokenLifecycleOptions> = {}): TokenLifecycle {
+  const lc = new TokenLifecycle({ appKey: APP_KEY, appSecretKey: SECRET, baseUrl: mock.url, sweepIntervalMs: 0, now: mock.now, ...options });
   lc.on('error', () => undefined);
   cleanups.push(() => lc.shutdown({ deadlineMs: 3_000 }));
   return lc;
@@ -45,7 +55,7 @@ function callAndWatch(lc: TokenLifecycle): { sentInTurn: boolean; token: Promise
 
 describe('a cold lifecycle on its own empty store', () => {
   it('sends the token request within the first call, and has started, leased and recorded the token when the callers get it', async () => {
-    const mock = await mockAt();
+    const mock = await mockAt(noonClock());
     const lc = lifecycle(mock);
     const { sentInTurn, token } = callAndWatch(lc);
     const others = Array.from({ length: 50 }, () => lc.getAccessToken());
@@ -64,7 +74,7 @@ describe('a cold lifecycle on its own empty store', () => {
   });
 
   it('two lifecycles of one app key on one in-memory keyv, asked at once: one token request, one token', async () => {
-    const mock = await mockAt();
+    const mock = await mockAt(noonClock());
     const keyv = new Keyv();
     const [a, b] = [lifecycle(mock, { store: keyv, instanceId: 'at-once-a' }), lifecycle(mock, { store: keyv, instanceId: 'at-once-b' })];
     const first = callAndWatch(a);
@@ -80,7 +90,7 @@ describe('a cold lifecycle on its own empty store', () => {
 
 describe('what still holds the request back', () => {
   it('a store that holds anything is read first (here: a token another lifecycle stored, which is adopted)', async () => {
-    const mock = await mockAt();
+    const mock = await mockAt(noonClock());
     const keyv = new Keyv();
     const first = lifecycle(mock, { store: keyv, instanceId: 'at-once-writer' });
     const token = await first.getAccessToken();
@@ -92,7 +102,7 @@ describe('what still holds the request back', () => {
   });
 
   it('a store that is not an in-process Map (here an empty SQLite file) is always read first', async () => {
-    const mock = await mockAt();
+    const mock = await mockAt(noonClock());
     const backend = STORE_BACKENDS.find((b) => b.name === 'sqlite')!.create();
     cleanups.push(() => backend.cleanup());
     const lc = lifecycle(mock, { store: backend.makeKeyv() });
@@ -102,7 +112,7 @@ describe('what still holds the request back', () => {
   });
 
   it('an issuance lock of the user\'s is always asked, in its own time', async () => {
-    const mock = await mockAt();
+    const mock = await mockAt(noonClock());
     const asked: string[] = [];
     const issueLock: IssueLockProvider = {
       scope: 'process',
@@ -117,9 +127,8 @@ describe('what still holds the request back', () => {
   });
 
   it('at 06:59:59 KST the policy waits for the cut-off: no request goes in the caller\'s turn', async () => {
-    const clock = (): number => CUTOFF - 1_000;
-    const mock = await mockAt(clock);
-    const lc = lifecycle(mock, { now: clock });
+    const mock = await mockAt(() => CUTOFF - 1_000); // pinned: the wait never ends by itself
+    const lc = lifecycle(mock);
     const { sentInTurn, token } = callAndWatch(lc);
     token.catch(() => undefined); // shut down while it waits
     expect(sentInTurn).toBe(false);
