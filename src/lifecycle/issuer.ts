@@ -147,28 +147,17 @@ export class Issuer {
       }
       const now = d.now();
       let waitFor: number | undefined;
-      if (early !== undefined) {
-        // Issuing already (see #issueAtOnce): nothing below can hold it back.
-      } else if (!req.forced) {
-        const decision = d.policy.issueDecision(now, req.current?.times);
-        if (decision.kind === 'keep') return decision;
-        if (decision.kind === 'wait') waitFor = decision.until;
-      }
-      if (waitFor === undefined && early === undefined) {
-        const cooling = d.throttle.blockedUntil();
-        if (cooling !== undefined) {
-          if (refreshing) return { kind: 'keep', retryAt: cooling };
-          const last = d.throttle.lastFault;
-          if (last !== undefined && !retryHelps(last)) throw last; // credentials, configuration: waiting cannot help
-          waitFor = cooling;
-        }
+      if (early === undefined) {
+        // (`early`: issuing already, see #issueAtOnce; nothing below can hold it back.)
+        const held = this.#heldBack(req, now);
+        if (typeof held === 'object') return held;
+        waitFor = held;
       }
       if (waitFor === undefined && early === undefined) {
         // Store lost its data: live leases on a token with no record mean its holders will write it
-        // again within a heartbeat. Issuing now would kill their token.
-        // The store was emptied with the leases too (its epoch mark is gone): the holders write
-        // their token back within a watch; wait for it to adopt it (a store that does not answer is
-        // not waited on, nor is it by a caller that would not adopt it: it issues anyway).
+        // again within a heartbeat; issuing now would kill their token. Emptied with the leases too
+        // (its epoch mark is gone): the holders write their token back within a watch; wait to adopt
+        // it (not on a store that does not answer, nor for a caller that would not adopt: it issues).
         // Both reads at once: one round trip on the path to the token request, not two.
         const [unrecorded, quietMs] = await Promise.all([
           path.run(() => d.fleet.unrecordedLeases(), 'leases').catch((err: unknown) => (this.#storeTrouble(err, 'leases'), [])),
@@ -208,6 +197,22 @@ export class Issuer {
       // Wake at least once a second to look for a token another process stored meanwhile.
       await sleep(Math.min(waitFor - t, 1_000), d.closing); // rejects with ERR_CLOSED (the closing signal's reason)
     }
+  }
+
+  /** The policy's and the cool-down's word on issuing at `now`: go on (`undefined`), wait until a host time, or `keep`; throws a fault no wait can fix. */
+  #heldBack(req: ObtainRequest, now: number): Obtained | number | undefined {
+    const d = this.#d;
+    if (!req.forced) {
+      const decision = d.policy.issueDecision(now, req.current?.times);
+      if (decision.kind === 'keep') return decision;
+      if (decision.kind === 'wait') return decision.until;
+    }
+    const cooling = d.throttle.blockedUntil();
+    if (cooling === undefined) return undefined;
+    if (req.current !== undefined) return { kind: 'keep', retryAt: cooling };
+    const last = d.throttle.lastFault;
+    if (last !== undefined && !retryHelps(last)) throw last; // credentials, configuration: waiting cannot help
+    return cooling;
   }
 
   /** What a caller whose wait ends before `waitFor` gets: the broker's error it met, else a throttle. */
@@ -259,18 +264,18 @@ export class Issuer {
 
   /**
    * The first attempt of a cold flight on a store known to be empty (an in-process `Map` with no
-   * key), in the caller's own turn: such a store has no token to adopt, no lease, epoch or budget
-   * mark to read. When the policy, the cool-down and this process's own budget allow it and the
-   * in-process lock is free, the lock is taken and the request sent with no store round trip
-   * before it (the budget mark is written beside it, under the lock). Else `undefined`.
+   * key), in the caller's own turn: no token to adopt, no lease, epoch or budget mark to read. When
+   * the policy, the cool-down and this process's own budget allow it and the in-process lock is
+   * free, the request goes with no store round trip before it (the budget mark is written beside
+   * it, under the lock). Else `undefined`.
    */
   #issueAtOnce(req: ObtainRequest, path: StoreDeadline): Promise<Obtained | number> | undefined {
     const d = this.#d;
     if (req.forced || req.pastBudget === true || req.current !== undefined) return undefined;
     if (!(d.lock instanceof ProcessLockProvider) || d.fleet.epochWatchMs !== undefined || !d.store.isKnownEmpty()) return undefined;
     const now = d.now();
-    if (now < this.#brokerRepeatsUntil || d.throttle.blockedUntil() !== undefined) return undefined;
-    if (d.policy.issueDecision(now).kind !== 'issue') return undefined;
+    // The same decision as the ordinary path's (a fault no wait can fix is thrown there, not here).
+    if (now < this.#brokerRepeatsUntil || d.throttle.blockedUntil() !== undefined || this.#heldBack(req, now) !== undefined) return undefined;
     if (d.budget.blockedWithoutMark(d.policy.lastCutoffPassedAt(now)) !== undefined) return undefined;
     if (!d.lock.acquireNow(d.lockKey, d.instanceId, d.lockTtlMs)) return undefined;
     return this.#issueHolding(path);
@@ -332,10 +337,7 @@ export class Issuer {
     }
   }
 
-  /**
-   * Issues; a number: the broker answered its live token at the end of its life, ask again then.
-   * `awaitMark`: the budget mark is written before the request (false: beside it, see {@link #issueAtOnce}).
-   */
+  /** Issues; a number: the broker answered its live token at the end of its life, ask again then. `awaitMark` false: the budget mark is written beside the request (see {@link #issueAtOnce}). */
   async #issue(path: StoreDeadline, awaitMark = true): Promise<Obtained | number> {
     const d = this.#d;
     // Budget writes are made even after a store timeout: they land when the store answers again.
