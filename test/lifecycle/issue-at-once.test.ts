@@ -126,13 +126,27 @@ describe('what still holds the request back', () => {
     expect(asked).toHaveLength(1);
   });
 
-  it('at 06:59:59 KST the policy waits for the cut-off: no request goes in the caller\'s turn', async () => {
-    const mock = await mockAt(() => CUTOFF - 1_000); // pinned: the wait never ends by itself
+  // Around LS's 07:00 KST cut-off, on one clock pinned for the mock and the lifecycle: the request
+  // goes in the caller's turn exactly when the ordinary path would issue at once (a token issued in
+  // the last 10 s before 07:00 would die with it: the policy waits instead).
+  it.each([
+    ['06:55:00', -300_000, true],
+    ['06:59:49', -11_000, true],
+    ['06:59:51', -9_000, false],
+    ['07:00:01', 1_000, true],
+    ['07:01:00', 60_000, true],
+  ])('at %s KST (%d ms from 07:00): sent in the caller\'s turn: %s', async (_at, offsetMs, atOnce) => {
+    const mock = await mockAt(() => CUTOFF + offsetMs);
     const lc = lifecycle(mock);
     const { sentInTurn, token } = callAndWatch(lc);
-    token.catch(() => undefined); // shut down while it waits
-    expect(sentInTurn).toBe(false);
-    await lc.shutdown({ deadlineMs: 1_000 });
-    expect(mock.stats().tokenRequests).toBe(0);
+    expect(sentInTurn).toBe(atOnce);
+    if (!atOnce) {
+      token.catch(() => undefined); // it waits for the cut-off, which a pinned clock never reaches
+      await lc.shutdown({ deadlineMs: 1_000 });
+      expect(mock.stats().tokenRequests).toBe(0);
+      return;
+    }
+    expect(mock.isActive(await token)).toBe(true);
+    expect(mock.stats().tokenRequests).toBe(1);
   });
 });
