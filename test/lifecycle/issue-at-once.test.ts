@@ -12,6 +12,8 @@ import type { IssueLockProvider } from '../../src/lifecycle/issue-lock.js';
 import { TokenLifecycle, type TokenLifecycleOptions } from '../../src/lifecycle/token-lifecycle.js';
 import { type MockLsServer, startMockLsServer } from '../../src/testing/index.js';
 import { STORE_BACKENDS } from '../helpers/store-backends.js';
+import { rejection } from '../helpers/rejection.js';
+import { ErrorCodes } from '../../src/core/errors.js';
 
 const APP_KEY = 'PSatOnceAppKey00000000000000000001';
 const SECRET = 'SENTINEL-SECRET-at-once-000000000x';
@@ -85,6 +87,26 @@ describe('a cold lifecycle on its own empty store', () => {
     expect(tb).toBe(ta);
     expect(mock.stats().tokenRequests).toBe(1);
     expect(mock.isActive(ta)).toBe(true);
+  });
+});
+
+describe('shutdown racing the at-once flight', () => {
+  it('a shutdown in the same turn as the first call: the caller gets ERR_CLOSED, the token LS issued is revoked, nothing is left in the store', async () => {
+    const now = noonClock();
+    const mock = await startMockLsServer({ credentials: [{ appKey: APP_KEY, appSecretKey: SECRET }], now, latencyMs: 200 });
+    cleanups.push(() => mock.close());
+    const lc = lifecycle(Object.assign(mock, { now }));
+    const { sentInTurn, token } = callAndWatch(lc);
+    token.catch(() => undefined); // awaited below
+    expect(sentInTurn).toBe(true);
+    const summary = await lc.shutdown({ deadlineMs: 3_000 }); // the start runs beside the flight still
+    expect(await rejection(token)).toMatchObject({ code: ErrorCodes.CLOSED });
+    expect(mock.stats().issued).toBe(1);
+    expect(mock.activeTokens()).toHaveLength(0);
+    expect(summary).toMatchObject({ revoked: 1, notRevoked: [] });
+    expect(await lc.store.listMeta('lease:')).toEqual([]);
+    expect(await lc.store.listMeta('instance:')).toEqual([]);
+    expect(lc.status()).toMatchObject({ closed: true, waiting: 0 });
   });
 });
 
